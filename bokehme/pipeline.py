@@ -1,0 +1,125 @@
+"""The per-image pipeline: one pure function of (image, options, models).
+
+The same :func:`render` serves single photos, batches, and later video frames
+and cluster workers: it takes pixels and returns pixels, and never touches
+files, the terminal or global state.
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .composite import render_bokeh
+from .matte import refine_alpha
+
+#: Default blur radius as a fraction of the image diagonal, so a photo looks
+#: alike at any resolution (about 75 px on a 12-megapixel photo).
+DEFAULT_RADIUS_FRACTION = 0.015
+
+#: Below this share of the image, a "subject" is taken to be noise.
+MIN_SUBJECT_AREA = 0.002
+
+
+class NoSubjectError(Exception):
+    """The segmenter found no subject; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to render.
+
+    Attributes
+    ----------
+    radius : float or None
+        Largest blur radius in full-resolution pixels; None picks
+        :data:`DEFAULT_RADIUS_FRACTION` of the image diagonal.
+    blades : int
+        Aperture blades; 0 is a round aperture (disk).
+    blade_rotation : float
+        Rotation of a polygonal aperture, in degrees.
+    highlights : float
+        How much near-clipped background highlights are boosted so they bloom
+        into bokeh discs; 0 is off.
+    subject : str
+        Comma-separated class names, or ``"auto"`` for the most salient object.
+    """
+
+    radius: float | None = None
+    blades: int = 0
+    blade_rotation: float = 0.0
+    highlights: float = 0.0
+    subject: str = "person"
+
+
+@dataclass
+class Rendering:
+    """What :func:`render` returns.
+
+    Attributes
+    ----------
+    image : (H, W, 3) float32 ndarray
+        The rendered photo, sRGB in [0, 1].
+    alpha : (H, W) float32 ndarray
+        The subject's alpha in [0, 1] that was used.
+    """
+
+    image: np.ndarray
+    alpha: np.ndarray
+
+
+def default_radius(shape):
+    """Blur radius in pixels for an image of `shape`: a fixed share of its diagonal."""
+    return DEFAULT_RADIUS_FRACTION * math.hypot(shape[0], shape[1])
+
+
+def subject_alpha(image, segmenter, subject="person"):
+    """Full-resolution alpha of the subject, refined to the image's edges.
+
+    Raises
+    ------
+    NoSubjectError
+        When the segmenter finds nothing of `subject`.
+    """
+    probability = segmenter.subject_probability(image, subject)
+    if float((probability > 0.5).mean()) < MIN_SUBJECT_AREA:
+        what = "subject" if subject == "auto" else subject.replace(",", " or ")
+        raise NoSubjectError(f"no {what} found; try --subject auto or another class")
+    return refine_alpha(image, probability)
+
+
+def render(image, options=Options(), segmenter=None, mask=None):
+    """Blur the background of a photo as a fast lens would.
+
+    Parameters
+    ----------
+    image : (H, W, 3) float32 ndarray
+        sRGB image in [0, 1], orientation already applied.
+    options : Options
+    segmenter : bokehme.segment.Segmenter, optional
+        Finds the subject; needed unless `mask` is given.
+    mask : (H, W) float32 ndarray, optional
+        A user's alpha in [0, 1] (1 = subject) used instead of segmentation.
+
+    Returns
+    -------
+    rendering : Rendering
+    """
+    if mask is None:
+        if segmenter is None:
+            raise ValueError("render needs a segmenter or a mask")
+        alpha = subject_alpha(image, segmenter, options.subject)
+    else:
+        if mask.shape != image.shape[:2]:
+            raise ValueError(f"mask is {mask.shape[1]}x{mask.shape[0]}, image is {image.shape[1]}x{image.shape[0]}")
+        alpha = mask.astype(np.float32, copy=False)
+    radius = options.radius if options.radius is not None else default_radius(image.shape)
+    result = render_bokeh(
+        image,
+        alpha,
+        radius,
+        blades=options.blades,
+        blade_rotation=options.blade_rotation,
+        highlights=options.highlights,
+    )
+    return Rendering(image=result, alpha=alpha)

@@ -1,0 +1,174 @@
+"""The command line, end to end, with the real offline selfie model."""
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+from skimage import data
+
+from bokehme import cli
+from bokehme.composite import render_bokeh
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run(*args):
+    return CliRunner().invoke(cli.command, [str(arg) for arg in args], catch_exceptions=False)
+
+
+def digest(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def high_frequency_energy(image):
+    """Mean squared Laplacian of a float image: what a blur removes."""
+    gray = np.asarray(image, np.float32).mean(axis=2)
+    laplacian = 4 * gray[1:-1, 1:-1] - gray[:-2, 1:-1] - gray[2:, 1:-1] - gray[1:-1, :-2] - gray[1:-1, 2:]
+    return float((laplacian**2).mean())
+
+
+def assert_one_line_error(result, *words):
+    assert result.exit_code != 0
+    lines = result.stderr.strip().splitlines()
+    assert "Traceback" not in result.stderr
+    assert any(all(word in line for word in words) for line in lines), result.stderr
+
+
+@pytest.fixture()
+def astronaut_jpg(tmp_path):
+    path = tmp_path / "astronaut.jpg"
+    Image.fromarray(data.astronaut()).save(path, quality=95)
+    return path
+
+
+def test_version_and_help_name_every_option():
+    assert run("--version").output.strip().endswith(cli.__version__)
+    text = run("--help").output
+    for param in cli.command.params:
+        for name in getattr(param, "opts", []):
+            if name.startswith("--"):
+                assert name in text
+    assert "[default: auto]" in text and "[default: 95]" in text and "[default: person]" in text
+
+
+def test_entry_points_behave_identically():
+    outputs = [
+        subprocess.run(command + ["--version"], capture_output=True, text=True, cwd=REPO, check=True).stdout
+        for command in ([sys.executable, "bokehME.py"], [sys.executable, "-m", "bokehme"])
+    ]
+    assert outputs[0] == outputs[1] and cli.__version__ in outputs[0]
+
+
+def test_selfie_blurs_the_background_and_keeps_the_astronaut(astronaut_jpg):
+    before = digest(astronaut_jpg)
+    result = run(astronaut_jpg, "--model", "selfie", "--save-mask")
+    assert result.exit_code == 0, result.stderr
+    output = astronaut_jpg.with_name("astronaut_bokeh.jpg")
+    original = np.asarray(Image.open(astronaut_jpg), np.float32)
+    rendered = np.asarray(Image.open(output), np.float32)
+    assert rendered.shape == original.shape
+    alpha = np.asarray(Image.open(astronaut_jpg.with_name("astronaut_bokeh_mask.png")), np.float32) / 255
+    face = (slice(80, 180), slice(180, 250))
+    assert alpha[face].min() > 0.99
+    assert np.abs(rendered[face] - original[face]).mean() < 2.0  # JPEG re-encoding only
+    flag = (slice(40, 200), slice(0, 60))  # the stars and stripes behind her
+    assert alpha[flag].max() < 0.05
+    assert high_frequency_energy(rendered[flag]) < 0.5 * high_frequency_energy(original[flag])
+    assert digest(astronaut_jpg) == before
+
+
+def test_all_zero_mask_gives_exactly_the_background_only_render(tmp_path):
+    image = data.coffee()[:200, :300]
+    Image.fromarray(image).save(tmp_path / "coffee.png")
+    Image.fromarray(np.zeros(image.shape[:2], np.uint8)).save(tmp_path / "mask.png")
+    result = run(tmp_path / "coffee.png", "--mask", tmp_path / "mask.png", "--radius", "9")
+    assert result.exit_code == 0, result.stderr
+    rendered = np.asarray(Image.open(tmp_path / "coffee_bokeh.png"))
+    pixels = image.astype(np.float32) / 255
+    expected = render_bokeh(pixels, np.zeros(image.shape[:2], np.float32), 9)
+    assert np.abs(rendered.astype(int) - np.round(expected * 255).astype(int)).max() <= 1
+
+
+def test_mask_outputs_for_post_processing(tmp_path):
+    image = data.coffee()[:160, :240]
+    mask = np.zeros(image.shape[:2], np.uint8)
+    mask[40:120, 60:180] = 255
+    Image.fromarray(image).save(tmp_path / "cup.jpg", quality=95)
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    result = run(tmp_path / "cup.jpg", "--mask", tmp_path / "mask.png", "--save-mask", "--cutout", "--radius", "6")
+    assert result.exit_code == 0, result.stderr
+    saved = Image.open(tmp_path / "cup_bokeh_mask.png")
+    assert saved.mode == "L" and np.array_equal(np.asarray(saved), mask)
+    cutout = Image.open(tmp_path / "cup_bokeh_cutout.png")
+    assert cutout.mode == "RGBA" and cutout.size == (240, 160)
+    assert np.array_equal(np.asarray(cutout)[..., 3], mask)
+
+
+def test_mask_of_the_wrong_size_is_refused(tmp_path):
+    Image.fromarray(data.coffee()[:100, :100]).save(tmp_path / "a.png")
+    Image.fromarray(np.zeros((50, 50), np.uint8)).save(tmp_path / "mask.png")
+    result = run(tmp_path / "a.png", "--mask", tmp_path / "mask.png")
+    assert_one_line_error(result, "mask", "100x100")
+    assert not (tmp_path / "a_bokeh.png").exists()
+
+
+def test_a_photo_without_the_subject_is_reported_not_passed_through(tmp_path):
+    Image.fromarray(np.full((120, 160, 3), 90, np.uint8)).save(tmp_path / "wall.png")
+    result = run(tmp_path / "wall.png", "--model", "selfie")
+    assert result.exit_code == 1
+    assert "wall.png" in result.stderr and "no person found" in result.stderr
+    assert not (tmp_path / "wall_bokeh.png").exists()
+
+
+def test_selfie_with_another_subject_is_a_usage_error(astronaut_jpg):
+    result = run(astronaut_jpg, "--model", "selfie", "--subject", "cat")
+    assert result.exit_code == 2
+    assert_one_line_error(result, "cat", "DeepLabV3")
+
+
+def test_missing_path(tmp_path):
+    assert_one_line_error(run(tmp_path / "nope.jpg", "--model", "selfie"), "nope.jpg")
+
+
+@pytest.mark.parametrize(
+    "name, content",
+    [("notes.jpg", b"this is not a photo\n"), ("cut.jpg", None), ("empty.png", b"")],
+)
+def test_bad_inputs_are_one_line_and_untouched(tmp_path, name, content):
+    path = tmp_path / name
+    if content is None:  # a JPEG cut off half way
+        Image.fromarray(data.astronaut()).save(path, quality=90)
+        content = path.read_bytes()[: len(path.read_bytes()) // 2]
+    path.write_bytes(content)
+    result = run(path, "--model", "selfie")
+    assert_one_line_error(result, name)
+    assert path.read_bytes() == content
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+def test_unwritable_output_folder(astronaut_jpg, tmp_path):
+    # A folder path that runs through a regular file cannot be created, even by root.
+    blocker = tmp_path / "blocker"
+    blocker.write_bytes(b"")
+    assert_one_line_error(run(astronaut_jpg, "--model", "selfie", "-o", blocker / "out"), "blocker")
+    assert not (blocker.parent / "astronaut_bokeh.jpg").exists()
+
+
+def test_auto_without_weights_falls_back_to_selfie_with_one_warning(tmp_path, monkeypatch, astronaut_jpg):
+    from bokehme import segment
+
+    monkeypatch.setenv("BOKEHME_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.delenv("BOKEHME_WEIGHTS", raising=False)
+    monkeypatch.setattr(segment, "network_reachable", lambda url, timeout=0: False)
+    result = run(astronaut_jpg, "--quiet")
+    assert result.exit_code == 0
+    assert result.stderr == ""
+    result = run(astronaut_jpg, "--overwrite")
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "selfie" in warnings[0] and "--weights" in warnings[0]

@@ -1,0 +1,217 @@
+"""Segmentation backends, subject choice, and where weights come from."""
+
+import numpy as np
+import pytest
+import torch
+import torchvision.models.segmentation as tv_segmentation
+from skimage import data
+
+from bokehme import segment
+from bokehme.segment import SegmentationError, load_segmenter, select_subject
+
+
+@pytest.fixture(scope="module")
+def astronaut():
+    return data.astronaut().astype(np.float32) / 255
+
+
+@pytest.fixture(scope="module")
+def selfie():
+    return load_segmenter("selfie")
+
+
+@pytest.fixture()
+def offline(monkeypatch, tmp_path):
+    """Empty caches and no network, as on a fresh machine with no connection."""
+    monkeypatch.setenv("BOKEHME_CACHE", str(tmp_path / "bokehme-cache"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+    monkeypatch.delenv("BOKEHME_WEIGHTS", raising=False)
+    monkeypatch.setattr(segment, "network_reachable", lambda url, timeout=0: False)
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def random_mobilenet_weights(tmp_path_factory):
+    """A torchvision DeepLabV3-MobileNetV3 state_dict with random weights, saved to a file."""
+    torch.manual_seed(0)
+    model = tv_segmentation.deeplabv3_mobilenet_v3_large(
+        weights=None, weights_backbone=None, num_classes=21, aux_loss=True
+    )
+    path = tmp_path_factory.mktemp("weights") / "random-deeplabv3-mobilenet.pth"
+    torch.save(model.eval().state_dict(), path)
+    return path, model.eval()
+
+
+def test_selfie_finds_the_astronaut(selfie, astronaut):
+    probability = selfie.subject_probability(astronaut, "person")
+    assert probability.dtype == np.float32
+    assert probability.shape == (512, 512)
+    subject = probability > 0.5
+    assert subject[80:180, 180:250].mean() > 0.95  # face
+    assert subject[300:500, 60:300].mean() > 0.9  # body
+    for corner in (subject[:40, :40], subject[:40, -40:]):
+        assert corner.mean() < 0.05
+
+
+def test_selfie_refuses_other_subjects(selfie, astronaut):
+    with pytest.raises(SegmentationError, match="cannot find cat.*DeepLabV3"):
+        selfie.subject_probability(astronaut, "cat")
+
+
+def test_unknown_subject_is_one_clear_line():
+    with pytest.raises(SegmentationError) as error:
+        segment.check_subject("person,unicorn", segment.VOC_CLASSES)
+    assert "unicorn" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_select_subject_sums_the_named_classes():
+    labels = ("background", "cat", "dog", "person")
+    probabilities = np.zeros((4, 4, 4), np.float32)
+    probabilities[0] = 0.1
+    probabilities[1, :2] = 0.9
+    probabilities[2, 2:] = 0.6
+    probabilities[3, 2:] = 0.3
+    probabilities[3, :2] = 0.0
+    cat = select_subject(probabilities, labels, "cat")
+    both = select_subject(probabilities, labels, "dog, cat")
+    assert np.allclose(cat[:2], 0.9) and np.allclose(cat[2:], 0.0)
+    assert np.allclose(both[:2], 0.9) and np.allclose(both[2:], 0.6)
+
+
+def test_auto_subject_prefers_the_large_central_object_and_pools_touching_classes():
+    labels = ("background", "motorbike", "person", "cat")
+    h, w = 60, 80
+    probabilities = np.zeros((4, h, w), np.float32)
+    probabilities[0] = 1.0
+    # A rider (person) on a motorbike in the middle, a cat in a corner.
+    probabilities[:, 20:35, 30:50] = np.array([0.05, 0.0, 0.95, 0.0])[:, None, None]
+    probabilities[:, 35:50, 25:55] = np.array([0.1, 0.9, 0.0, 0.0])[:, None, None]
+    probabilities[:, 2:12, 2:14] = np.array([0.0, 0.0, 0.0, 1.0])[:, None, None]
+    subject = select_subject(probabilities, labels, "auto") > 0.5
+    assert subject[20:35, 30:50].all() and subject[35:50, 25:55].all()
+    assert not subject[2:12, 2:14].any()
+    assert not select_subject(np.stack([np.ones((h, w), np.float32)] + [np.zeros((h, w), np.float32)] * 3),
+                              labels, "auto").any()
+
+
+def test_torchvision_weights_file_is_really_loaded(random_mobilenet_weights, astronaut):
+    path, model = random_mobilenet_weights
+    segmenter = load_segmenter("deeplabv3-mobilenet", weights=path, device="cpu")
+    assert isinstance(segmenter, segment.TorchvisionDeepLab)
+    probabilities = segmenter.class_probabilities(astronaut)
+    # torchvision's own preprocessing for these weights is the reference.
+    transforms = tv_segmentation.DeepLabV3_MobileNet_V3_Large_Weights.COCO_WITH_VOC_LABELS_V1.transforms()
+    batch = transforms(torch.from_numpy(astronaut).permute(2, 0, 1))[None]
+    with torch.inference_mode():
+        expected = torch.softmax(model(batch)["out"], dim=1)[0].numpy()
+    assert probabilities.shape == expected.shape == (21, 520, 520)
+    assert np.allclose(probabilities.sum(axis=0), 1.0, atol=1e-4)
+    assert np.abs(probabilities - expected).max() < 0.02
+    cat = segmenter.subject_probability(astronaut, "cat")
+    assert np.allclose(cat, probabilities[segment.VOC_CLASSES.index("cat")])
+
+
+def test_auto_model_picks_the_architecture_of_a_given_state_dict(random_mobilenet_weights):
+    path, _ = random_mobilenet_weights
+    assert load_segmenter("auto", weights=path, device="cpu").name == "deeplabv3-mobilenet"
+
+
+@pytest.mark.parametrize(
+    "constructor, name",
+    [("deeplabv3_resnet50", "deeplabv3-resnet50"), ("deeplabv3_resnet101", "deeplabv3-resnet101")],
+)
+def test_state_dict_names_tell_the_architecture(constructor, name):
+    model = getattr(tv_segmentation, constructor)(weights=None, weights_backbone=None, num_classes=21)
+    assert segment.model_of_state_dict(model.state_dict()) == name
+
+
+def test_weights_for_another_architecture_are_refused(random_mobilenet_weights):
+    path, _ = random_mobilenet_weights
+    with pytest.raises(SegmentationError, match="do not fit deeplabv3-resnet50"):
+        load_segmenter("deeplabv3-resnet50", weights=path, device="cpu")
+
+
+@pytest.mark.parametrize("content", [b"", b"not a checkpoint at all\n", b"\x00" * 64])
+def test_a_wrong_weights_file_is_one_clear_line(tmp_path, content):
+    path = tmp_path / "weights.pth"
+    path.write_bytes(content)
+    with pytest.raises(SegmentationError) as error:
+        load_segmenter("deeplabv3-mobilenet", weights=path, device="cpu")
+    assert str(path) in str(error.value) and "\n" not in str(error.value)
+
+
+def test_missing_weights_file(tmp_path):
+    with pytest.raises(SegmentationError, match="not found"):
+        load_segmenter("deeplabv3-resnet101", weights=tmp_path / "nope.pth", device="cpu")
+
+
+def test_named_model_without_weights_or_network_says_how_to_get_them(offline):
+    with pytest.raises(SegmentationError, match="--weights"):
+        load_segmenter("deeplabv3-resnet50", device="cpu")
+
+
+def test_auto_falls_back_to_selfie_with_one_warning(offline):
+    warnings = []
+    segmenter = load_segmenter("auto", device="cpu", warn=warnings.append)
+    assert segmenter.name == "selfie"
+    assert len(warnings) == 1 and "--weights" in warnings[0] and "\n" not in warnings[0]
+
+
+def test_auto_uses_torchvision_weights_found_in_torch_home(offline, random_mobilenet_weights):
+    path, _ = random_mobilenet_weights
+    checkpoint, _ = segment._torchvision_checkpoint("deeplabv3-mobilenet")
+    checkpoint.parent.mkdir(parents=True)
+    checkpoint.write_bytes(path.read_bytes())
+    warnings = []
+    assert load_segmenter("auto", device="cpu", warn=warnings.append).name == "deeplabv3-mobilenet"
+    assert warnings == []
+
+
+def test_mobilenetv2_from_tflite_is_converted_once_into_the_cache(offline, mobilenetv2_tflite):
+    first = load_segmenter("deeplabv3-mobilenetv2", weights=mobilenetv2_tflite)
+    cached = list((offline / "bokehme-cache").glob("deeplabv3_mobilenetv2-*.pt"))
+    assert len(cached) == 1
+    second = load_segmenter("auto", weights=cached[0])
+    assert second.name == "deeplabv3-mobilenetv2"
+    image = data.chelsea().astype(np.float32) / 255
+    assert np.array_equal(first.class_probabilities(image), second.class_probabilities(image))
+
+
+def test_auto_finds_mobilenetv2_in_the_cache(offline, mobilenetv2_tflite):
+    cache = offline / "bokehme-cache"
+    cache.mkdir()
+    (cache / "deeplabv3_257_mv_gpu.tflite").write_bytes(mobilenetv2_tflite.read_bytes())
+    warnings = []
+    assert load_segmenter("auto", warn=warnings.append).name == "deeplabv3-mobilenetv2"
+    assert warnings == []
+
+
+def test_tflite_with_wrong_checksum_is_refused(tmp_path, mobilenetv2_tflite):
+    damaged = bytearray(mobilenetv2_tflite.read_bytes())
+    damaged[-100] ^= 0xFF
+    path = tmp_path / "deeplabv3_257_mv_gpu.tflite"
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(SegmentationError, match="sha256"):
+        load_segmenter("deeplabv3-mobilenetv2", weights=path)
+
+
+def test_tflite_weights_for_a_torchvision_model_are_refused(mobilenetv2_tflite):
+    with pytest.raises(SegmentationError, match="not deeplabv3-resnet50"):
+        load_segmenter("deeplabv3-resnet50", weights=mobilenetv2_tflite)
+
+
+@pytest.fixture(scope="module")
+def mobilenetv2(mobilenetv2_tflite):
+    return load_segmenter("deeplabv3-mobilenetv2", weights=mobilenetv2_tflite)
+
+
+def test_mobilenetv2_cuts_out_the_cat(mobilenetv2):
+    chelsea = data.chelsea().astype(np.float32) / 255  # 300x451, a cat filling most of the frame
+    cat = mobilenetv2.subject_probability(chelsea, "cat") > 0.5
+    assert cat.mean() > 0.3
+    h, w = cat.shape
+    assert cat[h // 3: 2 * h // 3, w // 4: w // 2].mean() > 0.9
+    dog_or_cat = mobilenetv2.subject_probability(chelsea, "dog,cat") > 0.5
+    assert (dog_or_cat >= cat).all()
+    assert (mobilenetv2.subject_probability(chelsea, "auto") > 0.5).sum() >= 0.9 * cat.sum()
+    assert (mobilenetv2.subject_probability(chelsea, "person") > 0.5).mean() < 0.01
