@@ -171,8 +171,8 @@ def test_mobilenetv2_from_tflite_is_converted_once_into_the_cache(offline, mobil
     first = load_segmenter("deeplabv3-mobilenetv2", weights=mobilenetv2_tflite)
     cached = list((offline / "bokehme-cache").glob("deeplabv3_mobilenetv2-*.pt"))
     assert len(cached) == 1
-    second = load_segmenter("auto", weights=cached[0])
-    assert second.name == "deeplabv3-mobilenetv2"
+    second = load_segmenter("deeplabv3-mobilenetv2", weights=cached[0])
+    assert load_segmenter("auto", weights=cached[0]).name == "deeplabv3-mobilenetv2+selfie"
     image = data.chelsea().astype(np.float32) / 255
     assert np.array_equal(first.class_probabilities(image), second.class_probabilities(image))
 
@@ -182,7 +182,8 @@ def test_auto_finds_mobilenetv2_in_the_cache(offline, mobilenetv2_tflite):
     cache.mkdir()
     (cache / "deeplabv3_257_mv_gpu.tflite").write_bytes(mobilenetv2_tflite.read_bytes())
     warnings = []
-    assert load_segmenter("auto", warn=warnings.append).name == "deeplabv3-mobilenetv2"
+    segmenter = load_segmenter("auto", warn=warnings.append)
+    assert segmenter.name == "deeplabv3-mobilenetv2+selfie"
     assert warnings == []
 
 
@@ -215,3 +216,15 @@ def test_mobilenetv2_cuts_out_the_cat(mobilenetv2):
     assert (dog_or_cat >= cat).all()
     assert (mobilenetv2.subject_probability(chelsea, "auto") > 0.5).sum() >= 0.9 * cat.sum()
     assert (mobilenetv2.subject_probability(chelsea, "person") > 0.5).mean() < 0.01
+
+
+def test_people_gain_selfie_edges_only_near_deeplab_people(mobilenetv2, selfie, astronaut):
+    combined = segment.PeopleSegmenter(mobilenetv2, selfie)
+    person = segment.VOC_CLASSES.index("person")
+    alone = mobilenetv2.class_probabilities(astronaut)
+    both = combined.class_probabilities(astronaut)
+    assert both.shape == alone.shape
+    assert np.allclose(both.sum(axis=0), 1.0, atol=1e-4)
+    assert (both[person] >= alone[person] - 1e-6).all()
+    near = segment.ndimage.distance_transform_edt(alone[person] <= 0.5) <= combined.reach * max(alone.shape[1:])
+    assert np.allclose(both[person][~near], alone[person][~near])
