@@ -95,7 +95,8 @@ class Photo:
     format : str
         Pillow's name for the source format (``"JPEG"``, ``"PNG"``, ``"HEIF"``...).
     icc_profile, exif, xmp : bytes or None
-        Source metadata; the orientation in ``exif`` and ``xmp`` is reset to 1.
+        Source metadata; the orientation in ``exif`` and ``xmp`` is reset to 1
+        and the EXIF thumbnail (a picture of the unprocessed photo) removed.
     high_bit_depth : bool
         The source has 16 bits per channel.
     lossless : bool
@@ -193,7 +194,7 @@ def _decode(image: Image.Image, path: Path, head: bytes) -> Photo:
     image.seek(0)
     orientation = image.getexif().get(_ORIENTATION, 1)
     icc_profile = image.info.get("icc_profile") or None
-    exif = _source_exif(image, reset_orientation=orientation != 1)
+    exif = _source_exif(image)
     xmp = _source_xmp(image)
     lossless = source_format in _LOSSLESS_FORMATS or (
         source_format == "WEBP" and _webp_is_lossless(image.fp)  # before load() closes fp
@@ -328,20 +329,19 @@ def _orient(array: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(array)
 
 
-def _source_exif(image: Image.Image, *, reset_orientation: bool) -> bytes | None:
+def _source_exif(image: Image.Image) -> bytes | None:
     raw = image.info.get("exif")
     if isinstance(raw, bytes) and raw:
         if not raw.startswith(b"Exif\x00\x00"):
             raw = b"Exif\x00\x00" + raw
-        if reset_orientation:
-            patched = _patch_orientation(raw)
-            if patched is not None:
-                return patched
-            exif = Image.Exif()
-            exif.load(raw)
-            exif[_ORIENTATION] = 1
-            return exif.tobytes()
-        return raw
+        upright = _upright_exif(raw)
+        if upright is not None:
+            return upright
+        # Unparseable by hand: Pillow rebuilds it (without the thumbnail).
+        exif = Image.Exif()
+        exif.load(raw)
+        exif[_ORIENTATION] = 1
+        return exif.tobytes()
     if image.format != "TIFF":
         return None
     # A TIFF keeps its EXIF in its own IFD0 among its layout tags: copy the
@@ -360,27 +360,49 @@ def _source_exif(image: Image.Image, *, reset_orientation: bool) -> bytes | None
     return exif.tobytes()
 
 
-def _patch_orientation(raw: bytes) -> bytes | None:
-    """Set Orientation to 1 in place in EXIF bytes, keeping everything else as is.
+def _upright_exif(raw: bytes) -> bytes | None:
+    """Set Orientation to 1 and drop the thumbnail, patching EXIF bytes in place.
 
-    Rewriting the whole block with Pillow would move maker notes whose
-    internal offsets then point nowhere; a two-byte patch cannot break them.
+    Rewriting the whole block would move maker notes whose internal offsets
+    then point nowhere; patching a few bytes cannot break them.  The embedded
+    thumbnail shows the unprocessed photo (file browsers display it), so its
+    link is cut and its bytes blanked.  Returns None if the bytes cannot be
+    parsed.
     """
+    data = bytearray(raw)
     tiff = 6
-    byteorder = {b"II": "little", b"MM": "big"}.get(raw[tiff : tiff + 2])
+    byteorder = {b"II": "little", b"MM": "big"}.get(bytes(data[tiff : tiff + 2]))
     if byteorder is None:
         return None
 
     def number(start: int, size: int) -> int:
-        return int.from_bytes(raw[start : start + size], byteorder)
+        if start + size > len(data):
+            raise IndexError
+        return int.from_bytes(data[start : start + size], byteorder)
 
-    ifd = tiff + number(tiff + 4, 4)
-    for entry in range(ifd + 2, ifd + 2 + 12 * number(ifd, 2), 12):
-        if entry + 12 > len(raw):
-            return None
-        if number(entry, 2) == _ORIENTATION:
-            return raw[: entry + 8] + (1).to_bytes(2, byteorder) + raw[entry + 10 :]
-    return None
+    def entries(ifd: int):
+        for entry in range(ifd + 2, ifd + 2 + 12 * number(ifd, 2), 12):
+            yield entry, number(entry, 2)
+
+    try:
+        ifd0 = tiff + number(tiff + 4, 4)
+        for entry, tag in entries(ifd0):
+            if tag == _ORIENTATION:
+                data[entry + 8 : entry + 10] = (1).to_bytes(2, byteorder)
+        next_pointer = ifd0 + 2 + 12 * number(ifd0, 2)
+        ifd1 = number(next_pointer, 4)
+        if ifd1:
+            data[next_pointer : next_pointer + 4] = bytes(4)
+            thumbnail = {tag: number(entry + 8, 4) for entry, tag in entries(tiff + ifd1)}
+            start, length = tiff + thumbnail.get(0x0201, 0), thumbnail.get(0x0202, 0)
+            if length and start + length <= len(data):
+                if start + length == len(data):
+                    del data[start:]  # the usual layout: thumbnail last
+                else:
+                    data[start : start + length] = bytes(length)
+    except IndexError:
+        return None
+    return bytes(data)
 
 
 def _source_xmp(image: Image.Image) -> bytes | None:

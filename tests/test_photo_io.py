@@ -1,10 +1,11 @@
 """Tests for bokehme.photo_io: every file here is made inside tmp_path."""
 
 import os
+import struct
 
 import numpy as np
 import pytest
-from PIL import Image, ImageCms, ImageOps
+from PIL import ExifTags, Image, ImageCms, ImageOps
 
 from bokehme.photo_io import (
     DEFAULT_MAX_PIXELS,
@@ -18,6 +19,7 @@ from bokehme.photo_io import (
 
 ORIENTATION = 0x0112
 GPS_IFD = 0x8825
+IFD1 = ExifTags.IFD.IFD1
 
 
 def asymmetric_rgb(height=6, width=9, seed=0):
@@ -66,6 +68,40 @@ def test_all_exif_orientations_match_pillow(tmp_path, orientation, fmt):
     exif.load(photo.exif)
     assert exif[ORIENTATION] == 1
     assert exif[0x010F] == "PhoneMaker"  # the rest of the EXIF survives
+
+
+def with_thumbnail(exif: bytes, thumbnail: bytes) -> bytes:
+    """Append an IFD1 thumbnail to EXIF bytes made by Pillow (which writes none)."""
+    order = {b"II": "<", b"MM": ">"}[exif[6:8]]
+    tiff = bytearray(exif[6:])
+    ifd0 = struct.unpack_from(order + "I", tiff, 4)[0]
+    next_pointer = ifd0 + 2 + 12 * struct.unpack_from(order + "H", tiff, ifd0)[0]
+    ifd1 = len(tiff)
+    struct.pack_into(order + "I", tiff, next_pointer, ifd1)
+    tiff += struct.pack(order + "H", 2)
+    tiff += struct.pack(order + "HHII", 0x0201, 4, 1, ifd1 + 2 + 24 + 4)
+    tiff += struct.pack(order + "HHII", 0x0202, 4, 1, len(thumbnail))
+    tiff += struct.pack(order + "I", 0) + thumbnail
+    return exif[:6] + bytes(tiff)
+
+
+def test_exif_thumbnail_of_the_original_is_dropped(tmp_path):
+    thumbnail = b"\xff\xd8THUMBNAIL-OF-ORIGINAL\xff\xd9"
+    exif = with_thumbnail(exif_with(6, gps=True), thumbnail)
+    check = Image.Exif()
+    check.load(exif)
+    assert check.get_ifd(IFD1)  # the test file really has a thumbnail
+    Image.fromarray(asymmetric_rgb()).save(tmp_path / "t.jpg", exif=exif)
+
+    photo = read_photo(tmp_path / "t.jpg")
+
+    assert b"THUMBNAIL-OF-ORIGINAL" not in photo.exif
+    kept = Image.Exif()
+    kept.load(photo.exif)
+    assert kept[ORIENTATION] == 1 and not kept.get_ifd(IFD1)
+    assert kept.get_ifd(GPS_IFD)[1] == "N"  # the rest is intact
+    write_photo(tmp_path / "out.jpg", photo.pixels, source=photo)
+    assert b"THUMBNAIL-OF-ORIGINAL" not in (tmp_path / "out.jpg").read_bytes()
 
 
 def test_xmp_orientation_reset(tmp_path):
