@@ -114,8 +114,12 @@ class DeepLabV3MobileNetV2(nn.Module):
         self.aspp0 = nn.Conv2d(channels, _ASPP_CHANNELS, 1)
         self.concat_projection = nn.Conv2d(2 * _ASPP_CHANNELS, _ASPP_CHANNELS, 1)
         self.logits = nn.Conv2d(_ASPP_CHANNELS, len(VOC_CLASSES), 1)
+        # oneDNN's depthwise and 1x1 convolutions run about twice as fast on
+        # channels-last tensors on the CPU; loading weights keeps this layout.
+        self.to(memory_format=torch.channels_last)
 
     def forward(self, x):
+        x = x.contiguous(memory_format=torch.channels_last)
         features = self.blocks(F.relu6(self.stem(x), inplace=True))
         # Image pooling is the mean over the whole feature map; resizing its
         # 1x1 result is a broadcast.
@@ -123,7 +127,9 @@ class DeepLabV3MobileNetV2(nn.Module):
         aspp = torch.cat((pooled.expand(-1, -1, *features.shape[-2:]),
                           F.relu(self.aspp0(features))), 1)
         logits = self.logits(F.relu(self.concat_projection(aspp)))
-        return F.interpolate(logits, size=x.shape[-2:], mode="bilinear",
+        # Back to planar classes while the map is small: a softmax over the
+        # class axis of a channels-last result is several times slower.
+        return F.interpolate(logits.contiguous(), size=x.shape[-2:], mode="bilinear",
                              align_corners=True)
 
 
