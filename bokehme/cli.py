@@ -116,7 +116,10 @@ def command(inputs, output, recursive, overwrite, model, weights, subject, radiu
 
     def compute(task, loaded):
         photo, mask = loaded
-        return render(photo.pixels, options, segmenter, mask)
+        try:
+            return render(photo.pixels, options, segmenter, mask)
+        except NoSubjectError as error:
+            raise photo_io.PhotoError(task.source, str(error)) from None
 
     def save(task, loaded, rendering):
         photo, _ = loaded
@@ -133,14 +136,14 @@ def command(inputs, output, recursive, overwrite, model, weights, subject, radiu
 
     summary = batch.run_batch(
         tasks, load=load, compute=compute, save=save, overwrite=overwrite, jobs=jobs, quiet=quiet,
-        expected_errors=(photo_io.PhotoError, NoSubjectError),
     )
-    summary.failed[:0] = [(None, problem) for problem in problems]
+    for problem in problems:
+        click.echo(f"bokehme: {problem}", err=True)
     if summary.failed or summary.interrupted or not quiet:
         click.echo(batch.format_summary(summary), err=True)
     if summary.interrupted:
         sys.exit(130)
-    sys.exit(1 if summary.failed else 0)
+    sys.exit(1 if summary.failed or problems else 0)
 
 
 def main(args=None, prog_name="bokehme"):

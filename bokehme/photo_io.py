@@ -32,7 +32,9 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "Photo",
     "PhotoError",
+    "output_extension",
     "output_format",
+    "read_mask",
     "read_photo",
     "write_cutout",
     "write_mask",
@@ -676,3 +678,45 @@ def _fsync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(descriptor)
+
+
+def output_extension(path, requested: str | None = None) -> str:
+    """The extension an output for `path` gets: the format `output_format` picks.
+
+    Only the file's header is read.  A source whose extension already names
+    the output format keeps it as spelled (``.JPEG`` stays ``.JPEG``); a file
+    that cannot be identified keeps its own, and fails later when it is read.
+    """
+    path = Path(path)
+    try:
+        with Image.open(path) as image:
+            source_format = image.format or ""
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        source_format = ""
+    if not source_format and not requested:
+        return path.suffix
+    name, extension = output_format(source_format, requested)
+    spelled = path.suffix.upper().lstrip(".")
+    if _FORMAT_ALIASES.get(spelled, spelled) == name:
+        return path.suffix
+    return extension
+
+
+def read_mask(path, shape: tuple[int, int]) -> np.ndarray:
+    """Read a user's subject mask: (H, W) float32 in [0, 1], 1 = subject.
+
+    An 8-bit greyscale image is read as it is (white = subject); an image with
+    transparency gives its alpha.  EXIF orientation is applied, as for photos.
+
+    Raises
+    ------
+    PhotoError
+        If the mask cannot be read or its size differs from `shape` (H, W).
+    """
+    mask = read_photo(path)
+    alpha = mask.transparency if mask.transparency is not None else mask.pixels.mean(axis=2)
+    if alpha.shape != tuple(shape):
+        raise PhotoError(
+            path, f"mask is {alpha.shape[1]}x{alpha.shape[0]}, the photo is {shape[1]}x{shape[0]} (after EXIF orientation)"
+        )
+    return alpha.astype(np.float32, copy=False)

@@ -107,7 +107,7 @@ class Segmenter:
             In [0, 1], at the model's resolution (same aspect as ``image``).
         """
         check_subject(subject, self.labels, self.name)
-        return select_subject(self.class_probabilities(image), self.labels, subject)
+        return anchored(select_subject(self.class_probabilities(image), self.labels, subject))
 
 
 def check_subject(subject, labels, model_name=""):
@@ -155,6 +155,36 @@ def select_subject(probabilities, labels, subject):
         return salient_object(probabilities)
     index = [labels.index(name) for name in names]
     return np.clip(probabilities[index].sum(axis=0), 0.0, 1.0).astype(np.float32)
+
+
+def anchored(probability, confident=0.8, rim=0.03):
+    """Drop the regions of a subject probability that nothing confident anchors.
+
+    A model's doubtful half-probabilities far from anything it is sure of (a
+    flag's stripes, a patterned wall) would become a ghost of sharpness in the
+    background.  Hysteresis keeps the regions above 0.5 that hold a pixel above
+    `confident`, plus their soft rim within `rim` of the long side.
+
+    Parameters
+    ----------
+    probability : (h, w) float32 ndarray
+    confident : float
+        Probability a region must reach somewhere to be kept.
+    rim : float
+        Width of the soft edge kept around kept regions, as a fraction of the
+        long side.
+
+    Returns
+    -------
+    probability : (h, w) float32 ndarray
+    """
+    regions, count = ndimage.label(probability > 0.5)
+    if count == 0:
+        return np.zeros_like(probability)
+    peaks = ndimage.maximum(probability, regions, index=np.arange(1, count + 1))
+    kept = np.isin(regions, 1 + np.flatnonzero(np.asarray(peaks) >= confident))
+    near = ndimage.distance_transform_edt(~kept) <= rim * max(probability.shape)
+    return np.where(near, probability, 0.0).astype(np.float32)
 
 
 def salient_object(probabilities, centre_sigma=0.35):

