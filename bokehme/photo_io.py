@@ -414,8 +414,8 @@ def _source_xmp(image: Image.Image) -> bytes | None:
     if not xmp:
         return None
     # The pixels are upright now; an XMP orientation would rotate them again.
-    xmp = re.sub(rb'tiff:Orientation="[0-9]"', b'tiff:Orientation="1"', xmp)
-    return re.sub(rb"<tiff:Orientation>[0-9]</tiff:Orientation>", b"<tiff:Orientation>1</tiff:Orientation>", xmp)
+    # Both XMP spellings: tiff:Orientation="6" and <tiff:Orientation>6</...>.
+    return re.sub(rb'(tiff:Orientation(?:="|>))[0-9]', rb"\g<1>1", xmp)
 
 
 def _webp_is_lossless(file: BinaryIO | None) -> bool:
@@ -594,7 +594,8 @@ def _png16_writer(array: np.ndarray, icc, exif, xmp) -> Callable[[BinaryIO], Non
         if icc:
             chunks.append(_png_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc)))
         if exif:
-            chunks.append(_png_chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\x00\x00") else exif))
+            tiff = exif[6:] if exif.startswith(b"Exif\x00\x00") else exif  # eXIf holds no prefix
+            chunks.append(_png_chunk(b"eXIf", tiff))
         if xmp:
             chunks.append(_png_chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + xmp))
         file.write(data[:33] + b"".join(chunks) + data[33:])
@@ -631,7 +632,9 @@ def write_mask(path, alpha: np.ndarray) -> None:
     _atomic_write(path, lambda file: image.save(file, format="PNG"))
 
 
-def write_cutout(path, pixels: np.ndarray, alpha: np.ndarray, *, icc_profile: bytes | None = None) -> None:
+def write_cutout(
+    path, pixels: np.ndarray, alpha: np.ndarray, *, icc_profile: bytes | None = None
+) -> None:
     """Write the subject alone: RGB (H, W, 3) and alpha (H, W) in [0, 1] as an RGBA PNG."""
     rgba = _quantize(np.dstack([pixels, alpha]), np.uint8)
     image = Image.fromarray(rgba, "RGBA")
