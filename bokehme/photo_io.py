@@ -206,6 +206,8 @@ def _decode(image: Image.Image, path: Path, head: bytes) -> Photo:
         pixels, transparency = _decode_16_bit_colour(path)
     else:
         image.load()
+        # Pillow turns TIFFs upright while loading and then drops the tag.
+        orientation = image.getexif().get(_ORIENTATION, 1)
         pixels, transparency, icc_profile = _to_rgb(image, icc_profile)
 
     pixels = _orient(pixels, orientation)
@@ -238,10 +240,15 @@ def _is_16_bit(image: Image.Image, head: bytes) -> bool:
 def _decode_16_bit_colour(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     import cv2  # present with mediapipe; only 16-bit colour files need it
 
-    data = np.fromfile(path, dtype=np.uint8)
-    # IMREAD_UNCHANGED keeps 16 bits and alpha, and ignores EXIF orientation
-    # (applied by the caller, as for every other file).
-    array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    data = bytearray(path.read_bytes())
+    # IMREAD_UNCHANGED keeps 16 bits and alpha and ignores EXIF orientation,
+    # but OpenCV's TIFF decoder applies the file's own orientation tag anyway.
+    # The caller applies it once for every format, so neutralise it here.
+    try:
+        _reset_orientation(data, 0)
+    except (IndexError, ValueError):
+        pass  # a PNG, or a TIFF layout we do not patch
+    array = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     if array is None or array.dtype != np.uint16:
         raise ValueError("unsupported 16-bit layout")
     if array.ndim == 2:
@@ -360,6 +367,43 @@ def _source_exif(image: Image.Image) -> bytes | None:
     return exif.tobytes()
 
 
+def _tiff_fields(data: bytearray, tiff: int):
+    """Readers for the classic TIFF structure at ``data[tiff]`` (file or EXIF block).
+
+    Returns ``(byteorder, number, entries)``: ``number(start, size)`` reads an
+    unsigned integer, ``entries(ifd)`` yields ``(position, tag)`` of each
+    directory entry.  Raises ValueError for a bad header, IndexError when the
+    structure points outside the data.
+    """
+    byteorder = {b"II": "little", b"MM": "big"}.get(bytes(data[tiff : tiff + 2]))
+    if byteorder is None or int.from_bytes(data[tiff + 2 : tiff + 4], byteorder) != 42:
+        raise ValueError("not a classic TIFF structure")
+
+    def number(start: int, size: int) -> int:
+        if start + size > len(data):
+            raise IndexError(start)
+        return int.from_bytes(data[start : start + size], byteorder)
+
+    def entries(ifd: int):
+        for entry in range(ifd + 2, ifd + 2 + 12 * number(ifd, 2), 12):
+            yield entry, number(entry, 2)
+
+    return byteorder, number, entries
+
+
+def _reset_orientation(data: bytearray, tiff: int) -> int:
+    """Set Orientation to 1 in the first directory, in place.
+
+    Returns the position of that directory's pointer to the next one.
+    """
+    byteorder, number, entries = _tiff_fields(data, tiff)
+    ifd0 = tiff + number(tiff + 4, 4)
+    for entry, tag in entries(ifd0):
+        if tag == _ORIENTATION:
+            data[entry + 8 : entry + 10] = (1).to_bytes(2, byteorder)
+    return ifd0 + 2 + 12 * number(ifd0, 2)
+
+
 def _upright_exif(raw: bytes) -> bytes | None:
     """Set Orientation to 1 and drop the thumbnail, patching EXIF bytes in place.
 
@@ -370,26 +414,10 @@ def _upright_exif(raw: bytes) -> bytes | None:
     parsed.
     """
     data = bytearray(raw)
-    tiff = 6
-    byteorder = {b"II": "little", b"MM": "big"}.get(bytes(data[tiff : tiff + 2]))
-    if byteorder is None:
-        return None
-
-    def number(start: int, size: int) -> int:
-        if start + size > len(data):
-            raise IndexError
-        return int.from_bytes(data[start : start + size], byteorder)
-
-    def entries(ifd: int):
-        for entry in range(ifd + 2, ifd + 2 + 12 * number(ifd, 2), 12):
-            yield entry, number(entry, 2)
-
+    tiff = 6  # after b"Exif\0\0"
     try:
-        ifd0 = tiff + number(tiff + 4, 4)
-        for entry, tag in entries(ifd0):
-            if tag == _ORIENTATION:
-                data[entry + 8 : entry + 10] = (1).to_bytes(2, byteorder)
-        next_pointer = ifd0 + 2 + 12 * number(ifd0, 2)
+        next_pointer = _reset_orientation(data, tiff)
+        _, number, entries = _tiff_fields(data, tiff)
         ifd1 = number(next_pointer, 4)
         if ifd1:
             data[next_pointer : next_pointer + 4] = bytes(4)
@@ -400,7 +428,7 @@ def _upright_exif(raw: bytes) -> bytes | None:
                     del data[start:]  # the usual layout: thumbnail last
                 else:
                     data[start : start + length] = bytes(length)
-    except IndexError:
+    except (IndexError, ValueError):
         return None
     return bytes(data)
 
