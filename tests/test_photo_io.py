@@ -191,7 +191,8 @@ def test_16_bit_colour_tiff_orientation_applied_once(tmp_path, orientation):
     pytest.importorskip("cv2")
     rgb = asymmetric_rgb().astype(np.uint16) * 257
     path = tmp_path / "o16.tif"
-    tifffile.imwrite(path, rgb, photometric="rgb", extratags=[(ORIENTATION, "H", 1, orientation, True)])
+    tag = (ORIENTATION, "H", 1, orientation, True)
+    tifffile.imwrite(path, rgb, photometric="rgb", extratags=[tag])
     reference = Image.fromarray(asymmetric_rgb())
     reference.getexif()[ORIENTATION] = orientation
     expected = as_float(ImageOps.exif_transpose(reference))
