@@ -21,7 +21,15 @@ from typing import Callable, Sequence, TextIO
 
 from bokehme.photo_io import PhotoError
 
-__all__ = ["IMAGE_EXTENSIONS", "Summary", "Task", "UsageError", "format_summary", "plan_tasks", "run_batch"]
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "Summary",
+    "Task",
+    "UsageError",
+    "format_summary",
+    "plan_tasks",
+    "run_batch",
+]
 
 #: Extensions picked up when walking a folder (files named explicitly are
 #: accepted whatever their name: their content decides).
@@ -97,9 +105,14 @@ def plan_tasks(
     problems: list[str] = []
     # (source, the folder argument it was found in or None, matched by a pattern)
     candidates: list[tuple[Path, Path | None, bool]] = []
+
+    def walk(folder: str, from_pattern: bool) -> None:
+        found = _walk(Path(folder), recursive, output_root, problems)
+        candidates.extend((path, Path(folder), from_pattern) for path in found)
+
     for argument in inputs:
         if os.path.isdir(argument):
-            candidates += [(path, Path(argument), False) for path in _walk(Path(argument), recursive, output_root)]
+            walk(argument, from_pattern=False)
         elif os.path.exists(argument):
             candidates.append((Path(argument), None, False))
         elif glob.has_magic(argument):
@@ -108,7 +121,7 @@ def plan_tasks(
                 problems.append(f"nothing matches: {argument}")
             for match in matches:
                 if os.path.isdir(match):
-                    candidates += [(path, Path(match), True) for path in _walk(Path(match), recursive, output_root)]
+                    walk(match, from_pattern=True)
                 else:
                     candidates.append((Path(match), None, True))
         else:
@@ -129,7 +142,9 @@ def plan_tasks(
             destination = Path(output_dir) / relative.with_suffix(extension)
         key = os.path.normcase(os.path.realpath(destination))
         if key == os.path.normcase(real):
-            raise UsageError(f"the output for {source} would overwrite it; use another --suffix or --output")
+            raise UsageError(
+                f"the output for {source} would overwrite it; use another --suffix or --output"
+            )
         if from_pattern and output_root is not None and output_root in Path(real).parents:
             continue  # a pattern reaching into results of an earlier run
         seen_sources.add(real)
@@ -143,33 +158,40 @@ def plan_tasks(
     inputs_by_key = {os.path.normcase(real): real for real in seen_sources}
     for key, source in by_destination.items():
         if key in inputs_by_key:
-            raise UsageError(f"the output for {source} would overwrite the input {inputs_by_key[key]}")
+            raise UsageError(
+                f"the output for {source} would overwrite the input {inputs_by_key[key]}"
+            )
     return tasks, problems
 
 
-def _walk(folder: Path, recursive: bool, output_root: Path | None) -> list[Path]:
+def _walk(
+    folder: Path, recursive: bool, output_root: Path | None, problems: list[str]
+) -> list[Path]:
     """Image files in a folder, sorted; symlinked folders are followed once."""
     found: list[Path] = []
     visited: set[str] = set()
-    for root, dirs, files in os.walk(folder, followlinks=True):
-        real = os.path.realpath(root)
-        visited.add(real)
+
+    def unreadable(error: OSError) -> None:
+        problems.append(f"cannot read folder {error.filename}: {error.strerror or error}")
+
+    for root, dirs, files in os.walk(folder, onerror=unreadable, followlinks=True):
+        visited.add(os.path.realpath(root))
         # Never descend into our own output tree, nor twice into one real folder
         # (a symlink loop would otherwise never end).
+        reals = {name: os.path.realpath(os.path.join(root, name)) for name in dirs}
         dirs[:] = sorted(
             name
             for name in dirs
-            if not name.startswith(".")
-            and os.path.realpath(os.path.join(root, name)) not in visited
-            and (output_root is None or Path(os.path.realpath(os.path.join(root, name))) != output_root)
+            if recursive
+            and not name.startswith(".")
+            and reals[name] not in visited
+            and (output_root is None or Path(reals[name]) != output_root)
         )
-        if not recursive:
-            dirs.clear()
         for name in sorted(files):
             # Dot files include our temporaries and macOS "._x.jpg" resource forks.
             if not name.startswith(".") and os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS:
                 found.append(Path(root) / name)
-        visited.update(os.path.realpath(os.path.join(root, name)) for name in dirs)
+        visited.update(reals[name] for name in dirs)
     return found
 
 
@@ -353,7 +375,10 @@ class _Reporter:
             self.bar.update()
         elif self.lines:
             rate = self.count / max(time.monotonic() - self.started, 1e-9)
-            self._write(f"[{self.count}/{self.total}] {task.source} -> {task.destination} ({rate:.2f} img/s)")
+            self._write(
+                f"[{self.count}/{self.total}] {task.source} -> {task.destination}"
+                f" ({rate:.2f} img/s)"
+            )
 
     def failed(self, task: Task, reason: str) -> None:
         self.count += 1
@@ -375,7 +400,8 @@ def _is_terminal(stream: TextIO) -> bool:
 
 def format_summary(summary: Summary) -> str:
     """Summarise a batch: a count line, then one line per failure."""
-    lines = [f"processed {summary.processed}, skipped {summary.skipped}, failed {len(summary.failed)}"]
+    counts = f"processed {summary.processed}, skipped {summary.skipped}"
+    lines = [f"{counts}, failed {len(summary.failed)}"]
     if summary.interrupted:
         lines[0] += " (interrupted; run the same command again to resume)"
     lines += [f"  {source}: {reason}" for source, reason in summary.failed]

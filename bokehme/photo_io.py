@@ -208,6 +208,8 @@ def _decode(image: Image.Image, path: Path, head: bytes) -> Photo:
         pixels, transparency = _decode_16_bit_colour(path)
     else:
         image.load()
+        # Pillow turns TIFFs upright while loading and then drops the tag.
+        orientation = image.getexif().get(_ORIENTATION, 1)
         pixels, transparency, icc_profile = _to_rgb(image, icc_profile)
 
     pixels = _orient(pixels, orientation)
@@ -240,10 +242,15 @@ def _is_16_bit(image: Image.Image, head: bytes) -> bool:
 def _decode_16_bit_colour(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     import cv2  # present with mediapipe; only 16-bit colour files need it
 
-    data = np.fromfile(path, dtype=np.uint8)
-    # IMREAD_UNCHANGED keeps 16 bits and alpha, and ignores EXIF orientation
-    # (applied by the caller, as for every other file).
-    array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    data = bytearray(path.read_bytes())
+    # IMREAD_UNCHANGED keeps 16 bits and alpha and ignores EXIF orientation,
+    # but OpenCV's TIFF decoder applies the file's own orientation tag anyway.
+    # The caller applies it once for every format, so neutralise it here.
+    try:
+        _reset_orientation(data, 0)
+    except (IndexError, ValueError):
+        pass  # a PNG, or a TIFF layout we do not patch
+    array = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     if array is None or array.dtype != np.uint16:
         raise ValueError("unsupported 16-bit layout")
     if array.ndim == 2:
@@ -362,6 +369,43 @@ def _source_exif(image: Image.Image) -> bytes | None:
     return exif.tobytes()
 
 
+def _tiff_fields(data: bytearray, tiff: int):
+    """Readers for the classic TIFF structure at ``data[tiff]`` (file or EXIF block).
+
+    Returns ``(byteorder, number, entries)``: ``number(start, size)`` reads an
+    unsigned integer, ``entries(ifd)`` yields ``(position, tag)`` of each
+    directory entry.  Raises ValueError for a bad header, IndexError when the
+    structure points outside the data.
+    """
+    byteorder = {b"II": "little", b"MM": "big"}.get(bytes(data[tiff : tiff + 2]))
+    if byteorder is None or int.from_bytes(data[tiff + 2 : tiff + 4], byteorder) != 42:
+        raise ValueError("not a classic TIFF structure")
+
+    def number(start: int, size: int) -> int:
+        if start + size > len(data):
+            raise IndexError(start)
+        return int.from_bytes(data[start : start + size], byteorder)
+
+    def entries(ifd: int):
+        for entry in range(ifd + 2, ifd + 2 + 12 * number(ifd, 2), 12):
+            yield entry, number(entry, 2)
+
+    return byteorder, number, entries
+
+
+def _reset_orientation(data: bytearray, tiff: int) -> int:
+    """Set Orientation to 1 in the first directory, in place.
+
+    Returns the position of that directory's pointer to the next one.
+    """
+    byteorder, number, entries = _tiff_fields(data, tiff)
+    ifd0 = tiff + number(tiff + 4, 4)
+    for entry, tag in entries(ifd0):
+        if tag == _ORIENTATION:
+            data[entry + 8 : entry + 10] = (1).to_bytes(2, byteorder)
+    return ifd0 + 2 + 12 * number(ifd0, 2)
+
+
 def _upright_exif(raw: bytes) -> bytes | None:
     """Set Orientation to 1 and drop the thumbnail, patching EXIF bytes in place.
 
@@ -372,26 +416,10 @@ def _upright_exif(raw: bytes) -> bytes | None:
     parsed.
     """
     data = bytearray(raw)
-    tiff = 6
-    byteorder = {b"II": "little", b"MM": "big"}.get(bytes(data[tiff : tiff + 2]))
-    if byteorder is None:
-        return None
-
-    def number(start: int, size: int) -> int:
-        if start + size > len(data):
-            raise IndexError
-        return int.from_bytes(data[start : start + size], byteorder)
-
-    def entries(ifd: int):
-        for entry in range(ifd + 2, ifd + 2 + 12 * number(ifd, 2), 12):
-            yield entry, number(entry, 2)
-
+    tiff = 6  # after b"Exif\0\0"
     try:
-        ifd0 = tiff + number(tiff + 4, 4)
-        for entry, tag in entries(ifd0):
-            if tag == _ORIENTATION:
-                data[entry + 8 : entry + 10] = (1).to_bytes(2, byteorder)
-        next_pointer = ifd0 + 2 + 12 * number(ifd0, 2)
+        next_pointer = _reset_orientation(data, tiff)
+        _, number, entries = _tiff_fields(data, tiff)
         ifd1 = number(next_pointer, 4)
         if ifd1:
             data[next_pointer : next_pointer + 4] = bytes(4)
@@ -402,7 +430,7 @@ def _upright_exif(raw: bytes) -> bytes | None:
                     del data[start:]  # the usual layout: thumbnail last
                 else:
                     data[start : start + length] = bytes(length)
-    except IndexError:
+    except (IndexError, ValueError):
         return None
     return bytes(data)
 
@@ -416,8 +444,8 @@ def _source_xmp(image: Image.Image) -> bytes | None:
     if not xmp:
         return None
     # The pixels are upright now; an XMP orientation would rotate them again.
-    xmp = re.sub(rb'tiff:Orientation="[0-9]"', b'tiff:Orientation="1"', xmp)
-    return re.sub(rb"<tiff:Orientation>[0-9]</tiff:Orientation>", b"<tiff:Orientation>1</tiff:Orientation>", xmp)
+    # Both XMP spellings: tiff:Orientation="6" and <tiff:Orientation>6</...>.
+    return re.sub(rb'(tiff:Orientation(?:="|>))[0-9]', rb"\g<1>1", xmp)
 
 
 def _webp_is_lossless(file: BinaryIO | None) -> bool:
@@ -541,6 +569,10 @@ def write_photo(
         params["icc_profile"] = icc
     if name == "JPEG":
         params.update(quality=quality, subsampling=subsampling, optimize=True)
+    elif name == "PNG":
+        # On photographs zlib level 1 is ~3x faster than the default 6 and
+        # no bigger (12 MP: 1.7 s vs 5.8 s, 20.4 vs 20.6 MB).
+        params["compress_level"] = 1
     elif name == "WEBP":
         # exact: a lossless copy keeps even the colour under transparent pixels.
         params.update(quality=quality, lossless=source.lossless, exact=source.lossless, method=4)
@@ -570,12 +602,20 @@ def _metadata_params(name: str, exif: bytes | None, xmp: bytes | None) -> dict:
 
 
 def _quantize(values: np.ndarray, dtype) -> np.ndarray:
-    """Round [0, 1] floats to the full range of an unsigned integer dtype."""
+    """Round [0, 1] floats to the full range of an unsigned integer dtype.
+
+    Works in bands of rows so that a 48 MP photo needs no second full-size
+    float32 copy (about 550 MB) on top of the caller's.
+    """
     top = np.float32(np.iinfo(dtype).max)
-    scaled = np.clip(values, 0, 1, dtype=np.float32)
-    scaled *= top
-    scaled += np.float32(0.5)
-    return scaled.astype(dtype)
+    out = np.empty(values.shape, dtype)
+    rows = max(1, (1 << 22) // max(1, values[0].size))
+    for start in range(0, len(values), rows):
+        scaled = np.clip(values[start : start + rows], 0, 1, dtype=np.float32)
+        scaled *= top
+        scaled += np.float32(0.5)
+        out[start : start + rows] = scaled  # the cast truncates: + 0.5 rounds
+    return out
 
 
 def _png16_writer(array: np.ndarray, icc, exif, xmp) -> Callable[[BinaryIO], None]:
@@ -592,7 +632,8 @@ def _png16_writer(array: np.ndarray, icc, exif, xmp) -> Callable[[BinaryIO], Non
         if icc:
             chunks.append(_png_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc)))
         if exif:
-            chunks.append(_png_chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\x00\x00") else exif))
+            tiff = exif[6:] if exif.startswith(b"Exif\x00\x00") else exif  # eXIf holds no prefix
+            chunks.append(_png_chunk(b"eXIf", tiff))
         if xmp:
             chunks.append(_png_chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + xmp))
         file.write(data[:33] + b"".join(chunks) + data[33:])
@@ -629,7 +670,9 @@ def write_mask(path, alpha: np.ndarray) -> None:
     _atomic_write(path, lambda file: image.save(file, format="PNG"))
 
 
-def write_cutout(path, pixels: np.ndarray, alpha: np.ndarray, *, icc_profile: bytes | None = None) -> None:
+def write_cutout(
+    path, pixels: np.ndarray, alpha: np.ndarray, *, icc_profile: bytes | None = None
+) -> None:
     """Write the subject alone: RGB (H, W, 3) and alpha (H, W) in [0, 1] as an RGBA PNG."""
     rgba = _quantize(np.dstack([pixels, alpha]), np.uint8)
     image = Image.fromarray(rgba, "RGBA")

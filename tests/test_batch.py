@@ -2,7 +2,6 @@
 
 import hashlib
 import io
-import os
 import threading
 from pathlib import Path
 
@@ -107,7 +106,8 @@ def test_batch_over_a_hostile_tree(tree, tmp_path):
 
 
 def test_results_beside_inputs_by_default(tree):
-    tasks, _ = plan_tasks([str(tree / "a" / "x.jpg"), str(tree / "Z.JPEG")], output_dir=None, recursive=False)
+    inputs = [str(tree / "a" / "x.jpg"), str(tree / "Z.JPEG")]
+    tasks, _ = plan_tasks(inputs, output_dir=None, recursive=False)
     assert [t.destination for t in tasks] == [tree / "a" / "x_bokeh.jpg", tree / "Z_bokeh.JPEG"]
     run(tasks)
     assert (tree / "a" / "x_bokeh.jpg").exists() and (tree / "Z_bokeh.JPEG").exists()
@@ -124,12 +124,11 @@ def test_not_recursive_stays_at_the_top(tree, tmp_path):
 def test_globs_missing_inputs_and_explicit_files(tree, tmp_path):
     renamed = tree / "photo.dat"  # named explicitly: its content decides, not its name
     picture(renamed, 7, fmt="PNG")
-    tasks, problems = plan_tasks(
-        [str(tree / "*" / "x.jpg"), str(tree / "missing.jpg"), str(tree / "*.nothing"), str(renamed)],
-        output_dir=None,
-        recursive=False,
-    )
-    assert sorted(str(t.source.relative_to(tree)) for t in tasks) == ["a/x.jpg", "b/x.jpg", "photo.dat"]
+    patterns = [str(tree / "*" / "x.jpg"), str(tree / "*.nothing")]
+    inputs = patterns + [str(tree / "missing.jpg"), str(renamed)]
+    tasks, problems = plan_tasks(inputs, output_dir=None, recursive=False)
+    found = sorted(str(t.source.relative_to(tree)) for t in tasks)
+    assert found == ["a/x.jpg", "b/x.jpg", "photo.dat"]
     assert any("no such file" in p and "missing.jpg" in p for p in problems)
     assert any("nothing matches" in p for p in problems)
     assert run(tasks).processed == 3
@@ -160,7 +159,12 @@ def test_output_folder_inside_input_is_not_walked(tree):
 
 def test_extension_for_changes_format(tree, tmp_path):
     out = tmp_path / "out"
-    tasks, _ = plan_tasks([str(tree / "b"), str(tree / "Z.JPEG")], output_dir=out, recursive=True, extension_for=lambda p: ".png")
+    tasks, _ = plan_tasks(
+        [str(tree / "b"), str(tree / "Z.JPEG")],
+        output_dir=out,
+        recursive=True,
+        extension_for=lambda source: ".png",
+    )
     assert sorted(str(t.destination.relative_to(out)) for t in tasks) == ["Z.png", "x.png"]
 
 
@@ -171,10 +175,11 @@ def test_symlink_loop_terminates(tmp_path):
     (root / "sub" / "back").symlink_to(root, target_is_directory=True)
     (root / "sub" / "self").symlink_to(root / "sub", target_is_directory=True)
     result = []
-    walker = threading.Thread(
-        target=lambda: result.append(plan_tasks([str(root)], output_dir=tmp_path / "o", recursive=True)),
-        daemon=True,
-    )
+
+    def plan():
+        result.append(plan_tasks([str(root)], output_dir=tmp_path / "o", recursive=True))
+
+    walker = threading.Thread(target=plan, daemon=True)
     walker.start()
     walker.join(timeout=20)
     assert not walker.is_alive(), "walking a symlink loop did not terminate"
@@ -183,9 +188,8 @@ def test_symlink_loop_terminates(tmp_path):
 
 
 def test_failing_save_leaves_no_partial_output(tree, tmp_path, monkeypatch):
-    tasks, _ = plan_tasks(
-        [str(tree / "a"), str(tree / "b"), str(tree / "a" / "deep" / "y.png")], output_dir=None, recursive=False
-    )
+    inputs = [str(tree / "a"), str(tree / "b"), str(tree / "a" / "deep" / "y.png")]
+    tasks, _ = plan_tasks(inputs, output_dir=None, recursive=False)
     original = Image.Image.save
 
     def exploding_save(image, fp, *args, **kwargs):
@@ -197,7 +201,8 @@ def test_failing_save_leaves_no_partial_output(tree, tmp_path, monkeypatch):
     monkeypatch.setattr(Image.Image, "save", exploding_save)
     summary = run(tasks)
     assert summary.processed == 2
-    assert [(path.name, "disk on fire" in reason) for path, reason in summary.failed] == [("y.png", True)]
+    assert [path.name for path, _ in summary.failed] == ["y.png"]
+    assert "disk on fire" in summary.failed[0][1]
     assert (tree / "b" / "x_bokeh.jpg").exists()
     assert not (tree / "a" / "deep" / "y_bokeh.png").exists()
     assert temp_files(tmp_path) == []
@@ -256,14 +261,21 @@ def test_memory_stays_bounded(tmp_path):
     for jobs in (1, 3):
         alive[:] = [0, 0]
         summary = run_batch(
-            tasks, load=counting_load, compute=flip, save=save_and_release, jobs=jobs, overwrite=True, log=io.StringIO()
+            tasks,
+            load=counting_load,
+            compute=flip,
+            save=save_and_release,
+            jobs=jobs,
+            overwrite=True,
+            log=io.StringIO(),
         )
         assert summary.processed == 12
         assert alive[1] <= jobs + 1
 
 
 def test_log_lines_and_quiet(tree, tmp_path):
-    tasks, _ = plan_tasks([str(tree / "a"), str(tree / "bad")], output_dir=tmp_path / "o", recursive=False)
+    inputs = [str(tree / "a"), str(tree / "bad")]
+    tasks, _ = plan_tasks(inputs, output_dir=tmp_path / "o", recursive=False)
     log = io.StringIO()
     run(tasks, log=log)
     lines = log.getvalue().splitlines()

@@ -53,10 +53,11 @@ def no_temp_files(folder):
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))
-@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "TIFF", "WEBP"])
 def test_all_exif_orientations_match_pillow(tmp_path, orientation, fmt):
     path = tmp_path / f"o{orientation}.{fmt.lower()}"
-    Image.fromarray(asymmetric_rgb()).save(path, format=fmt, exif=exif_with(orientation), quality=100)
+    image = Image.fromarray(asymmetric_rgb())
+    image.save(path, format=fmt, exif=exif_with(orientation), quality=100, lossless=True)
 
     photo = read_photo(path)
 
@@ -104,13 +105,29 @@ def test_exif_thumbnail_of_the_original_is_dropped(tmp_path):
     assert b"THUMBNAIL-OF-ORIGINAL" not in (tmp_path / "out.jpg").read_bytes()
 
 
+def test_tiff_exif_lives_in_its_own_directory(tmp_path):
+    path = tmp_path / "t.tif"
+    Image.fromarray(asymmetric_rgb()).save(path, exif=exif_with(6, gps=True))
+    photo = read_photo(path)
+    assert photo.pixels.shape == (9, 6, 3)
+    exif = Image.Exif()
+    exif.load(photo.exif)
+    assert exif[ORIENTATION] == 1 and exif[0x010F] == "PhoneMaker"
+    assert exif.get_ifd(GPS_IFD)[1] == "N"
+    assert 273 not in exif  # the TIFF's own strip layout is not metadata
+
+
 def test_xmp_orientation_reset(tmp_path):
     path = tmp_path / "x.jpg"
-    xmp = b'<x:xmpmeta><rdf:Description tiff:Orientation="6"/></x:xmpmeta>'
+    xmp = (
+        b'<x:xmpmeta><rdf:Description tiff:Orientation="6"/>'
+        b"<rdf:Description><tiff:Orientation>6</tiff:Orientation></rdf:Description></x:xmpmeta>"
+    )
     Image.fromarray(asymmetric_rgb()).save(path, exif=exif_with(6), xmp=xmp)
     photo = read_photo(path)
     assert b'tiff:Orientation="1"' in photo.xmp
-    assert b'tiff:Orientation="6"' not in photo.xmp
+    assert b"<tiff:Orientation>1</tiff:Orientation>" in photo.xmp
+    assert b"6" not in photo.xmp
 
 
 def test_rgba_png_keeps_transparency(tmp_path):
@@ -168,6 +185,20 @@ def test_16_bit_colour_keeps_precision_and_round_trips(tmp_path, ext):
     np.testing.assert_array_equal(back[:, :, ::-1], rgb)
 
 
+@pytest.mark.parametrize("orientation", [2, 6, 7])
+def test_16_bit_colour_tiff_orientation_applied_once(tmp_path, orientation):
+    tifffile = pytest.importorskip("tifffile")
+    pytest.importorskip("cv2")
+    rgb = asymmetric_rgb().astype(np.uint16) * 257
+    path = tmp_path / "o16.tif"
+    tag = (ORIENTATION, "H", 1, orientation, True)
+    tifffile.imwrite(path, rgb, photometric="rgb", extratags=[tag])
+    reference = Image.fromarray(asymmetric_rgb())
+    reference.getexif()[ORIENTATION] = orientation
+    expected = as_float(ImageOps.exif_transpose(reference))
+    np.testing.assert_allclose(read_photo(path).pixels, expected, atol=1e-6)
+
+
 def test_16_bit_png_output_keeps_icc(tmp_path):
     pytest.importorskip("cv2")
     values = (np.arange(54).reshape(6, 9) * 1201).astype(np.uint16)
@@ -203,7 +234,8 @@ def test_cmyk_jpeg_becomes_rgb(tmp_path):
 
 
 def test_animated_gif_uses_first_frame(tmp_path):
-    frames = [Image.new("RGB", (5, 4), colour) for colour in ((255, 0, 0), (0, 255, 0), (0, 0, 255))]
+    colours = ((255, 0, 0), (0, 255, 0), (0, 0, 255))
+    frames = [Image.new("RGB", (5, 4), colour) for colour in colours]
     frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:], duration=50)
     photo = read_photo(tmp_path / "a.gif")
     assert photo.frame_count == 3
@@ -282,7 +314,8 @@ def test_heic_without_pillow_heif_says_what_to_install(tmp_path, monkeypatch):
 
     monkeypatch.setattr(photo_io, "HEIF_SUPPORT", False)
     # A HEIF header and nothing decodable after it.
-    (tmp_path / "x.heic").write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 32)
+    header = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"
+    (tmp_path / "x.heic").write_bytes(header + b"\x00" * 32)
     assert_one_line_error(tmp_path / "x.heic", "install pillow-heif")
 
 
@@ -472,3 +505,19 @@ def test_real_iphone_heic(pug_heic, tmp_path):
         assert image.format == "JPEG" and image.size == (96, 64)
         assert image.info["icc_profile"] == photo.icc_profile  # Display P3 stays Display P3
         assert image.getexif().get(ORIENTATION, 1) == 1
+
+
+def test_permission_errors_when_running_as_root(tmp_path, monkeypatch):
+    """What the two permission tests above check, for CI machines that run as root."""
+    from bokehme import photo_io
+
+    source = make_source(tmp_path)
+
+    def denied(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(photo_io, "open", denied, raising=False)
+    assert_one_line_error(tmp_path / "src.jpg", "permission denied")
+    with pytest.raises(PhotoError, match="cannot write: Permission denied"):
+        write_photo(tmp_path / "x.jpg", source.pixels, source=source)
+    assert not (tmp_path / "x.jpg").exists()
