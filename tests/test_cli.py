@@ -173,3 +173,47 @@ def test_auto_without_weights_falls_back_to_selfie_with_one_warning(tmp_path, mo
     result = run(astronaut_jpg, "--overwrite")
     warnings = [line for line in result.stderr.splitlines() if "warning" in line]
     assert len(warnings) == 1 and "selfie" in warnings[0] and "--weights" in warnings[0]
+
+
+def test_a_folder_batch_with_hostile_files(tmp_path):
+    from PIL import ImageCms
+
+    photos = tmp_path / "photos"
+    (photos / "a").mkdir(parents=True)
+    (photos / "b").mkdir()
+    portrait = Image.fromarray(data.astronaut()).resize((256, 256))
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways: the camera was turned
+    exif[0x010F] = "ACME Cameras"
+    portrait.rotate(90, expand=True).save(photos / "a" / "x.jpg", quality=95, exif=exif.tobytes(), icc_profile=icc)
+    portrait.save(photos / "b" / "x.jpg", quality=95)
+    portrait.convert("L").save(photos / "b" / "grey portrait ü.png")
+    (photos / "a" / "notes.jpg").write_bytes(b"not a photo")
+    (photos / "b" / "empty.png").write_bytes(b"")
+    before = {p: digest(p) for p in photos.rglob("*") if p.is_file()}
+    out = tmp_path / "out"
+
+    result = run(photos, "-r", "-o", out, "--model", "selfie")
+    assert result.exit_code == 1
+    assert "processed 3, skipped 0, failed 2" in result.stderr
+    assert "notes.jpg" in result.stderr and "empty.png" in result.stderr
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == [
+        "a/x.jpg", "b/grey portrait ü.png", "b/x.jpg"]
+    assert {p: digest(p) for p in photos.rglob("*") if p.is_file()} == before
+    assert not list(tmp_path.rglob("*bokehme-tmp*"))
+
+    upright = Image.open(out / "a" / "x.jpg")
+    assert upright.size == (256, 256)  # EXIF orientation applied to the pixels...
+    assert upright.getexif()[0x0112] == 1  # ...and reset in the kept EXIF
+    assert upright.getexif()[0x010F] == "ACME Cameras"
+    assert upright.info["icc_profile"] == icc
+
+    again = run(photos, "-r", "-o", out, "--model", "selfie")
+    assert "processed 0, skipped 3" in again.stderr
+
+    stripped = run(photos / "a" / "x.jpg", "-o", tmp_path / "stripped", "--model", "selfie", "--strip-metadata")
+    assert stripped.exit_code == 0
+    clean = tmp_path / "stripped" / "x.jpg"
+    assert not Image.open(clean).getexif() and b"Exif" not in clean.read_bytes()
+    assert Image.open(clean).info["icc_profile"] == icc

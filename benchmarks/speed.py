@@ -1,0 +1,229 @@
+"""Speed of the whole pipeline, stage by stage, against a naive reference.
+
+Usage::
+
+    python benchmarks/speed.py [--weights ../shared/models/deeplabv3_257_mv_gpu.tflite] [--quick]
+
+Generates 12 MP and 48 MP JPEGs (scikit-image's astronaut, enlarged, with
+film-grain-like noise so they compress like real photos), then, for each
+model, runs the pipeline in-process with the model loaded once and prints
+the median time of each stage (decode, segment, refine, blur, composite,
+encode), end to end per image, images/s for a batch of 10 through the
+command line's own batch runner, and peak RSS.  Each size runs in its own
+process so its peak memory is its own.  It also prints the I/O floor
+(decode + encode alone) and the seed scripts' naive pipeline, timed in the
+same run: DeepLabV3-ResNet101 on the full-resolution photo (random weights:
+the same cost as trained ones), a full-resolution blur of the whole image
+and a hard-mask paste.  ``--quick`` skips 48 MP and the naive pipeline.
+"""
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+SIZES = {"12MP": (3000, 4000), "48MP": (6000, 8000)}
+RADII = (10, 80)
+
+
+def make_photo(path, shape):
+    """A photo-like JPEG of `shape` (H, W): a real portrait, enlarged, with grain."""
+    import torch
+    import torch.nn.functional as F
+    from PIL import Image
+    from skimage import data
+
+    small = torch.from_numpy(data.astronaut()).permute(2, 0, 1)[None].float()
+    big = F.interpolate(small, size=shape, mode="bicubic", align_corners=False)[0].permute(1, 2, 0)
+    generator = torch.Generator().manual_seed(0)
+    big += torch.randn(big.shape, generator=generator) * 6
+    Image.fromarray(big.clamp(0, 255).to(torch.uint8).numpy()).save(path, quality=92)
+
+
+def median_time(function, repeats):
+    times, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def child(args):
+    """Time one size with one model in this process; print one JSON line."""
+    import torch
+
+    from bokehme import batch, cli, composite, lens, matte, photo_io, segment
+    from bokehme.pipeline import default_radius
+
+    path = Path(args.photo)
+    repeats = args.repeats
+    load_start = time.perf_counter()
+    segmenter = segment.load_segmenter(args.model, weights=args.weights, device="cpu")
+    model_load = time.perf_counter() - load_start
+    report = {"model": args.model, "size": args.size, "threads": torch.get_num_threads(), "model_load": model_load}
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch) / "out.jpg"
+        report["decode"], photo = median_time(lambda: photo_io.read_photo(path), repeats)
+        image = photo.pixels
+        report["segment"], probability = median_time(lambda: segmenter.subject_probability(image, "person"), repeats)
+        report["refine"], alpha = median_time(lambda: matte.refine_alpha(image, probability), repeats)
+        radius = default_radius(image.shape)
+        report["radius"] = radius
+        report["blur"], _ = median_time(lambda: composite.blur_background(image, alpha, radius), repeats)
+        report["blur+composite"], rendered = median_time(lambda: composite.render_bokeh(image, alpha, radius), repeats)
+        report["encode"], _ = median_time(lambda: photo_io.write_photo(out, rendered, source=photo), repeats)
+        for r in RADII:
+            linear = lens.srgb_to_linear(image)
+            report[f"lens_blur r={r}"], _ = median_time(lambda: lens.lens_blur(linear, r), repeats)
+
+        def end_to_end():
+            loaded = photo_io.read_photo(path)
+            prob = segmenter.subject_probability(loaded.pixels, "person")
+            a = matte.refine_alpha(loaded.pixels, prob)
+            result = composite.render_bokeh(loaded.pixels, a, default_radius(loaded.pixels.shape))
+            photo_io.write_photo(out, result, source=loaded)
+
+        report["end to end"], _ = median_time(end_to_end, repeats)
+        report["io floor"], _ = median_time(
+            lambda: photo_io.write_photo(out, photo_io.read_photo(path).pixels, source=photo), repeats
+        )
+        if args.batch:
+            folder = Path(scratch) / "batch"
+            folder.mkdir()
+            for i in range(args.batch):
+                os.link(path, folder / f"photo{i:02d}.jpg")
+            argv = [str(folder), "-o", str(Path(scratch) / "results"), "--model", args.model, "--quiet"]
+            if args.weights:
+                argv += ["--weights", args.weights]
+            start = time.perf_counter()
+            try:
+                cli.main(argv)
+            except SystemExit as exit_:
+                assert exit_.code == 0, exit_.code
+            wall = time.perf_counter() - start
+            report["batch images/s"] = args.batch / max(wall - model_load, 1e-9)
+    report["peak RSS GB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(json.dumps(report))
+
+
+def naive(args):
+    """The seed scripts' approach on one photo; print one JSON line."""
+    import torch
+    import torchvision.models.segmentation as tv
+    from PIL import Image
+    from scipy.signal import fftconvolve
+
+    from bokehme.lens import aperture_kernel
+    from bokehme.pipeline import default_radius
+
+    start = time.perf_counter()
+    image = np.asarray(Image.open(args.photo).convert("RGB"), np.float32) / 255
+    model = tv.deeplabv3_resnet101(weights=None, weights_backbone=None, num_classes=21).eval()
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    with torch.inference_mode():
+        batch = (torch.from_numpy(image).permute(2, 0, 1)[None] - mean) / std
+        segment_start = time.perf_counter()
+        labels = model(batch)["out"].argmax(1)[0].numpy()
+        segment_time = time.perf_counter() - segment_start
+    subject = labels == 15
+    kernel = aperture_kernel(default_radius(image.shape))
+    blurred = np.stack([fftconvolve(image[..., c], kernel, mode="same") for c in range(3)], axis=-1)
+    result = np.where(subject[..., None], image, blurred)
+    Image.fromarray((np.clip(result, 0, 1) * 255 + 0.5).astype(np.uint8)).save(Path(args.out), quality=95)
+    total = time.perf_counter() - start
+    print(json.dumps({"naive end to end": total, "naive segment": segment_time,
+                      "peak RSS GB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}))
+
+
+def run_child(*argv):
+    output = subprocess.run([sys.executable, __file__, *argv], capture_output=True, text=True)
+    if output.returncode != 0:
+        raise SystemExit(f"child {' '.join(argv)} failed:\n{output.stderr}")
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weights", default=str(REPO.parent / "shared" / "models" / "deeplabv3_257_mv_gpu.tflite"))
+    parser.add_argument("--models", default="deeplabv3-mobilenetv2,auto,selfie,deeplabv3-resnet101")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--naive", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--photo", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--model", help=argparse.SUPPRESS)
+    parser.add_argument("--size", help=argparse.SUPPRESS)
+    parser.add_argument("--batch", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child(args)
+    if args.naive:
+        return naive(args)
+
+    with tempfile.TemporaryDirectory() as scratch:
+        photos = {}
+        for name, shape in SIZES.items():
+            if args.quick and name != "12MP":
+                continue
+            photos[name] = Path(scratch) / f"{name}.jpg"
+            make_photo(photos[name], shape)
+        random_resnet = Path(scratch) / "random-deeplabv3-resnet101.pth"
+        rows = []
+        for model in args.models.split(","):
+            weights = args.weights if "mobilenetv2" in model or model == "auto" else None
+            if model == "deeplabv3-resnet101":
+                # Random weights cost what trained ones cost; timing only.
+                import torch
+                import torchvision.models.segmentation as tv
+
+                torch.save(tv.deeplabv3_resnet101(weights=None, weights_backbone=None, num_classes=21).state_dict(),
+                           random_resnet)
+                weights = str(random_resnet)
+            for size, photo in photos.items():
+                argv = ["--child", "--photo", str(photo), "--model", model, "--size", size,
+                        "--repeats", str(args.repeats), "--batch", "10" if size == "12MP" else "0"]
+                if weights:
+                    argv += ["--weights", weights]
+                rows.append(run_child(*argv))
+                print(json.dumps(rows[-1]), file=sys.stderr)
+        naive_row = None
+        if not args.quick:
+            naive_row = run_child("--naive", "--photo", str(photos["12MP"]), "--out", str(Path(scratch) / "naive.jpg"))
+
+    stages = ["decode", "segment", "refine", "blur", "blur+composite", "encode", "end to end", "io floor",
+              f"lens_blur r={RADII[0]}", f"lens_blur r={RADII[1]}"]
+    print(f"machine: {os.cpu_count()} CPUs, torch threads {rows[0]['threads']}; medians of {args.repeats} runs, seconds")
+    header = f"{'model':22s} {'size':5s} " + " ".join(f"{s:>14s}" for s in stages) + f" {'img/s x10':>10s} {'RSS GB':>7s}"
+    print(header)
+    for row in rows:
+        cells = " ".join(f"{row[s]:14.3f}" for s in stages)
+        rate = f"{row['batch images/s']:10.2f}" if "batch images/s" in row else f"{'':10s}"
+        print(f"{row['model']:22s} {row['size']:5s} {cells} {rate} {row['peak RSS GB']:7.2f}")
+    print()
+    for row in rows:
+        blur_ratio = row[f"lens_blur r={RADII[1]}"] / row[f"lens_blur r={RADII[0]}"]
+        print(f"{row['model']} {row['size']}: end to end / I/O floor = {row['end to end'] / row['io floor']:.2f}; "
+              f"lens blur r={RADII[1]} / r={RADII[0]} = {blur_ratio:.2f}")
+    if naive_row:
+        print(f"naive pipeline (DeepLabV3-ResNet101 on the full 12 MP image, full-resolution FFT blur, hard paste): "
+              f"{naive_row['naive end to end']:.1f} s (segmentation {naive_row['naive segment']:.1f} s), "
+              f"peak RSS {naive_row['peak RSS GB']:.1f} GB")
+        for row in rows:
+            if row["size"] == "12MP":
+                print(f"  speed-up of {row['model']}: {naive_row['naive end to end'] / row['end to end']:.0f}x")
+
+
+if __name__ == "__main__":
+    main()
