@@ -36,6 +36,8 @@ __all__ = [
     "main_subject",
     "keep_subject_faces",
     "scrub_faces",
+    "scrub_radius",
+    "cell_size",
     "scrub_background",
     "scrub",
 ]
@@ -125,11 +127,12 @@ def _tiles(length, tile):
 class FaceDetector:
     """MediaPipe face detection (bundled in the mediapipe wheel, offline).
 
-    Both of MediaPipe's models run: the full-range one on the whole photo,
-    and the short-range and full-range ones on a pyramid of overlapping
-    tiles, so that faces far smaller than the photo are found too (on the
-    tests' 800 px scene the whole-photo pass alone misses a 50 px face that
-    the tiles find).
+    Both of MediaPipe's models (short-range and full-range) run, and their
+    detections are pooled, on the whole photo and on a pyramid of
+    overlapping tiles, so that faces far smaller than the photo are found
+    too: the models see the photo shrunk to 128 or 192 px, where a face in
+    the crowd is a few pixels.  On the tests' 800 px scene the whole-photo
+    pass misses a 50 px background face that the tiles find.
 
     Parameters
     ----------
@@ -139,7 +142,7 @@ class FaceDetector:
         away with everything else smaller than its cells.
     min_confidence : float
         MediaPipe's detection threshold.  A false detection only paints some
-        background that is blurred anyway, so the threshold is low.
+        background that is scrubbed anyway, so erring low costs little.
     """
 
     def __init__(self, min_face=MIN_RADIUS_FRACTION, min_confidence=0.5):
@@ -155,12 +158,12 @@ class FaceDetector:
                 model.process(np.full((128, 128, 3), 128, np.uint8))
         self.min_face = min_face
 
-    def _detect(self, pixels, models):
+    def _detect(self, pixels):
         """Unpadded boxes (x0, y0, x1, y1) in `pixels`' coordinates."""
         h, w = pixels.shape[:2]
         pixels = np.ascontiguousarray(pixels)
         boxes = []
-        for model in models:
+        for model in self._models:
             for detection in model.process(pixels).detections or []:
                 box = detection.location_data.relative_bounding_box
                 boxes.append((box.xmin * w, box.ymin * h, (box.xmin + box.width) * w, (box.ymin + box.height) * h))
@@ -182,13 +185,13 @@ class FaceDetector:
         """
         h, w = image.shape[:2]
         pixels = (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
-        found = self._detect(pixels, self._models[1:])
+        found = self._detect(pixels)
         tile = max(128, round(TILE_FACES * self.min_face * math.hypot(h, w)))
         while tile < max(h, w):
             for top in _tiles(h, tile):
                 for left in _tiles(w, tile):
                     found += [(x0 + left, y0 + top, x1 + left, y1 + top) for x0, y0, x1, y1 in
-                              self._detect(pixels[top:top + tile, left:left + tile], self._models)]
+                              self._detect(pixels[top:top + tile, left:left + tile])]
             tile *= 2
         side, above, below = FACE_PADDING
         padded = []
