@@ -1,12 +1,13 @@
 """Command line: a thin click layer over :mod:`bokehme`'s Python API."""
 
+import dataclasses
 import sys
 from pathlib import Path
 
 import click
 
 from . import __version__
-from . import batch, photo_io
+from . import batch, photo_io, pii
 from .pipeline import NoSubjectError, Options, render
 from .segment import MODEL_NAMES, SegmentationError, check_subject, load_segmenter
 
@@ -65,6 +66,13 @@ def _check_blades(ctx, param, value):
               help="Use this 8-bit mask (white = subject, same size as the photo) instead of segmentation.")
 @click.option("--save-mask", is_flag=True, help="Also write the subject's alpha as NAME_bokeh_mask.png.")
 @click.option("--cutout", is_flag=True, help="Also write the subject on transparency as NAME_bokeh_cutout.png.")
+@click.option(
+    "--pii", "pii_scrub", is_flag=True,
+    help="Scrub identifiable detail behind the subject before sharing: one person stays sharp; bystanders, "
+    "faces and text behind are made unrecoverable, and all metadata but the ICC profile is removed.",
+)
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --pii, write what was scrubbed from each photo to this JSON file.")
 @click.option("--format", "output_format", type=click.Choice(FORMATS, case_sensitive=False), default=None,
               help="Output format.  [default: the input's]")
 @click.option("--quality", type=click.IntRange(1, 100), default=95, help="JPEG/WebP quality.")
@@ -79,7 +87,7 @@ def _check_blades(ctx, param, value):
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
 @click.version_option(__version__, "-V", "--version", prog_name="bokehme")
 def command(inputs, output, recursive, overwrite, model, weights, subject, radius, blades, blade_rotation,
-            highlights, mask_path, save_mask, cutout, output_format, quality, subsampling, strip_metadata,
+            highlights, mask_path, save_mask, cutout, pii_scrub, report_path, output_format, quality, subsampling, strip_metadata,
             max_pixels, jobs, device, quiet):
     """Blur the background of photos as a fast lens would, keeping the subject sharp.
 
@@ -87,8 +95,10 @@ def command(inputs, output, recursive, overwrite, model, weights, subject, radiu
     is written as NAME_bokeh.EXT beside it, or under --output.
     """
 
+    if report_path is not None and not pii_scrub:
+        _fail("--report goes with --pii", 2)
     options = Options(radius=radius, blades=blades, blade_rotation=blade_rotation, highlights=highlights,
-                      subject=subject)
+                      subject=subject, pii=pii_scrub)
     try:
         tasks, problems = batch.plan_tasks(
             inputs, output_dir=output, recursive=recursive,
@@ -107,6 +117,8 @@ def command(inputs, output, recursive, overwrite, model, weights, subject, radiu
         except SegmentationError as error:
             _fail(str(error), 2)
 
+    faces = pii.FaceDetector() if pii_scrub and tasks else None
+    reports = {}
     read_limit = {} if max_pixels is None else {"max_pixels": max_pixels}
 
     def load(task):
@@ -117,7 +129,7 @@ def command(inputs, output, recursive, overwrite, model, weights, subject, radiu
     def compute(task, loaded):
         photo, mask = loaded
         try:
-            return render(photo.pixels, options, segmenter, mask)
+            return render(photo.pixels, options, segmenter, mask, faces)
         except NoSubjectError as error:
             raise photo_io.PhotoError(task.source, str(error)) from None
 
@@ -125,8 +137,13 @@ def command(inputs, output, recursive, overwrite, model, weights, subject, radiu
         photo, _ = loaded
         photo_io.write_photo(
             task.destination, rendering.image, source=photo, format=output_format, quality=quality,
-            subsampling=subsampling, metadata="strip" if strip_metadata else "keep",
+            subsampling=subsampling, metadata="strip" if strip_metadata or pii_scrub else "keep",
         )
+        if rendering.scrub is not None:
+            reports[str(task.source)] = dict(
+                dataclasses.asdict(rendering.scrub), output=str(task.destination),
+                metadata_removed=photo_io.metadata_fields(photo),
+            )
         stem = task.destination.with_suffix("")
         if save_mask:
             photo_io.write_mask(stem.with_name(stem.name + "_mask.png"), rendering.alpha)
@@ -139,6 +156,11 @@ def command(inputs, output, recursive, overwrite, model, weights, subject, radiu
     )
     for problem in problems:
         click.echo(f"bokehme: {problem}", err=True)
+    if report_path is not None:
+        try:
+            photo_io.write_json(report_path, reports)
+        except photo_io.PhotoError as error:
+            _fail(str(error), 1)
     if summary.failed or summary.interrupted or not quiet:
         click.echo(batch.format_summary(summary), err=True)
     if summary.interrupted:

@@ -32,12 +32,14 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "Photo",
     "PhotoError",
+    "metadata_fields",
     "output_extension",
     "output_format",
     "read_mask",
     "read_photo",
     "write_cutout",
     "write_mask",
+    "write_json",
     "write_photo",
 ]
 
@@ -763,3 +765,31 @@ def read_mask(path, shape: tuple[int, int]) -> np.ndarray:
             path, f"mask is {alpha.shape[1]}x{alpha.shape[0]}, the photo is {shape[1]}x{shape[0]} (after EXIF orientation)"
         )
     return alpha.astype(np.float32, copy=False)
+
+
+def metadata_fields(photo: Photo) -> list[str]:
+    """Names of the metadata a photo carries besides its ICC profile.
+
+    EXIF tags by their EXIF names (GPS tags prefixed ``GPS``), and ``XMP``;
+    what a stripped output no longer has.
+    """
+    from PIL import ExifTags
+
+    fields = set()
+    if photo.exif:
+        exif = Image.Exif()
+        exif.load(photo.exif)
+        fields.update(ExifTags.TAGS.get(tag, f"0x{tag:04x}") for tag in exif)
+        fields.update(ExifTags.TAGS.get(tag, f"0x{tag:04x}") for tag in exif.get_ifd(_EXIF_IFD))
+        fields.update("GPS" + ExifTags.GPSTAGS.get(tag, f"0x{tag:04x}") for tag in exif.get_ifd(_GPS_IFD))
+    if photo.xmp:
+        fields.add("XMP")
+    return sorted(fields)
+
+
+def write_json(path, value) -> None:
+    """Write a JSON document atomically (reports)."""
+    import json
+
+    text = json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+    _atomic_write(path, lambda file: file.write(text.encode("utf-8")))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import pii
 from .composite import render_bokeh
 from .matte import refine_alpha
 
@@ -43,6 +44,10 @@ class Options:
         into bokeh discs; 0 is off.
     subject : str
         Comma-separated class names, or ``"auto"`` for the most salient object.
+    pii : bool
+        Scrub the background instead of only blurring it: one main subject
+        stays sharp, bystanders and faces behind it are made unrecoverable
+        (see :mod:`bokehme.pii`).
     """
 
     radius: float | None = None
@@ -50,6 +55,7 @@ class Options:
     blade_rotation: float = 0.0
     highlights: float = 0.0
     subject: str = "person"
+    pii: bool = False
 
 
 @dataclass
@@ -62,10 +68,13 @@ class Rendering:
         The rendered photo, sRGB in [0, 1].
     alpha : (H, W) float32 ndarray
         The subject's alpha in [0, 1] that was used.
+    scrub : bokehme.pii.ScrubReport or None
+        What a PII scrub removed; None without ``Options.pii``.
     """
 
     image: np.ndarray
     alpha: np.ndarray
+    scrub: pii.ScrubReport | None = None
 
 
 def default_radius(shape):
@@ -73,8 +82,8 @@ def default_radius(shape):
     return DEFAULT_RADIUS_FRACTION * math.hypot(shape[0], shape[1])
 
 
-def subject_alpha(image, segmenter, subject="person"):
-    """Full-resolution alpha of the subject, refined to the image's edges.
+def subject_probability(image, segmenter, subject="person"):
+    """The segmenter's subject probability, at its own resolution.
 
     Raises
     ------
@@ -85,10 +94,25 @@ def subject_alpha(image, segmenter, subject="person"):
     if float((probability > 0.5).mean()) < MIN_SUBJECT_AREA:
         what = "subject" if subject == "auto" else subject.replace(",", " or ")
         raise NoSubjectError(f"no {what} found; try --subject auto or another class")
-    return refine_alpha(image, probability)
+    return probability
 
 
-def render(image, options=Options(), segmenter=None, mask=None):
+def scrub(image, options, segmenter=None, mask=None, faces=None):
+    """The PII path of :func:`render`: see :func:`bokehme.pii.scrub`."""
+    if mask is not None:
+        # Without a segmenter, nobody but the masked subject is known to be a person.
+        person = mask if segmenter is None else segmenter.subject_probability(image, "person")
+        subject = mask
+    elif options.subject == "person":
+        person, subject = subject_probability(image, segmenter, "person"), None  # the main person
+    else:
+        person = segmenter.subject_probability(image, "person")  # everyone is a bystander
+        subject = subject_probability(image, segmenter, options.subject)
+    scrubbed, alpha, report = pii.scrub(image, person, options.radius, faces=faces, subject_probability=subject)
+    return Rendering(image=scrubbed, alpha=alpha, scrub=report)
+
+
+def render(image, options=Options(), segmenter=None, mask=None, faces=None):
     """Blur the background of a photo as a fast lens would.
 
     Parameters
@@ -100,18 +124,28 @@ def render(image, options=Options(), segmenter=None, mask=None):
         Finds the subject; needed unless `mask` is given.
     mask : (H, W) float32 ndarray, optional
         A user's alpha in [0, 1] (1 = subject) used instead of segmentation.
+    faces : bokehme.pii.FaceDetector, optional
+        Finds faces to fill in a PII scrub; without it the scrub relies on
+        the background render alone.
 
     Returns
     -------
     rendering : Rendering
+
+    Raises
+    ------
+    NoSubjectError
+        When segmentation finds no subject.
     """
+    if mask is None and segmenter is None:
+        raise ValueError("render needs a segmenter or a mask")
+    if mask is not None and mask.shape != image.shape[:2]:
+        raise ValueError(f"mask is {mask.shape[1]}x{mask.shape[0]}, image is {image.shape[1]}x{image.shape[0]}")
+    if options.pii:
+        return scrub(image, options, segmenter, mask, faces)
     if mask is None:
-        if segmenter is None:
-            raise ValueError("render needs a segmenter or a mask")
-        alpha = subject_alpha(image, segmenter, options.subject)
+        alpha = refine_alpha(image, subject_probability(image, segmenter, options.subject))
     else:
-        if mask.shape != image.shape[:2]:
-            raise ValueError(f"mask is {mask.shape[1]}x{mask.shape[0]}, image is {image.shape[1]}x{image.shape[0]}")
         alpha = mask.astype(np.float32, copy=False)
     radius = options.radius if options.radius is not None else default_radius(image.shape)
     result = render_bokeh(

@@ -217,3 +217,39 @@ def test_a_folder_batch_with_hostile_files(tmp_path):
     clean = tmp_path / "stripped" / "x.jpg"
     assert not Image.open(clean).getexif() and b"Exif" not in clean.read_bytes()
     assert Image.open(clean).info["icc_profile"] == icc
+
+
+def test_pii_output_carries_no_metadata_but_the_colour_profile(tmp_path):
+    import json
+
+    from PIL import ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[0x010F] = "ACME Cameras"  # Make
+    exif[0xA431] = "SN-0042"  # BodySerialNumber
+    exif[0x013B] = "Jane Doe"  # Artist
+    gps = exif.get_ifd(0x8825)
+    gps.update({1: "N", 2: (52.0, 22.0, 7.5), 3: "E", 4: (4.0, 53.0, 31.0)})
+    source = tmp_path / "me.jpg"
+    Image.fromarray(data.astronaut()).save(source, quality=95, exif=exif.tobytes(), icc_profile=icc,
+                                           comment=b"taken at home")
+    assert Image.open(source).getexif().get_ifd(0x8825)  # the oracle sees GPS in the input
+
+    result = run(source, "--model", "selfie", "--pii", "--report", tmp_path / "report.json")
+    assert result.exit_code == 0, result.stderr
+    output = tmp_path / "me_bokeh.jpg"
+    scrubbed = Image.open(output)
+    assert not scrubbed.getexif() and "comment" not in scrubbed.info and "exif" not in scrubbed.info
+    raw = output.read_bytes()
+    assert b"Exif" not in raw and b"GPS" not in raw and b"taken at home" not in raw and b"SN-0042" not in raw
+    assert scrubbed.info["icc_profile"] == icc
+    report = json.loads((tmp_path / "report.json").read_text())[str(source)]
+    assert report["output"] == str(output)
+    assert {"Make", "Artist", "BodySerialNumber", "GPSGPSLatitude"} <= set(report["metadata_removed"])
+    assert report["subject_faces"] >= 1 and report["faces_scrubbed"] == 0
+
+
+def test_report_needs_pii(astronaut_jpg, tmp_path):
+    result = run(astronaut_jpg, "--report", tmp_path / "r.json")
+    assert result.exit_code == 2 and "--pii" in result.stderr
