@@ -16,6 +16,7 @@ cache the result with ``torch.save`` and later hand the ``.pt`` file to
 
 import hashlib
 import os
+import warnings
 
 import numpy as np
 import torch
@@ -365,11 +366,13 @@ def class_probabilities(model, image, long_side=513):
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"image must be (H, W, 3) uint8, got {image.shape} {image.dtype}")
     size = inference_size(*image.shape[:2], long_side=long_side)
-    with torch.inference_mode():
-        x = torch.from_numpy(image).permute(2, 0, 1)[None].float()
-        # Antialiasing only acts when shrinking; it keeps thin texture from
-        # aliasing into the small network input.
+    with torch.inference_mode(), warnings.catch_warnings():
+        # Arrays from PIL are read-only; torch warns although it only reads.
+        warnings.filterwarnings("ignore", "The given NumPy array is not writable")
+        x = torch.from_numpy(image).permute(2, 0, 1)[None]
+        # Shrinking in uint8 avoids a float copy of a full-resolution photo;
+        # antialiasing keeps fine texture from aliasing into the small input.
         x = F.interpolate(x, size=size, mode="bilinear", align_corners=False,
                           antialias=True)
-        x = x.mul_(1 / 127.5).sub_(1)
+        x = x.float().mul_(1 / 127.5).sub_(1)
         return model(x)[0].softmax(0).numpy()
