@@ -160,6 +160,12 @@ def _tflite_names():
     return mapping
 
 
+def _is_tflite(path):
+    """Whether the file carries the TFLite flatbuffer identifier."""
+    with open(path, "rb") as f:
+        return f.read(8)[4:8] == b"TFL3"
+
+
 # TFLite TensorType codes of the constants this file holds.
 _TFLITE_DTYPES = {0: np.float32, 2: np.int32}
 
@@ -176,20 +182,20 @@ def read_tflite_tensors(path):
     -------
     tensors : dict of str to np.ndarray
         Every tensor that has stored data, by its graph name, in TFLite's
-        layout (NHWC activations, OHWI convolution weights).
+        layout (OHWI convolution weights, 1HWC depthwise weights).
 
     Raises
     ------
     WeightsError
         If the file is not a TFLite flatbuffer.
     """
+    if not _is_tflite(path):
+        raise WeightsError(f"{os.fspath(path)}: not a TFLite flatbuffer")
     # Only conversion needs the flatbuffer schema; importing mediapipe is slow.
     from mediapipe.tasks.metadata import schema_py_generated as schema
 
     with open(path, "rb") as f:
         data = f.read()
-    if len(data) < 8 or not schema.Model.ModelBufferHasIdentifier(data, 0):
-        raise WeightsError(f"{os.fspath(path)}: not a TFLite flatbuffer")
     model = schema.Model.GetRootAsModel(data, 0)
     graph = model.Subgraphs(0)
     tensors = {}
@@ -236,11 +242,15 @@ def state_dict_from_tflite(path):
         (sha256 differs), or lacks a tensor or holds one of the wrong shape.
     """
     name = os.fspath(path)
-    tensors = read_tflite_tensors(path)
+    if not _is_tflite(path):
+        raise WeightsError(f"{name}: not a TFLite flatbuffer")
+    # Checked before parsing, so that a damaged file fails with this message
+    # rather than somewhere inside the flatbuffer reader.
     digest = _sha256(path)
     if digest != TFLITE_SHA256:
         raise WeightsError(f"{name}: sha256 {digest} is not the expected "
                            f"{TFLITE_SHA256} of deeplabv3_257_mv_gpu.tflite")
+    tensors = read_tflite_tensors(path)
     expected = DeepLabV3MobileNetV2().state_dict()
     state_dict = {}
     for key, (tensor_name, layout) in _tflite_names().items():
@@ -259,9 +269,6 @@ def state_dict_from_tflite(path):
     return state_dict
 
 
-def _is_tflite(path):
-    with open(path, "rb") as f:
-        return f.read(8)[4:8] == b"TFL3"
 
 
 def _check_state_dict(state_dict, expected, source):
