@@ -76,11 +76,18 @@ def _coefficients(guide, src, radius, eps):
     return _box_mean(a, radius), _box_mean(b, radius)
 
 
-def _apply(a, b, guide):
-    """Evaluate ``sum(a * guide) + b`` with a, b upsampled to the guide."""
+def _apply(a, b, guide, floor=None):
+    """Evaluate ``sum(a * guide) + b`` with a, b upsampled to the guide.
+
+    With ``floor`` (at the resolution of a, b) the result is at least the
+    upsampled floor.
+    """
     height, width = guide.shape[:2]
     gray = guide.ndim == 2
-    planes = np.concatenate([a[..., None] if gray else a, b[..., None]], axis=-1)
+    planes = [a[..., None] if gray else a, b[..., None]]
+    if floor is not None:
+        planes.append(floor[..., None])
+    planes = np.concatenate(planes, axis=-1)
     small = torch.from_numpy(np.ascontiguousarray(planes)).permute(2, 0, 1)[None]
     if small.shape[-2:] != (height, width):
         small = F.interpolate(small, size=(height, width), mode="bilinear",
@@ -88,9 +95,12 @@ def _apply(a, b, guide):
     coeffs = small[0].permute(1, 2, 0)
     g = torch.from_numpy(guide)
     g = g[..., None] if gray else g
-    out = coeffs[..., -1].clone()
-    for c in range(g.shape[-1]):
+    channels = g.shape[-1]
+    out = coeffs[..., channels].clone()
+    for c in range(channels):
         out.addcmul_(coeffs[..., c], g[..., c])
+    if floor is not None:
+        torch.maximum(out, coeffs[..., -1], out=out)
     return out.numpy()
 
 
@@ -160,6 +170,14 @@ def fast_guided_filter(guide, src, radius, eps, subsample):
     return _apply(a, b, guide)
 
 
+def _degrade(image, shape):
+    """An (H, W, 3) image seen at resolution ``shape`` and resized back."""
+    t = torch.from_numpy(image).permute(2, 0, 1)[None]
+    low = F.interpolate(t, size=shape, mode="area")
+    back = F.interpolate(low, size=image.shape[:2], mode="bilinear", align_corners=False)
+    return np.ascontiguousarray(back[0].permute(1, 2, 0).numpy())
+
+
 def _resize(x, shape):
     """Bilinear resize of an (h, w) float32 array."""
     t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[None, None]
@@ -177,8 +195,8 @@ def refine_alpha(image, probability, *, radius=None, eps=1e-4):
         (h, w) float32 subject probability in [0, 1] at any (usually much
         lower) resolution with the photo's aspect ratio.
     radius : int, optional
-        Guided-filter radius in full-resolution pixels; by default 1/200 of
-        the photo's long side (20 px on a 12 MP photo), at least 2.
+        Guided-filter radius in full-resolution pixels; by default three
+        probability pixels (23 px for a 12 MP photo and a 513 px map).
     eps : float, optional
         Guided-filter regularization.
 
@@ -191,21 +209,28 @@ def refine_alpha(image, probability, *, radius=None, eps=1e-4):
     image = _as_float(image)
     height, width = image.shape[:2]
     if radius is None:
-        radius = max(2, round(max(height, width) / 200))
+        radius = max(2, round(3 * max(height, width) / max(probability.shape)))
     # The coefficients vary smoothly, so they are fitted at a resolution
     # where the window is about 4 pixels across its radius.
     factor = max(1, int(radius) // 4)
     guide = _subsample(image, factor)
     prob = _resize(probability, guide.shape[:2])
     small_radius = max(1, round(radius / factor))
+    # The probability is the subject's alpha seen at low resolution.  Fitting
+    # it against the photo seen the same way keeps thin strands from being
+    # averaged away: if alpha = a.I + b locally, the same a, b hold for
+    # their low-resolution versions.
+    if prob.shape != probability.shape:
+        guide = _degrade(guide, probability.shape)
     a, b = _coefficients(guide, prob, small_radius, eps)
-    size = 2 * small_radius + 1
-    far = ndimage.maximum_filter(prob, size=size) <= _SURE
-    inside = ndimage.minimum_filter(prob, size=size) >= 1 - _SURE
-    sure = far | inside
-    a[sure] = 0
-    b[sure] = inside[sure]
-    alpha = _apply(a, b, image)
+    # Far from the subject the map is ~0 but never exactly; there the alpha
+    # is made exactly 0.  Where the segmenter is sure of the subject, a
+    # textured subject must not make the linear model dip below 1.
+    far = ndimage.maximum_filter(prob, size=2 * small_radius + 1) <= _SURE
+    a[far] = 0
+    b[far] = 0
+    floor = np.clip((prob - (1 - 2 * _SURE)) / _SURE, 0, 1)
+    alpha = _apply(a, b, image, floor)
     return np.clip(alpha, 0, 1, out=alpha)
 
 
