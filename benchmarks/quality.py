@@ -96,7 +96,7 @@ def psnr(a, b, mask=None):
 def main():
     scenes = [("astronaut", "coffee", np.float32([0.25, 0.15, 0.08]), 1),
               ("chelsea", "rocket", np.float32([0.85, 0.75, 0.6]), 2)]
-    print(f"{'scene':20s} {'radius':>6s} {'method':22s} {'band dB':>8s} {'whole dB':>9s}")
+    print(f"{'scene':20s} {'radius':>6s} {'method':24s} {'band dB':>8s} {'whole dB':>9s}")
     sads = []
     for fg_name, bg_name, hair_colour, seed in scenes:
         fg, bg, alpha = scene(fg_name, bg_name, hair_colour, seed)
@@ -117,10 +117,12 @@ def main():
             renders = {
                 "naive (true alpha)": image * a3 + naive_bg * (1 - a3),
                 "bokehme (true alpha)": render_bokeh(image, alpha, radius),
-                "bokehme (refined)": render_bokeh(image, refined, radius),
+                "naive (refined alpha)": (image * refined[..., None]
+                                          + naive_bg * (1 - refined[..., None])),
+                "bokehme (refined alpha)": render_bokeh(image, refined, radius),
             }
             for method, out in renders.items():
-                print(f"{fg_name + '/' + bg_name:20s} {radius:6d} {method:22s} "
+                print(f"{fg_name + '/' + bg_name:20s} {radius:6d} {method:24s} "
                       f"{psnr(out, truth, band):8.2f} {psnr(out, truth):9.2f}")
     print()
     print(f"{'alpha SAD (x1000)':20s} {'bilinear':>9s} {'refined':>9s} {'reduction':>9s}")

@@ -136,8 +136,8 @@ def aperture_kernel(radius, blades=0, blade_rotation=0.0):
     return coverage / coverage.sum()
 
 
-def _apply_transfer(x, highlights):
-    """Linearize a strip of sRGB values and boost its highlights."""
+def _decode(x, highlights):
+    """sRGB values to linear light, highlights boosted by ``highlights``."""
     x = _srgb_to_linear_t(x)
     if highlights:
         x = _boost_highlights_t(x, highlights)
@@ -156,7 +156,8 @@ def _reduce(image, weight, scale, transform=None):
     scale : int
         Block size.
     transform : callable, optional
-        Applied to each strip of ``image`` before weighting.
+        ``transform(strip, top)`` maps the strip of ``image`` starting at
+        row ``top`` before weighting.
 
     Returns
     -------
@@ -173,7 +174,7 @@ def _reduce(image, weight, scale, transform=None):
     for top in range(0, height, rows):
         strip = image[top:top + rows]
         if transform is not None:
-            strip = transform(strip)
+            strip = transform(strip, top)
         if weight is None:
             w = torch.ones(strip.shape[:2], dtype=torch.float32)
         else:
@@ -239,8 +240,9 @@ def blur_reduced(image, radius, *, blades=0, blade_rotation=0.0, weight=None,
     radius, blades, blade_rotation, weight
         As for :func:`lens_blur` (``weight`` as a tensor or None).
     transform : callable, optional
-        Per-strip map applied to ``image`` before blurring (e.g. sRGB
-        decoding), so the full-resolution result is never materialized.
+        ``transform(strip, top)``: a map of each strip of rows of ``image``
+        (starting at row ``top``) applied before blurring, e.g. sRGB
+        decoding, so that its full-resolution result is never materialized.
 
     Returns
     -------
