@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
+from .lens import block_mean
+
 __all__ = [
     "guided_filter",
     "fast_guided_filter",
@@ -24,16 +26,23 @@ __all__ = [
 _SURE = 0.02
 
 
+def _window_counts(n, radius):
+    """How many of the 2r+1 window positions around each of n lie inside."""
+    index = np.arange(n)
+    return (np.minimum(index + radius, n - 1) - np.maximum(index - radius, 0) + 1
+            ).astype(np.float32)
+
+
 def _box_mean(x, radius):
     """Mean over a (2r+1) square window, counting only pixels inside."""
     size = 2 * radius + 1
-    axes = (0, 1)
-    total = ndimage.uniform_filter(x, size=size, mode="constant", axes=axes)
-    ones = np.ones(x.shape[:2], np.float32)
-    count = ndimage.uniform_filter(ones, size=size, mode="constant")
-    if x.ndim == 3:
-        count = count[..., None]
-    return total / count
+    total = ndimage.uniform_filter(x, size=size, mode="constant", axes=(0, 1))
+    # uniform_filter divides by the full window; rescale to the pixels inside.
+    height, width = x.shape[:2]
+    scale = size * size / np.outer(_window_counts(height, radius),
+                                   _window_counts(width, radius))
+    total *= scale[..., None] if x.ndim == 3 else scale
+    return total
 
 
 def _coefficients(guide, src, radius, eps):
@@ -88,19 +97,19 @@ def _apply(a, b, guide, floor=None):
     if floor is not None:
         planes.append(floor[..., None])
     planes = np.concatenate(planes, axis=-1)
-    small = torch.from_numpy(np.ascontiguousarray(planes)).permute(2, 0, 1)[None]
+    small = torch.from_numpy(planes).permute(2, 0, 1)[None].contiguous()
     if small.shape[-2:] != (height, width):
         small = F.interpolate(small, size=(height, width), mode="bilinear",
                               align_corners=False)
-    coeffs = small[0].permute(1, 2, 0)
+    coeffs = small[0]
     g = torch.from_numpy(guide)
     g = g[..., None] if gray else g
     channels = g.shape[-1]
-    out = coeffs[..., channels].clone()
-    for c in range(channels):
-        out.addcmul_(coeffs[..., c], g[..., c])
+    out = torch.addcmul(coeffs[channels], coeffs[0], g[..., 0])
+    for c in range(1, channels):
+        out.addcmul_(coeffs[c], g[..., c])
     if floor is not None:
-        torch.maximum(out, coeffs[..., -1], out=out)
+        torch.maximum(out, coeffs[-1], out=out)
     return out.numpy()
 
 
@@ -135,13 +144,7 @@ def guided_filter(guide, src, radius, eps):
 
 def _subsample(x, factor):
     """Area-average an (H, W[, C]) array by an integer factor."""
-    if factor == 1:
-        return x
-    t = torch.from_numpy(x)
-    t = t[None, None] if x.ndim == 2 else t.permute(2, 0, 1)[None]
-    small = F.avg_pool2d(t, factor, ceil_mode=True)[0]
-    small = small[0] if x.ndim == 2 else small.permute(1, 2, 0)
-    return np.ascontiguousarray(small.numpy())
+    return x if factor == 1 else block_mean(x, factor)
 
 
 def fast_guided_filter(guide, src, radius, eps, subsample):
