@@ -25,6 +25,9 @@ __all__ = [
 # exactly 0 or 1 instead of a guided-filter estimate that wobbles around it.
 _SURE = 0.02
 
+# Working size, in pixels, of the foreground estimation's local means.
+_FOREGROUND_PIXELS = 5e5
+
 
 def _window_counts(n, radius):
     """How many of the 2r+1 window positions around each of n lie inside."""
@@ -258,8 +261,9 @@ def foreground_in_band(image, alpha, band, radii=(90, 6)):
         (N, 3) float32 foreground colours at ``band``.
     """
     height, width = image.shape[:2]
-    # The local means are smooth, so they are taken at about 1 MP.
-    factor = max(1, round(np.sqrt(height * width / 1e6)))
+    # The local means are smooth, so they are taken at about half a
+    # megapixel whatever the photo's size.
+    factor = max(1, round(np.sqrt(height * width / _FOREGROUND_PIXELS)))
     img_s = _subsample(image, factor)
     alpha_s = _subsample(alpha, factor)
     rows, cols = band
