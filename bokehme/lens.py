@@ -147,28 +147,40 @@ def _decode(x, highlights):
     return x
 
 
-def _block_sums(x, scale, out):
-    """Sums of ``scale`` x ``scale`` blocks of an (h, W, C) tensor into ``out``.
+def _sum_rows(x, scale, out):
+    """Sums of each ``scale`` rows of an (h, W, C) tensor into ``out``.
 
-    ``h`` is a multiple of ``scale``; a last, narrower column of blocks sums
-    only the pixels that exist.
+    ``h`` is a multiple of ``scale``.
     """
     rows, width, channels = x.shape
-    n, full = rows // scale, width // scale
-    main = full * scale
-    # Plain adds of strided slices beat torch's reductions over short axes
-    # several times over.
-    x = x.view(n, scale, width, channels)
-    row_sums = x[:, 0].clone()
+    x = x.view(rows // scale, scale, width, channels)
+    if scale > 8:
+        # One op instead of many: on a busy machine each multi-threaded op
+        # waits for its threads to be scheduled.
+        torch.sum(x, 1, out=out)
+        return
+    # Over a short axis torch's reduction is slow; adds of whole rows are not.
+    out.copy_(x[:, 0])
     for i in range(1, scale):
-        row_sums.add_(x[:, i])
-    blocks = row_sums[:, :main].view(n, full, scale * channels)
+        out.add_(x[:, i])
+
+
+def _sum_columns(x, scale, out):
+    """Sums of each ``scale`` columns of an (h, W, C) tensor into ``out``.
+
+    A last, narrower column of blocks sums only the columns that exist.
+    """
+    rows, width, channels = x.shape
+    full = width // scale
+    main = full * scale
+    # Plain adds of strided slices beat a reduction over a short axis.
+    blocks = x[:, :main].view(rows, full, scale * channels)
     target = out[:, :full]
     target.copy_(blocks[..., :channels])
     for i in range(1, scale):
         target.add_(blocks[..., i * channels:(i + 1) * channels])
     if main < width:
-        out[:, full] = row_sums[:, main:].sum(1)
+        torch.sum(x[:, main:], 1, out=out[:, full])
 
 
 def _block_counts(height, width, scale):
@@ -188,11 +200,13 @@ def block_mean(image, scale):
     gray = image.ndim == 2
     x = torch.from_numpy(image[..., None] if gray else image)
     height, width, channels = x.shape
-    small = torch.empty((-(-height // scale), -(-width // scale), channels))
+    row_sums = torch.empty((-(-height // scale), width, channels))
     rows = max(1, _STRIP_PIXELS // (width * scale)) * scale
     for top in range(0, height, rows):
         strip = _pad_rows(x[top:top + rows], scale)
-        _block_sums(strip, scale, small[top // scale:top // scale + strip.shape[0] // scale])
+        _sum_rows(strip, scale, row_sums[top // scale:top // scale + strip.shape[0] // scale])
+    small = torch.empty((row_sums.shape[0], -(-width // scale), channels))
+    _sum_columns(row_sums, scale, small)
     small /= _block_counts(height, width, scale)
     return small.numpy()[..., 0] if gray else small.numpy()
 
@@ -227,25 +241,29 @@ def _reduce(image, weight, scale, transform=None):
     """
     height, width, channels = image.shape
     small_h, small_w = -(-height // scale), -(-width // scale)
-    # An (N, C, h, w) tensor in channels-last layout whose batch stride is
-    # the full image: torch's fast convolution kernels insist on it.
-    reduced = torch.empty((1, channels + 1, small_h, small_w),
-                          memory_format=torch.channels_last)
-    sums = reduced[0].permute(1, 2, 0)
+    row_sums = torch.empty((small_h, width, channels + (weight is not None)))
     rows = max(1, _STRIP_PIXELS // (width * scale)) * scale
     for top in range(0, height, rows):
         strip = image[top:top + rows]
-        out = sums[top // scale:top // scale + -(-strip.shape[0] // scale)]
+        out = row_sums[top // scale:top // scale + -(-strip.shape[0] // scale)]
         if transform is not None:
             strip = transform(strip, top)
         if weight is not None:
             w = weight[top:top + rows, :, None]
             # A strip made by ``transform`` is ours to overwrite.
             strip = strip.mul_(w) if transform is not None else strip * w
-            _block_sums(_pad_rows(w, scale), scale, out[..., channels:])
-        _block_sums(_pad_rows(strip, scale), scale, out[..., :channels])
+            _sum_rows(_pad_rows(w, scale), scale, out[..., channels:])
+        _sum_rows(_pad_rows(strip, scale), scale, out[..., :channels])
+    # An (N, C, h, w) tensor in channels-last layout whose batch stride is
+    # the full image: torch's fast convolution kernels insist on it.
+    reduced = torch.empty((1, channels + 1, small_h, small_w),
+                          memory_format=torch.channels_last)
+    sums = reduced[0].permute(1, 2, 0)
     if weight is None:
+        _sum_columns(row_sums, scale, sums[..., :channels])
         sums[..., channels:] = _block_counts(height, width, scale)
+    else:
+        _sum_columns(row_sums, scale, sums)
     return reduced
 
 
