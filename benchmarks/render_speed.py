@@ -1,7 +1,10 @@
 """Per-stage timing of the rendering core on a large synthetic photo.
 
-Prints the median wall time of each stage over a few repeats, on as many
-threads as torch is given (the product runs on 2 cores).
+Prints, for each stage, the median wall time over a few repeats on as many
+threads as torch is given (the product runs on 2 cores) and the median CPU
+time of the process.  On a busy machine the wall time of multi-threaded
+ops is erratic; ``--threads 1`` then gives CPU times that are the wall
+times of an idle single core.
 
 Run: python benchmarks/render_speed.py [--megapixels 12] [--threads 2]
 """
@@ -20,12 +23,19 @@ from bokehme.matte import refine_alpha
 
 
 def timed(function, repeats):
-    times = []
+    """The result, and median wall and CPU seconds, of ``function()``."""
+    wall, cpu = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         result = function()
-        times.append(time.perf_counter() - start)
-    return result, float(np.median(times))
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return result, (float(np.median(wall)), float(np.median(cpu)))
+
+
+def show(name, seconds):
+    wall, cpu = seconds
+    print(f"{name:34s} {wall * 1000:8.0f} ms wall {cpu * 1000:8.0f} ms cpu")
 
 
 def synthetic_photo(megapixels):
@@ -53,22 +63,23 @@ def main():
     print(f"{image.shape[1]}x{image.shape[0]} ({image.shape[0] * image.shape[1] / 1e6:.1f} MP), "
           f"{args.threads} threads, median of {args.repeats}")
     alpha, t_refine = timed(lambda: refine_alpha(image, probability), args.repeats)
-    print(f"{'refine_alpha':32s} {t_refine * 1000:8.0f} ms")
-    total = {}
+    show("refine_alpha", t_refine)
     for radius in (10, 40, 80):
         _, t = timed(lambda: render_bokeh(image, alpha, radius), args.repeats)
-        total[radius] = t
-        print(f"{f'render_bokeh radius {radius}':32s} {t * 1000:8.0f} ms")
+        show(f"render_bokeh radius {radius}", t)
+        if radius == 40:
+            t_render = t
     _, t = timed(lambda: render_bokeh(image, alpha, 40, blades=6, highlights=1.0),
                  args.repeats)
-    print(f"{'render_bokeh 40, 6 blades, hl':32s} {t * 1000:8.0f} ms")
+    show("render_bokeh 40, 6 blades, highl.", t)
     linear = srgb_to_linear(image)
     for radius in (10, 80):
         _, t = timed(lambda: lens_blur(linear, radius), args.repeats)
-        print(f"{f'lens_blur radius {radius}':32s} {t * 1000:8.0f} ms")
-    print(f"{'refine_alpha + render_bokeh 40':32s} {(t_refine + total[40]) * 1000:8.0f} ms")
+        show(f"lens_blur radius {radius}", t)
+    show("refine_alpha + render_bokeh 40", (t_refine[0] + t_render[0],
+                                             t_refine[1] + t_render[1]))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{'peak resident memory':32s} {peak:8.0f} MiB "
+    print(f"{'peak resident memory':34s} {peak:8.0f} MiB "
           f"(the photo itself: {image.nbytes / 2**20:.0f} MiB)")
 
 
