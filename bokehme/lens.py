@@ -5,8 +5,8 @@ street lamp then spreads into a bright disc instead of a grey smudge.
 
 The blur is fast and costs about the same at any radius: a disc of radius
 ``r`` removes all detail finer than about ``r / 4`` pixels, so the image is
-first reduced by an integer factor chosen from the radius, convolved there
-with an aperture kernel of a few pixels' radius, and smoothly upsampled.
+first reduced by the integer factor ``ceil(r / 3)``, convolved there with an
+aperture kernel of 2 to 3 pixels' radius, and smoothly upsampled.
 """
 
 import math
@@ -34,8 +34,8 @@ _REDUCED_RADIUS = 3.0
 # full-resolution temporary is made.
 _STRIP_PIXELS = 1 << 19
 
-# Below this blurred weight (a fraction of the aperture area) a pixel has
-# almost no known background around it and is filled from further away.
+# Below this blurred weight (the weighted fraction of the aperture) a pixel
+# has almost no known background around it and is filled from further away.
 _FILL_WEIGHT = 1e-3
 
 # How much brighter, at amount 1, a fully clipped highlight is made.
@@ -270,17 +270,8 @@ def _reduce(image, weight, scale, transform=None):
 def _convolve(sums, kernel):
     """Depth-wise 'same' convolution of (1, C, h, w) with a 2-D kernel."""
     channels = sums.shape[1]
-    k = torch.from_numpy(kernel)
-    half = kernel.shape[0] // 2
-    if kernel.shape[0] <= 15:
-        weight = k.expand(channels, 1, *kernel.shape).contiguous()
-        return F.conv2d(sums, weight, padding=half, groups=channels)
-    # Large kernels (tiny images with a huge radius) go through the FFT.
-    h, w = sums.shape[-2:]
-    size = (h + 2 * half, w + 2 * half)
-    spectrum = torch.fft.rfft2(sums, s=size) * torch.fft.rfft2(k, s=size)
-    full = torch.fft.irfft2(spectrum, s=size)
-    return full[..., half:half + h, half:half + w]
+    weight = torch.from_numpy(kernel).expand(channels, 1, *kernel.shape).contiguous()
+    return F.conv2d(sums, weight, padding=kernel.shape[0] // 2, groups=channels)
 
 
 def _channels_last(x):
@@ -288,21 +279,23 @@ def _channels_last(x):
     return torch.empty(x.shape, memory_format=torch.channels_last).copy_(x)
 
 
-def _fill_unknown(num, den):
+def _fill_unknown(num, den, least):
     """Normalized values num / den, holes filled from coarser scales.
 
-    Where ``den`` (the blurred weight) is near zero there is no weighted
-    content nearby; such pixels take a push-pull estimate built only from
-    weighted content further away, never from unweighted pixels.
+    Where ``den`` (the blurred weight) is below ``least`` there is almost no
+    weighted content nearby; such pixels take a push-pull estimate built
+    only from weighted content further away, never from unweighted pixels.
     """
-    if bool(den.min() >= _FILL_WEIGHT):
+    if bool(den.min() >= least):
         return num / den
     if min(den.shape[-2:]) <= 1:
         return num / den.clamp(min=1e-12) * (den > 0)
-    confidence = (den / _FILL_WEIGHT).clamp_(max=1)
+    confidence = (den / least).clamp_(max=1)
     estimate = num / den.clamp(min=1e-12)
-    coarse = _fill_unknown(F.avg_pool2d(num, 2, ceil_mode=True),
-                           F.avg_pool2d(den, 2, ceil_mode=True))
+    # Block sums, so ``least`` keeps its meaning one level coarser.
+    coarse = _fill_unknown(F.avg_pool2d(num, 2, ceil_mode=True, divisor_override=1),
+                           F.avg_pool2d(den, 2, ceil_mode=True, divisor_override=1),
+                           least)
     coarse = F.interpolate(coarse, size=den.shape[-2:], mode="bilinear",
                            align_corners=False)
     return torch.lerp(coarse, estimate, confidence)
@@ -340,7 +333,8 @@ def blur_reduced(image, radius, *, blades=0, blade_rotation=0.0, weight=None,
     # about ``scale`` pixels but leave its half-height radius in place.
     small_radius = radius / scale
     blurred = _convolve(sums, aperture_kernel(small_radius, blades, blade_rotation))
-    return _fill_unknown(blurred[:, :-1], blurred[:, -1:])
+    # The weight plane holds block sums of up to scale^2 per pixel.
+    return _fill_unknown(blurred[:, :-1], blurred[:, -1:], _FILL_WEIGHT * scale * scale)
 
 
 def upsample(small, shape, scale):
