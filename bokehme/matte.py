@@ -203,6 +203,8 @@ def refine_alpha(image, probability, *, radius=None, eps=1e-4):
     radius : int, optional
         Guided-filter radius in full-resolution pixels; by default three
         probability pixels (23 px for a 12 MP photo and a 513 px map).
+        Smaller radii stay closer to the probability, larger ones recover
+        more of fine strands.
     eps : float, optional
         Guided-filter regularization.
 
