@@ -1,0 +1,656 @@
+"""Reading and writing photos: the only module of bokehme that touches image files.
+
+Everything inside bokehme works on float32 arrays in [0, 1]; this module turns
+files of any common kind into such arrays (orientation applied, alpha split
+off) and writes results back atomically, with a chosen metadata policy.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import secrets
+import warnings
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+import numpy as np
+from PIL import Image, ImageCms, PngImagePlugin, UnidentifiedImageError
+
+try:
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    HEIF_SUPPORT = True
+except ImportError:  # pragma: no cover - depends on the installation
+    HEIF_SUPPORT = False
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "Photo",
+    "PhotoError",
+    "output_format",
+    "read_photo",
+    "write_cutout",
+    "write_mask",
+    "write_photo",
+]
+
+#: Pillow's own decompression-bomb limit (about 89 megapixels).
+DEFAULT_MAX_PIXELS: int = Image.MAX_IMAGE_PIXELS or 89_478_485
+
+# read_photo enforces its own max_pixels limit with a clear message, so
+# Pillow's warning for the same condition would only be noise.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+_ORIENTATION = 0x0112
+_XMP_TAG = 700
+_EXIF_IFD = 0x8769
+_GPS_IFD = 0x8825
+# Descriptive IFD0 tags worth carrying over from a TIFF source; the rest of a
+# TIFF's IFD0 describes its own pixel layout and must not leak into an output.
+_TIFF_DESCRIPTIVE_TAGS = (0x010E, 0x010F, 0x0110, 0x0131, 0x0132, 0x013B, 0x8298)
+_HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
+
+# Writable output formats and their usual extension.
+_EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "TIFF": ".tif"}
+_FORMAT_ALIASES = {"JPG": "JPEG", "TIF": "TIFF"}
+# Source formats bokehme cannot (or should not) write back, and what to use instead.
+_FALLBACK_FORMATS = {"MPO": "JPEG", "HEIF": "JPEG", "AVIF": "JPEG"}
+_ALPHA_FORMATS = ("PNG", "WEBP", "TIFF")
+_LOSSLESS_FORMATS = ("PNG", "TIFF", "BMP", "GIF")
+
+
+class PhotoError(Exception):
+    """A photo could not be read or written; ``str(error)`` is one line.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file concerned.
+    reason : str
+        Why, in a few words.
+    """
+
+    def __init__(self, path, reason: str):
+        self.path = Path(path)
+        self.reason = " ".join(str(reason).split())  # always a single line
+        super().__init__(f"{self.path}: {self.reason}")
+
+
+@dataclass
+class Photo:
+    """A decoded photo and what must travel with it to the output.
+
+    Attributes
+    ----------
+    pixels : (H, W, 3) float32 ndarray
+        RGB values in [0, 1], encoded as in the source (usually sRGB), with the
+        EXIF orientation already applied.
+    transparency : (H, W) float32 ndarray or None
+        Source opacity in [0, 1], or None when the source is opaque.
+    format : str
+        Pillow's name for the source format (``"JPEG"``, ``"PNG"``, ``"HEIF"``...).
+    icc_profile, exif, xmp : bytes or None
+        Source metadata; the orientation in ``exif`` and ``xmp`` is reset to 1.
+    high_bit_depth : bool
+        The source has 16 bits per channel.
+    lossless : bool
+        The source format is lossless (PNG, TIFF, BMP, GIF, lossless WebP).
+    frame_count : int
+        Number of frames; above 1 for animations, of which the first is used.
+    """
+
+    pixels: np.ndarray
+    transparency: np.ndarray | None
+    format: str
+    icc_profile: bytes | None = None
+    exif: bytes | None = None
+    xmp: bytes | None = None
+    high_bit_depth: bool = False
+    lossless: bool = False
+    frame_count: int = 1
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_photo(path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
+    """Decode an image file into a `Photo`.
+
+    The kind of file is recognised from its content, not its name.  The file
+    is only ever opened for reading.
+
+    Parameters
+    ----------
+    path : str or Path
+        The image file.
+    max_pixels : int, optional
+        Refuse images with more pixels than this (decompression bombs).
+
+    Returns
+    -------
+    photo : Photo
+
+    Raises
+    ------
+    PhotoError
+        For any file that cannot be decoded, with a one-line reason.
+    """
+    path = Path(path)
+    if max_pixels > (Image.MAX_IMAGE_PIXELS or 0):
+        # Pillow refuses outright above twice its own limit; the caller has
+        # asked for more, and max_pixels below is the limit that applies.
+        Image.MAX_IMAGE_PIXELS = max_pixels
+    try:
+        with open(path, "rb") as file:
+            head = file.read(32)
+            if not head:
+                raise PhotoError(path, "empty file (0 bytes)")
+            file.seek(0)
+            try:
+                image = Image.open(file)
+            except UnidentifiedImageError:
+                raise PhotoError(path, _unidentified_reason(head)) from None
+            except Image.DecompressionBombError:
+                raise PhotoError(path, _too_large_reason(None, max_pixels)) from None
+            with image:
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise PhotoError(path, _too_large_reason((width, height), max_pixels))
+                return _decode(image, path, head)
+    except PhotoError:
+        raise
+    except FileNotFoundError:
+        raise PhotoError(path, "no such file") from None
+    except IsADirectoryError:
+        raise PhotoError(path, "is a folder, not an image") from None
+    except PermissionError:
+        raise PhotoError(path, "permission denied") from None
+    except (OSError, SyntaxError, ValueError, EOFError, zlib.error) as error:
+        # Pillow reports damaged data as OSError (truncated), SyntaxError
+        # (broken headers) or ValueError; all are bad input, not bugs.
+        raise PhotoError(path, f"cannot decode: {error}") from None
+
+
+def _unidentified_reason(head: bytes) -> str:
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS and not HEIF_SUPPORT:
+        return "install pillow-heif to read HEIC/HEIF"
+    return "not a recognised image file"
+
+
+def _too_large_reason(size, max_pixels: int) -> str:
+    what = f"{size[0]}x{size[1]} = {size[0] * size[1]:,} pixels" if size else "image"
+    return f"too large ({what} > {max_pixels:,}); raise the limit with --max-pixels"
+
+
+def _decode(image: Image.Image, path: Path, head: bytes) -> Photo:
+    source_format = image.format or "unknown"
+    frame_count = getattr(image, "n_frames", 1)
+    image.seek(0)
+    orientation = image.getexif().get(_ORIENTATION, 1)
+    icc_profile = image.info.get("icc_profile") or None
+    exif = _source_exif(image, reset_orientation=orientation != 1)
+    xmp = _source_xmp(image)
+    lossless = source_format in _LOSSLESS_FORMATS or (
+        source_format == "WEBP" and _webp_is_lossless(image.fp)  # before load() closes fp
+    )
+
+    high_bit_depth = _is_16_bit(image, head)
+    if high_bit_depth and image.mode in ("RGB", "RGBA", "LA"):
+        # Pillow has no 16-bit colour mode and would truncate to 8 bits.
+        pixels, transparency = _decode_16_bit_colour(path)
+    else:
+        image.load()
+        pixels, transparency, icc_profile = _to_rgb(image, icc_profile)
+
+    pixels = _orient(pixels, orientation)
+    if transparency is not None:
+        transparency = _orient(transparency, orientation)
+    return Photo(
+        pixels=pixels,
+        transparency=transparency,
+        format=source_format,
+        icc_profile=icc_profile,
+        exif=exif,
+        xmp=xmp,
+        high_bit_depth=high_bit_depth,
+        lossless=lossless,
+        frame_count=frame_count,
+    )
+
+
+def _is_16_bit(image: Image.Image, head: bytes) -> bool:
+    if image.mode.startswith("I;16") or image.mode == "I":
+        return True
+    if image.format == "PNG":
+        return head[24] == 16  # IHDR bit depth
+    if image.format == "TIFF":
+        bits = image.tag_v2.get(258, (8,))
+        return 16 in (bits if isinstance(bits, tuple) else (bits,))
+    return False
+
+
+def _decode_16_bit_colour(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    import cv2  # present with mediapipe; only 16-bit colour files need it
+
+    data = np.fromfile(path, dtype=np.uint8)
+    # IMREAD_UNCHANGED keeps 16 bits and alpha, and ignores EXIF orientation
+    # (applied by the caller, as for every other file).
+    array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if array is None or array.dtype != np.uint16:
+        raise ValueError("unsupported 16-bit layout")
+    if array.ndim == 2:
+        array = array[:, :, None]
+    scale = np.float32(1 / 65535)
+    colour = array[:, :, [2, 1, 0]] if array.shape[2] >= 3 else array[:, :, [0, 0, 0]]
+    pixels = colour.astype(np.float32)
+    pixels *= scale
+    transparency = None
+    if array.shape[2] in (2, 4):
+        transparency = array[:, :, -1].astype(np.float32)
+        transparency *= scale
+    return pixels, _opaque_to_none(transparency)
+
+
+def _to_rgb(image: Image.Image, icc_profile: bytes | None):
+    """Convert any Pillow mode to float RGB (+ alpha); returns the matching ICC."""
+    mode = image.mode
+    transparency = None
+    if mode == "CMYK":
+        image, icc_profile = _cmyk_to_rgb(image, icc_profile)
+    elif mode.startswith("I;16") or mode == "I":
+        gray = np.asarray(image).astype(np.float32)
+        gray *= np.float32(1 / 65535)
+        np.clip(gray, 0, 1, out=gray)
+        return np.repeat(gray[:, :, None], 3, axis=2), None, _rgb_compatible(icc_profile)
+    elif mode == "F":
+        gray = np.clip(np.asarray(image, dtype=np.float32), 0, 1)
+        return np.repeat(gray[:, :, None], 3, axis=2), None, _rgb_compatible(icc_profile)
+
+    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info:
+        image = image.convert("RGBA")
+        rgba = np.asarray(image)
+        transparency = rgba[:, :, 3].astype(np.float32)
+        transparency *= np.float32(1 / 255)
+        rgb = rgba[:, :, :3]
+    else:
+        rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+    pixels = rgb.astype(np.float32)
+    pixels *= np.float32(1 / 255)
+    return pixels, _opaque_to_none(transparency), _rgb_compatible(icc_profile)
+
+
+def _cmyk_to_rgb(image: Image.Image, icc_profile: bytes | None):
+    if icc_profile:
+        try:
+            srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+            converted = ImageCms.profileToProfile(
+                image,
+                ImageCms.ImageCmsProfile(io.BytesIO(icc_profile)),
+                srgb,
+                renderingIntent=ImageCms.Intent.PERCEPTUAL,
+                outputMode="RGB",
+            )
+            return converted, srgb.tobytes()
+        except (ImageCms.PyCMSError, OSError):
+            pass  # a broken profile: fall back to the naive conversion
+    return image.convert("RGB"), None
+
+
+def _rgb_compatible(icc_profile: bytes | None) -> bytes | None:
+    """Drop a profile that cannot describe RGB pixels (grey sources become RGB)."""
+    if not icc_profile:
+        return None
+    try:
+        space = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile)).profile.xcolor_space
+    except (ImageCms.PyCMSError, OSError):
+        return None
+    return icc_profile if space.strip() == "RGB" else None
+
+
+def _opaque_to_none(transparency: np.ndarray | None) -> np.ndarray | None:
+    if transparency is None or transparency.min() >= 1:
+        return None
+    return transparency
+
+
+def _orient(array: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation (1-8) to an (H, W, ...) array, as a viewer would."""
+    if orientation in (5, 6, 7, 8):
+        array = array.swapaxes(0, 1)
+    flips = {2: (1,), 3: (0, 1), 4: (0,), 6: (1,), 7: (0, 1), 8: (0,)}.get(orientation, ())
+    for axis in flips:
+        array = np.flip(array, axis)
+    return np.ascontiguousarray(array)
+
+
+def _source_exif(image: Image.Image, *, reset_orientation: bool) -> bytes | None:
+    raw = image.info.get("exif")
+    if isinstance(raw, bytes) and raw:
+        if not raw.startswith(b"Exif\x00\x00"):
+            raw = b"Exif\x00\x00" + raw
+        if reset_orientation:
+            patched = _patch_orientation(raw)
+            if patched is not None:
+                return patched
+            exif = Image.Exif()
+            exif.load(raw)
+            exif[_ORIENTATION] = 1
+            return exif.tobytes()
+        return raw
+    if image.format != "TIFF":
+        return None
+    # A TIFF keeps its EXIF in its own IFD0 among its layout tags: copy the
+    # descriptive tags and the EXIF/GPS sub-directories only.
+    source = image.getexif()
+    exif = Image.Exif()
+    for tag in _TIFF_DESCRIPTIVE_TAGS:
+        if tag in source:
+            exif[tag] = source[tag]
+    for tag in (_EXIF_IFD, _GPS_IFD):
+        if tag in source:
+            exif[tag] = source.get_ifd(tag)
+    if not len(exif):
+        return None
+    exif[_ORIENTATION] = 1
+    return exif.tobytes()
+
+
+def _patch_orientation(raw: bytes) -> bytes | None:
+    """Set Orientation to 1 in place in EXIF bytes, keeping everything else as is.
+
+    Rewriting the whole block with Pillow would move maker notes whose
+    internal offsets then point nowhere; a two-byte patch cannot break them.
+    """
+    tiff = 6
+    byteorder = {b"II": "little", b"MM": "big"}.get(raw[tiff : tiff + 2])
+    if byteorder is None:
+        return None
+
+    def number(start: int, size: int) -> int:
+        return int.from_bytes(raw[start : start + size], byteorder)
+
+    ifd = tiff + number(tiff + 4, 4)
+    for entry in range(ifd + 2, ifd + 2 + 12 * number(ifd, 2), 12):
+        if entry + 12 > len(raw):
+            return None
+        if number(entry, 2) == _ORIENTATION:
+            return raw[: entry + 8] + (1).to_bytes(2, byteorder) + raw[entry + 10 :]
+    return None
+
+
+def _source_xmp(image: Image.Image) -> bytes | None:
+    xmp = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp")
+    if isinstance(xmp, tuple):
+        xmp = bytes(xmp)
+    if isinstance(xmp, str):
+        xmp = xmp.encode("utf-8")
+    if not xmp:
+        return None
+    # The pixels are upright now; an XMP orientation would rotate them again.
+    xmp = re.sub(rb'tiff:Orientation="[0-9]"', b'tiff:Orientation="1"', xmp)
+    return re.sub(rb"<tiff:Orientation>[0-9]</tiff:Orientation>", b"<tiff:Orientation>1</tiff:Orientation>", xmp)
+
+
+def _webp_is_lossless(file: BinaryIO | None) -> bool:
+    """Walk the RIFF chunks of a WebP file looking for a lossless (VP8L) bitstream."""
+    if file is None:
+        return False
+    file.seek(12)
+    while True:
+        header = file.read(8)
+        if len(header) < 8:
+            return False
+        kind, size = header[:4], int.from_bytes(header[4:], "little")
+        if kind == b"VP8L":
+            return True
+        if kind in (b"VP8 ", b"ANMF"):
+            return False
+        file.seek(size + (size & 1), os.SEEK_CUR)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def output_format(source_format: str, requested: str | None = None) -> tuple[str, str]:
+    """Choose the format of an output file.
+
+    Parameters
+    ----------
+    source_format : str
+        Pillow's name for the source format.
+    requested : str, optional
+        ``"JPEG"``, ``"PNG"``, ``"WEBP"`` or ``"TIFF"`` (case-insensitive,
+        ``"jpg"`` and ``"tif"`` accepted); None keeps the source format where
+        bokehme can write it.
+
+    Returns
+    -------
+    pillow_format : str
+        The Pillow format name to write.
+    extension : str
+        The usual extension for it, with the dot (``".jpg"``).
+    """
+    if requested:
+        name = _FORMAT_ALIASES.get(requested.upper(), requested.upper())
+        if name not in _EXTENSIONS:
+            choices = ", ".join(_EXTENSIONS)
+            raise ValueError(f"cannot write {requested!r} files; choose one of {choices}")
+    elif source_format in _EXTENSIONS:
+        name = source_format
+    else:
+        # GIF/BMP and anything unusual: PNG is lossless and keeps alpha.
+        name = _FALLBACK_FORMATS.get(source_format, "PNG")
+    return name, _EXTENSIONS[name]
+
+
+def write_photo(
+    path,
+    pixels: np.ndarray,
+    *,
+    source: Photo,
+    format: str | None = None,
+    quality: int = 95,
+    subsampling: str = "4:4:4",
+    metadata: str = "keep",
+) -> None:
+    """Write an RGB result atomically, alongside the source's alpha and metadata.
+
+    Parameters
+    ----------
+    path : str or Path
+        Output file; replaced only once the new file is completely written.
+    pixels : (H, W, 3) float32 ndarray
+        RGB values in [0, 1] (clipped).
+    source : Photo
+        The photo the result comes from: its format, bit depth, transparency
+        and metadata decide how the result is written.
+    format : str, optional
+        Output format (see `output_format`); the source's by default.
+    quality : int, optional
+        JPEG/WebP quality, 1-100.
+    subsampling : {"4:4:4", "4:2:2", "4:2:0"}, optional
+        JPEG chroma subsampling; 4:4:4 keeps thin coloured edges sharp.
+    metadata : {"keep", "strip"}, optional
+        ``"keep"`` writes the ICC profile, EXIF and XMP of the source where the
+        format allows; ``"strip"`` writes only the ICC profile (no EXIF, GPS,
+        XMP, comments or thumbnails).
+
+    Raises
+    ------
+    PhotoError
+        If the file cannot be written; nothing is left behind.
+    """
+    if metadata not in ("keep", "strip"):
+        raise ValueError(f"metadata must be 'keep' or 'strip', not {metadata!r}")
+    if subsampling not in ("4:4:4", "4:2:2", "4:2:0"):
+        raise ValueError(f"subsampling must be 4:4:4, 4:2:2 or 4:2:0, not {subsampling!r}")
+    name, _ = output_format(source.format, format)
+    keep = metadata == "keep"
+    icc = source.icc_profile
+    exif = source.exif if keep else None
+    xmp = source.xmp if keep else None
+
+    alpha = source.transparency
+    if alpha is None or name not in _ALPHA_FORMATS or alpha.shape != pixels.shape[:2]:
+        alpha = None  # alpha belongs to the source geometry and to formats that hold it
+
+    if source.high_bit_depth and name in ("PNG", "TIFF"):
+        channels = pixels if alpha is None else np.dstack([pixels, alpha])
+        array = _quantize(channels, np.uint16)
+        if name == "PNG":
+            writer = _png16_writer(array, icc, exif, xmp)
+        else:
+            writer = _tiff16_writer(array, icc, xmp)
+        _atomic_write(path, writer)
+        return
+
+    image = Image.fromarray(_quantize(pixels, np.uint8), "RGB")
+    if alpha is not None:
+        image.putalpha(Image.fromarray(_quantize(alpha, np.uint8), "L"))
+    params: dict = {}
+    if icc:
+        params["icc_profile"] = icc
+    if name == "JPEG":
+        params.update(quality=quality, subsampling=subsampling, optimize=True)
+    elif name == "WEBP":
+        # exact: a lossless copy keeps even the colour under transparent pixels.
+        params.update(quality=quality, lossless=source.lossless, exact=source.lossless, method=4)
+    if exif or xmp:
+        params.update(_metadata_params(name, exif, xmp))
+    _atomic_write(path, lambda file: image.save(file, format=name, **params))
+
+
+def _metadata_params(name: str, exif: bytes | None, xmp: bytes | None) -> dict:
+    if name in ("JPEG", "WEBP"):
+        return {key: value for key, value in (("exif", exif), ("xmp", xmp)) if value}
+    if name == "PNG":
+        params = {"exif": exif} if exif else {}
+        if xmp:
+            info = PngImagePlugin.PngInfo()
+            info.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8", "replace"))
+            params["pnginfo"] = info
+        return params
+    # TIFF: EXIF tags live in the file's own IFD0, XMP in tag 700.  Pillow
+    # writes EXIF/GPS sub-directories only uncompressed (libtiff refuses them).
+    tags = Image.Exif()
+    if exif:
+        tags.load(exif)
+    if xmp:
+        tags[_XMP_TAG] = xmp
+    return {"exif": tags}
+
+
+def _quantize(values: np.ndarray, dtype) -> np.ndarray:
+    """Round [0, 1] floats to the full range of an unsigned integer dtype."""
+    top = np.float32(np.iinfo(dtype).max)
+    scaled = np.clip(values, 0, 1, dtype=np.float32)
+    scaled *= top
+    scaled += np.float32(0.5)
+    return scaled.astype(dtype)
+
+
+def _png16_writer(array: np.ndarray, icc, exif, xmp) -> Callable[[BinaryIO], None]:
+    def write(file: BinaryIO) -> None:
+        import cv2
+
+        bgr = array[:, :, [2, 1, 0, 3][: array.shape[2]]]
+        ok, encoded = cv2.imencode(".png", bgr)
+        if not ok:
+            raise OSError("16-bit PNG encoder failed")
+        data = encoded.tobytes()
+        # Metadata chunks go right after IHDR (8-byte signature + 25-byte IHDR).
+        chunks = []
+        if icc:
+            chunks.append(_png_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc)))
+        if exif:
+            chunks.append(_png_chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\x00\x00") else exif))
+        if xmp:
+            chunks.append(_png_chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + xmp))
+        file.write(data[:33] + b"".join(chunks) + data[33:])
+
+    return write
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+    return len(data).to_bytes(4, "big") + kind + data + crc.to_bytes(4, "big")
+
+
+def _tiff16_writer(array: np.ndarray, icc, xmp) -> Callable[[BinaryIO], None]:
+    def write(file: BinaryIO) -> None:
+        import tifffile  # installed with scikit-image
+
+        extratags = [(_XMP_TAG, "B", len(xmp), xmp, True)] if xmp else []
+        tifffile.imwrite(
+            file,
+            array,
+            photometric="rgb",
+            extrasamples=("unassalpha",) if array.shape[2] == 4 else None,
+            compression="zlib",
+            iccprofile=icc,
+            extratags=extratags,
+        )
+
+    return write
+
+
+def write_mask(path, alpha: np.ndarray) -> None:
+    """Write an (H, W) alpha in [0, 1] as an 8-bit greyscale PNG, atomically."""
+    image = Image.fromarray(_quantize(alpha, np.uint8), "L")
+    _atomic_write(path, lambda file: image.save(file, format="PNG"))
+
+
+def write_cutout(path, pixels: np.ndarray, alpha: np.ndarray, *, icc_profile: bytes | None = None) -> None:
+    """Write the subject alone: RGB (H, W, 3) and alpha (H, W) in [0, 1] as an RGBA PNG."""
+    rgba = _quantize(np.dstack([pixels, alpha]), np.uint8)
+    image = Image.fromarray(rgba, "RGBA")
+    params = {"icc_profile": icc_profile} if icc_profile else {}
+    _atomic_write(path, lambda file: image.save(file, format="PNG", **params))
+
+
+def _atomic_write(path, write: Callable[[BinaryIO], None]) -> None:
+    """Write a file through a temporary sibling and rename it into place.
+
+    Readers see either the old file or the complete new one; whatever goes
+    wrong (an encoder error, a full disk, Ctrl-C) the temporary file is removed.
+    """
+    path = Path(path)
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.bokehme-tmp")
+    try:
+        file = open(temp, "xb")  # exclusive: never clobber a namesake
+    except OSError as error:
+        raise PhotoError(path, f"cannot write: {error.strerror or error}") from None
+    try:
+        with file:
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, path)
+    except BaseException as error:
+        try:
+            os.unlink(temp)
+        except FileNotFoundError:
+            pass
+        if isinstance(error, OSError):
+            raise PhotoError(path, f"cannot write: {error.strerror or error}") from None
+        raise
+    _fsync_folder(path.parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    # Makes the rename itself durable; not possible (nor needed) everywhere.
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)

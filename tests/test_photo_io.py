@@ -1,0 +1,438 @@
+"""Tests for bokehme.photo_io: every file here is made inside tmp_path."""
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms, ImageOps
+
+from bokehme.photo_io import (
+    DEFAULT_MAX_PIXELS,
+    PhotoError,
+    output_format,
+    read_photo,
+    write_cutout,
+    write_mask,
+    write_photo,
+)
+
+ORIENTATION = 0x0112
+GPS_IFD = 0x8825
+
+
+def asymmetric_rgb(height=6, width=9, seed=0):
+    """An image no flip or rotation maps onto itself."""
+    return np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+
+
+def srgb_profile():
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def as_float(array):
+    return np.asarray(array, dtype=np.float32) / np.float32(255)
+
+
+def exif_with(orientation=1, gps=False):
+    exif = Image.Exif()
+    exif[ORIENTATION] = orientation
+    exif[0x010F] = "PhoneMaker"
+    if gps:
+        exif.get_ifd(GPS_IFD)[2] = (52.0, 31.0, 12.0)  # GPSLatitude
+        exif.get_ifd(GPS_IFD)[1] = "N"
+    return exif.tobytes()
+
+
+def no_temp_files(folder):
+    return not [name for name in os.listdir(folder) if "bokehme-tmp" in name]
+
+
+# ----------------------------------------------------------------- reading
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_all_exif_orientations_match_pillow(tmp_path, orientation, fmt):
+    path = tmp_path / f"o{orientation}.{fmt.lower()}"
+    Image.fromarray(asymmetric_rgb()).save(path, format=fmt, exif=exif_with(orientation), quality=100)
+
+    photo = read_photo(path)
+
+    with Image.open(path) as image:
+        expected = as_float(ImageOps.exif_transpose(image).convert("RGB"))
+    assert photo.pixels.dtype == np.float32
+    np.testing.assert_allclose(photo.pixels, expected, atol=1e-6)
+    exif = Image.Exif()
+    exif.load(photo.exif)
+    assert exif[ORIENTATION] == 1
+    assert exif[0x010F] == "PhoneMaker"  # the rest of the EXIF survives
+
+
+def test_xmp_orientation_reset(tmp_path):
+    path = tmp_path / "x.jpg"
+    xmp = b'<x:xmpmeta><rdf:Description tiff:Orientation="6"/></x:xmpmeta>'
+    Image.fromarray(asymmetric_rgb()).save(path, exif=exif_with(6), xmp=xmp)
+    photo = read_photo(path)
+    assert b'tiff:Orientation="1"' in photo.xmp
+    assert b'tiff:Orientation="6"' not in photo.xmp
+
+
+def test_rgba_png_keeps_transparency(tmp_path):
+    rgba = np.dstack([asymmetric_rgb(), np.linspace(0, 255, 54).reshape(6, 9).astype(np.uint8)])
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "a.png")
+    photo = read_photo(tmp_path / "a.png")
+    np.testing.assert_allclose(photo.pixels, as_float(rgba[:, :, :3]), atol=1e-6)
+    np.testing.assert_allclose(photo.transparency, as_float(rgba[:, :, 3]), atol=1e-6)
+    assert photo.lossless and photo.format == "PNG"
+
+
+def test_opaque_alpha_is_not_transparency(tmp_path):
+    rgba = np.dstack([asymmetric_rgb(), np.full((6, 9), 255, np.uint8)])
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "a.png")
+    assert read_photo(tmp_path / "a.png").transparency is None
+
+
+def test_palette_png_with_transparent_index(tmp_path):
+    indices = np.zeros((4, 5), np.uint8)
+    indices[1:3, 1:4] = 1
+    image = Image.fromarray(indices, "P")
+    image.putpalette([255, 0, 0, 0, 0, 255] + [0] * 762)
+    image.save(tmp_path / "p.png", transparency=0)
+    photo = read_photo(tmp_path / "p.png")
+    assert photo.pixels.shape == (4, 5, 3)
+    np.testing.assert_array_equal(photo.pixels[1, 1], [0, 0, 1])
+    assert photo.transparency[0, 0] == 0 and photo.transparency[1, 1] == 1
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "TIFF"])
+def test_16_bit_grey_keeps_precision(tmp_path, fmt):
+    values = (np.arange(6 * 9).reshape(6, 9) * 1201 + 7).astype(np.uint16)  # not multiples of 257
+    path = tmp_path / f"g16.{fmt.lower()}"
+    Image.fromarray(values).save(path, format=fmt)
+    photo = read_photo(path)
+    assert photo.high_bit_depth
+    for channel in range(3):
+        np.testing.assert_allclose(photo.pixels[:, :, channel], values / 65535, atol=1e-6)
+
+
+@pytest.mark.parametrize("ext", [".png", ".tif"])
+def test_16_bit_colour_keeps_precision_and_round_trips(tmp_path, ext):
+    cv2 = pytest.importorskip("cv2")
+    rgb = (np.random.default_rng(1).integers(0, 65536, (6, 9, 3))).astype(np.uint16)
+    path = tmp_path / f"c16{ext}"
+    cv2.imwrite(str(path), rgb[:, :, ::-1])
+    photo = read_photo(path)
+    assert photo.high_bit_depth
+    np.testing.assert_allclose(photo.pixels, rgb / 65535, atol=1e-6)
+
+    out = tmp_path / f"out{ext}"
+    write_photo(out, photo.pixels, source=photo)
+    back = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+    assert back.dtype == np.uint16
+    np.testing.assert_array_equal(back[:, :, ::-1], rgb)
+
+
+def test_16_bit_png_output_keeps_icc(tmp_path):
+    pytest.importorskip("cv2")
+    values = (np.arange(54).reshape(6, 9) * 1201).astype(np.uint16)
+    Image.fromarray(values).save(tmp_path / "g16.png")
+    photo = read_photo(tmp_path / "g16.png")
+    photo.icc_profile = srgb_profile()
+    write_photo(tmp_path / "out.png", photo.pixels, source=photo)
+    with Image.open(tmp_path / "out.png") as image:
+        assert image.info["icc_profile"] == photo.icc_profile
+        image.load()  # the spliced chunks leave a valid PNG
+
+
+def test_grayscale_and_one_bit(tmp_path):
+    grey = np.arange(54, dtype=np.uint8).reshape(6, 9) * 4
+    Image.fromarray(grey, "L").save(tmp_path / "g.png")
+    photo = read_photo(tmp_path / "g.png")
+    assert photo.pixels.shape == (6, 9, 3)
+    np.testing.assert_allclose(photo.pixels[:, :, 1], as_float(grey), atol=1e-6)
+
+    Image.fromarray(grey > 100).save(tmp_path / "b.png")
+    bits = read_photo(tmp_path / "b.png")
+    np.testing.assert_array_equal(bits.pixels[:, :, 0], (grey > 100).astype(np.float32))
+
+
+def test_cmyk_jpeg_becomes_rgb(tmp_path):
+    cmyk = np.zeros((8, 8, 4), np.uint8)
+    cmyk[:, :4, 0] = 255  # pure cyan on the left, white on the right
+    Image.fromarray(cmyk, "CMYK").save(tmp_path / "c.jpg", quality=100)
+    photo = read_photo(tmp_path / "c.jpg")
+    assert photo.pixels.shape == (8, 8, 3)
+    np.testing.assert_allclose(photo.pixels[4, 1], [0, 1, 1], atol=0.05)
+    np.testing.assert_allclose(photo.pixels[4, 6], [1, 1, 1], atol=0.05)
+
+
+def test_animated_gif_uses_first_frame(tmp_path):
+    frames = [Image.new("RGB", (5, 4), colour) for colour in ((255, 0, 0), (0, 255, 0), (0, 0, 255))]
+    frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:], duration=50)
+    photo = read_photo(tmp_path / "a.gif")
+    assert photo.frame_count == 3
+    np.testing.assert_allclose(photo.pixels[0, 0], [1, 0, 0], atol=1e-6)
+    assert output_format(photo.format) == ("PNG", ".png")
+
+
+def test_webp_lossless_flag(tmp_path):
+    Image.fromarray(asymmetric_rgb()).save(tmp_path / "l.webp", lossless=True)
+    Image.fromarray(asymmetric_rgb()).save(tmp_path / "q.webp", quality=80)
+    assert read_photo(tmp_path / "l.webp").lossless
+    assert not read_photo(tmp_path / "q.webp").lossless
+
+
+def test_content_not_extension_decides(tmp_path):
+    Image.fromarray(asymmetric_rgb()).save(tmp_path / "really_png.jpg", format="PNG")
+    assert read_photo(tmp_path / "really_png.jpg").format == "PNG"
+
+
+# ----------------------------------------------------------------- hostile files
+
+
+def assert_one_line_error(path, needle, **kwargs):
+    with pytest.raises(PhotoError) as caught:
+        read_photo(path, **kwargs)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert str(path) in message
+    assert needle in message
+    return message
+
+
+def test_zero_byte_file(tmp_path):
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    assert_one_line_error(tmp_path / "empty.jpg", "empty")
+
+
+def test_truncated_jpeg(tmp_path):
+    Image.fromarray(asymmetric_rgb(64, 64)).save(tmp_path / "full.jpg")
+    data = (tmp_path / "full.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 2])
+    assert_one_line_error(tmp_path / "cut.jpg", "cannot decode")
+
+
+def test_text_file_named_jpg(tmp_path):
+    (tmp_path / "notes.jpg").write_text("not a photo\nat all\n")
+    assert_one_line_error(tmp_path / "notes.jpg", "not a recognised image")
+
+
+def test_missing_file_and_folder(tmp_path):
+    assert_one_line_error(tmp_path / "nope.jpg", "no such file")
+    assert_one_line_error(tmp_path, "folder")
+
+
+def test_above_max_pixels(tmp_path):
+    Image.new("RGB", (40, 30)).save(tmp_path / "big.png")
+    assert_one_line_error(tmp_path / "big.png", "--max-pixels", max_pixels=1000)
+    assert read_photo(tmp_path / "big.png", max_pixels=1200).pixels.shape == (30, 40, 3)
+    assert DEFAULT_MAX_PIXELS >= 48_000_000  # a 48 MP phone photo must pass by default
+
+
+def test_no_read_permission(tmp_path):
+    path = tmp_path / "secret.png"
+    Image.new("RGB", (4, 4)).save(path)
+    path.chmod(0)
+    try:
+        if os.access(path, os.R_OK):
+            pytest.skip("running as a user who can read any file (root)")
+        assert_one_line_error(path, "permission denied")
+    finally:
+        path.chmod(0o644)
+
+
+def test_heic_without_pillow_heif_says_what_to_install(tmp_path, monkeypatch):
+    from bokehme import photo_io
+
+    monkeypatch.setattr(photo_io, "HEIF_SUPPORT", False)
+    # A HEIF header and nothing decodable after it.
+    (tmp_path / "x.heic").write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 32)
+    assert_one_line_error(tmp_path / "x.heic", "install pillow-heif")
+
+
+def test_reading_does_not_modify_the_file(tmp_path):
+    path = tmp_path / "o.jpg"
+    Image.fromarray(asymmetric_rgb()).save(path, exif=exif_with(6))
+    before, stamp = path.read_bytes(), path.stat().st_mtime_ns
+    read_photo(path)
+    assert path.read_bytes() == before and path.stat().st_mtime_ns == stamp
+
+
+# ----------------------------------------------------------------- writing
+
+
+def make_source(tmp_path, name="src.jpg", **save_kwargs):
+    path = tmp_path / name
+    Image.fromarray(asymmetric_rgb(16, 24)).save(path, **save_kwargs)
+    return read_photo(path)
+
+
+def test_icc_profile_preserved(tmp_path):
+    icc = srgb_profile()
+    source = make_source(tmp_path, icc_profile=icc)
+    assert source.icc_profile == icc
+    for fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
+        out = tmp_path / f"out.{fmt.lower()}"
+        write_photo(out, source.pixels, source=source, format=fmt, metadata="strip")
+        with Image.open(out) as image:
+            assert image.format == fmt
+            assert image.info.get("icc_profile") == icc, fmt
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "TIFF"])
+def test_metadata_keep_and_strip(tmp_path, fmt):
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
+    source = make_source(tmp_path, exif=exif_with(gps=True), xmp=xmp, comment=b"shot at home")
+    assert source.exif and source.xmp
+
+    kept = tmp_path / f"kept.{fmt.lower()}"
+    write_photo(kept, source.pixels, source=source, format=fmt, metadata="keep")
+    with Image.open(kept) as image:
+        exif = image.getexif()
+        assert exif[0x010F] == "PhoneMaker"
+        assert exif.get_ifd(GPS_IFD)[1] == "N"
+        assert b"xmpmeta" in kept.read_bytes()
+
+    stripped = tmp_path / f"stripped.{fmt.lower()}"
+    write_photo(stripped, source.pixels, source=source, format=fmt, metadata="strip")
+    data = stripped.read_bytes()
+    with Image.open(stripped) as image:
+        assert 0x010F not in image.getexif()
+        assert GPS_IFD not in image.getexif()
+        assert "comment" not in image.info and "xmp" not in image.info
+    for secret in (b"Exif", b"PhoneMaker", b"xmpmeta", b"shot at home"):
+        assert secret not in data, secret
+
+
+def test_jpeg_quality_and_subsampling(tmp_path):
+    source = make_source(tmp_path)
+    write_photo(tmp_path / "a.jpg", source.pixels, source=source, subsampling="4:2:0", quality=60)
+    write_photo(tmp_path / "b.jpg", source.pixels, source=source)
+    from PIL import JpegImagePlugin
+
+    with Image.open(tmp_path / "a.jpg") as a, Image.open(tmp_path / "b.jpg") as b:
+        assert JpegImagePlugin.get_sampling(a) == 2  # 4:2:0
+        assert JpegImagePlugin.get_sampling(b) == 0  # 4:4:4 by default
+    assert (tmp_path / "a.jpg").stat().st_size < (tmp_path / "b.jpg").stat().st_size
+
+
+def test_transparency_reattached_where_format_allows(tmp_path):
+    rgba = np.dstack([asymmetric_rgb(), np.linspace(0, 255, 54).reshape(6, 9).astype(np.uint8)])
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "a.png")
+    source = read_photo(tmp_path / "a.png")
+    write_photo(tmp_path / "out.png", source.pixels, source=source)
+    write_photo(tmp_path / "out.webp", source.pixels, source=source, format="webp")
+    write_photo(tmp_path / "out.jpg", source.pixels, source=source, format="jpg")
+    with Image.open(tmp_path / "out.png") as png, Image.open(tmp_path / "out.webp") as webp:
+        np.testing.assert_array_equal(np.asarray(png), rgba)
+        np.testing.assert_array_equal(np.asarray(webp), rgba)  # lossless source -> lossless WebP
+    with Image.open(tmp_path / "out.jpg") as jpg:
+        assert jpg.mode == "RGB"
+
+
+def test_output_format_fallbacks():
+    assert output_format("JPEG") == ("JPEG", ".jpg")
+    assert output_format("HEIF") == ("JPEG", ".jpg")
+    assert output_format("BMP") == ("PNG", ".png")
+    assert output_format("JPEG", "tif") == ("TIFF", ".tif")
+    with pytest.raises(ValueError):
+        output_format("JPEG", "gif")
+
+
+def test_path_with_spaces_and_non_ascii(tmp_path):
+    folder = tmp_path / "Fotos von Zoë"
+    folder.mkdir()
+    source = make_source(folder, name="mein bild ü.jpg")
+    out = folder / "résumé photo_bokeh.jpg"
+    write_photo(out, source.pixels[::-1], source=source)
+    assert read_photo(out).pixels.shape == source.pixels.shape
+
+
+def failing_save(monkeypatch):
+    """Make Pillow's encoder write a few bytes, then fail."""
+    original = Image.Image.save
+
+    def save(image, fp, *args, **kwargs):
+        fp.write(b"\xff\xd8 partial")
+        raise OSError("encoder exploded")
+
+    monkeypatch.setattr(Image.Image, "save", save)
+    return original
+
+
+def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
+    source = make_source(tmp_path)
+    failing_save(monkeypatch)
+    with pytest.raises(PhotoError, match="encoder exploded") as caught:
+        write_photo(tmp_path / "new.jpg", source.pixels, source=source)
+    assert "\n" not in str(caught.value) and "new.jpg" in str(caught.value)
+    assert not (tmp_path / "new.jpg").exists()
+    assert no_temp_files(tmp_path)
+
+
+def test_failed_write_keeps_existing_output(tmp_path, monkeypatch):
+    source = make_source(tmp_path)
+    out = tmp_path / "out.png"
+    write_mask(out, np.full((4, 4), 0.5, np.float32))
+    before = out.read_bytes()
+    failing_save(monkeypatch)
+    with pytest.raises(PhotoError):
+        write_photo(out, source.pixels, source=source, format="PNG")
+    assert out.read_bytes() == before
+    assert no_temp_files(tmp_path)
+
+
+def test_interrupted_write_leaves_nothing(tmp_path, monkeypatch):
+    source = make_source(tmp_path)
+
+    def interrupted(image, fp, *args, **kwargs):
+        fp.write(b"partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Image.Image, "save", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_photo(tmp_path / "new.jpg", source.pixels, source=source)
+    assert not (tmp_path / "new.jpg").exists()
+    assert no_temp_files(tmp_path)
+
+
+def test_unwritable_folder(tmp_path):
+    source = make_source(tmp_path)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as a user who can write anywhere (root)")
+        with pytest.raises(PhotoError, match="cannot write"):
+            write_photo(locked / "x.jpg", source.pixels, source=source)
+    finally:
+        locked.chmod(0o700)
+
+
+def test_mask_and_cutout(tmp_path):
+    alpha = np.linspace(0, 1, 54, dtype=np.float32).reshape(6, 9)
+    pixels = as_float(asymmetric_rgb())
+    write_mask(tmp_path / "m.png", alpha)
+    write_cutout(tmp_path / "c.png", pixels, alpha, icc_profile=srgb_profile())
+    with Image.open(tmp_path / "m.png") as mask:
+        assert mask.mode == "L"
+        np.testing.assert_allclose(as_float(mask), alpha, atol=0.5 / 255 + 1e-6)
+    with Image.open(tmp_path / "c.png") as cutout:
+        assert cutout.mode == "RGBA" and cutout.info["icc_profile"] == srgb_profile()
+        np.testing.assert_allclose(as_float(cutout)[:, :, :3], pixels, atol=1e-6)
+    assert no_temp_files(tmp_path)
+
+
+def test_real_iphone_heic(pug_heic, tmp_path):
+    photo = read_photo(pug_heic)
+    assert photo.format == "HEIF"
+    assert photo.pixels.shape == (3024, 4032, 3)
+    assert photo.icc_profile and photo.exif and photo.xmp
+    name, extension = output_format(photo.format)
+    out = tmp_path / f"pug{extension}"
+    write_photo(out, photo.pixels[:64, :96], source=photo, format=name)
+    with Image.open(out) as image:
+        assert image.format == "JPEG" and image.size == (96, 64)
+        assert image.info["icc_profile"] == photo.icc_profile  # Display P3 stays Display P3
+        assert image.getexif().get(ORIENTATION, 1) == 1
