@@ -242,16 +242,21 @@ def pug_regions(disparity):
     """Head, wall and near bed of the pug photo, found in its depth map.
 
     The pug is the largest connected region of middle disparity (between
-    the wall's and the bed's); its head is the top sixth of that region,
-    the highest part of the dog.  The wall is everything well above the
-    pug's top.  The near bed is the largest region of high disparity.
+    the wall's and the bed's).  Its head is the highest part of the dog: the
+    part of that region within a quarter of the dog's height of the point
+    that far below the top of its head.  The wall is everything well above
+    the pug's top, right of the door frame.  The near bed is the largest
+    region of high disparity.
     """
     pug, count = ndimage.label((disparity > 0.3) & (disparity < 0.55))
     sizes = ndimage.sum(np.ones_like(disparity), pug, index=np.arange(1, count + 1))
     pug = pug == 1 + int(np.argmax(sizes))
     rows = np.nonzero(pug.any(axis=1))[0]
     top, bottom = rows[0], rows[-1]
-    head = pug & (np.arange(disparity.shape[0])[:, None] < top + (bottom - top) / 6)
+    reach = (bottom - top) / 4
+    crown = np.nonzero(pug[top])[0].mean()
+    y, x = np.ogrid[:disparity.shape[0], :disparity.shape[1]]
+    head = pug & ((y - top - reach) ** 2 + (x - crown) ** 2 < reach ** 2)
     wall = np.zeros_like(pug)
     wall[:int(top * 0.8), disparity.shape[1] // 5:] = True
     bed, count = ndimage.label(disparity > 0.6)
@@ -260,9 +265,14 @@ def pug_regions(disparity):
     return head, wall, bed
 
 
-def test_pug_depth_map(pug_heic):
-    photo = read_photo(pug_heic)
-    disparity = read_depth(pug_heic)
+@pytest.fixture(scope="module")
+def pug(pug_heic):
+    """The pug photo (full size) and its depth map."""
+    return read_photo(pug_heic), read_depth(pug_heic)
+
+
+def test_pug_depth_map(pug):
+    photo, disparity = pug
     assert disparity.dtype == np.float32
     assert 500 <= disparity.shape[0] <= 800 and 500 <= disparity.shape[1] <= 1000
     # Oriented like the photo: same aspect ratio.
@@ -275,9 +285,8 @@ def test_pug_depth_map(pug_heic):
     assert 0.6 < np.median(disparity[bed]) < 0.95
 
 
-def test_pug_render_keeps_the_head_and_blurs_wall_and_bed(pug_heic):
-    photo = read_photo(pug_heic)
-    disparity = read_depth(pug_heic)
+def test_pug_render_keeps_the_head_and_blurs_wall_and_bed(pug):
+    photo, disparity = pug
     # Work at a quarter of the pixels (1008x756) to stay fast.
     pixels = torch.from_numpy(photo.pixels).permute(2, 0, 1)[None]
     image = F.interpolate(pixels, size=(756, 1008), mode="area")[0].permute(1, 2, 0).numpy().copy()
