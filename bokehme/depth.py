@@ -244,28 +244,29 @@ def _split_sides(image, position, highlights):
     for top in range(0, height, _STRIP_ROWS):
         pos = position[top:top + _STRIP_ROWS]
         rows = pos.shape[0]
-        strip = planes[:, :rows]
+        both, behind = planes[:5, :rows], planes[5:, :rows]
+        distance = pos.abs()
+        coverage = torch.clamp(distance, max=1, out=both[3])
         colour = _apply_transfer(pixels[top:top + rows], highlights).permute(2, 0, 1)
-        blurred = pos.abs().clamp_(max=1)
-        torch.mul(blurred, pos < 0, out=strip[3])
-        torch.sub(blurred, strip[3], out=strip[8])
-        layer = pos.abs().clamp_(min=1)
-        for first in (0, 5):
-            coverage = strip[first + 3]
-            torch.mul(colour, coverage, out=strip[first:first + 3])
-            torch.mul(layer, coverage, out=strip[first + 4])
-        half = F.avg_pool2d(strip[None], 2, ceil_mode=True)[0]
+        torch.mul(colour, coverage, out=both[:3])
+        torch.mul(distance.clamp_(min=1), coverage, out=both[4])
+        torch.mul(both, pos < 0, out=behind)
+        half = F.avg_pool2d(planes[None, :, :rows], 2, ceil_mode=True)[0]
         out[:, top // 2:top // 2 + half.shape[1]] = half
-    return out[:5], out[5:]
+    # Both sides together less the one behind is the one in front.
+    out[:5].sub_(out[5:]).clamp_(min=0)
+    return out[5:], out[:5]
 
 
-def _blurred_layer(side, layer, radius, scale, blades, blade_rotation):
+def _blurred_layer(side, mean, layer, radius, scale, blades, blade_rotation):
     """One layer of a side, blurred at block size `scale`.
 
     Parameters
     ----------
     side : Tensor
         (5, h, w) planes of :func:`_split_sides`, reduced to block size `scale`.
+    mean : Tensor
+        (h, w) mean layer position of each block of `side`.
     layer : int
         Layer index (at least 1).
     radius : float
@@ -277,8 +278,7 @@ def _blurred_layer(side, layer, radius, scale, blades, blade_rotation):
         (4, h, w) float32 premultiplied linear colour and coverage, or None
         when no pixel belongs to the layer.
     """
-    mean = side[4] / side[3].clamp(min=1e-12)
-    share = (1 - (mean - layer).abs_()).clamp_(min=0)
+    share = (mean - layer).abs_().neg_().add_(1).clamp_(min=0)
     if not bool(share.any()):
         return None
     # Channels-last: four interleaved channels make the depth-wise
@@ -318,6 +318,7 @@ def _render_side(side, radii, in_front, blades, blade_rotation):
         return None
     # Pyramid of block means: level k has blocks of 2 ** (k + 1) pixels.
     pyramid = [side]
+    means = {}
     stack = None
     stack_scale = None
     for layer in range(len(radii) - 1, 0, -1):
@@ -325,7 +326,9 @@ def _render_side(side, radii, in_front, blades, blade_rotation):
         while 2 ** len(pyramid) < scale:
             pyramid.append(F.avg_pool2d(pyramid[-1][None], 2, ceil_mode=True)[0])
         level = pyramid[int(math.log2(scale)) - 1]
-        blurred = _blurred_layer(level, layer, float(radii[layer]), scale, blades, blade_rotation)
+        if scale not in means:
+            means[scale] = level[4] / level[3].clamp(min=1e-12)
+        blurred = _blurred_layer(level, means[scale], layer, float(radii[layer]), scale, blades, blade_rotation)
         if blurred is None:
             continue
         if stack is None:
@@ -417,7 +420,7 @@ def render_depth(image, disparity, focus, max_radius, *, blades=0, blade_rotatio
     front = _render_side(front, radii, True, blades, blade_rotation)
     behind_colour, behind_alpha = _colour_and_alpha(behind, shape)
     front_colour, front_alpha = _colour_and_alpha(front, shape)
-    sharp = (1 - position.abs()).clamp_(min=0).numpy()[..., None]
+    sharp = position.abs_().neg_().add_(1).clamp_(min=0)[..., None]
     return _composite_planes(image, sharp, behind_colour, behind_alpha, front_colour, front_alpha)
 
 
@@ -429,21 +432,34 @@ def _composite_planes(image, sharp, behind_colour, behind_alpha, front_colour, f
     no front coverage every step below is a multiplication by 1 or an
     addition of 0.  Where coverage falls short of 1 (what lies behind is
     hidden) the visible planes are renormalized over the gap.
+
+    Parameters
+    ----------
+    image : (H, W, 3) float32 ndarray
+    sharp : (H, W, 1) float32 Tensor
+        In-focus share of every pixel.
+    behind_colour, front_colour : (H, W, 3) float32 ndarray or None
+        sRGB colour of the blurred stacks; overwritten.
+    behind_alpha, front_alpha : (H, W, 1) float32 ndarray or None
+        Their coverage; overwritten.
+
+    Returns
+    -------
+    (H, W, 3) float32 ndarray
     """
+    photo = torch.from_numpy(image)
     if behind_colour is None:
-        middle_alpha = sharp
-        middle = image * sharp
+        middle, middle_alpha = photo * sharp, sharp
     else:
-        behind_alpha *= 1 - sharp
-        middle_alpha = sharp + behind_alpha
-        middle = image * sharp
-        middle += behind_colour * behind_alpha
+        behind = torch.from_numpy(behind_alpha).mul_(1 - sharp)
+        middle = torch.from_numpy(behind_colour).mul_(behind).addcmul_(photo, sharp)
+        middle_alpha = behind.add_(sharp)
     if front_colour is None:
-        total, out = middle_alpha, middle
+        out, total = middle, middle_alpha
     else:
-        rest = 1 - front_alpha
-        total = front_alpha + rest * middle_alpha
-        out = front_colour * front_alpha
-        out += rest * middle
-    np.divide(out, total, out=out, where=total > 0)
-    return np.clip(out, 0, 1, out=out)
+        front = torch.from_numpy(front_alpha)
+        rest = 1 - front
+        out = middle.mul_(rest).addcmul_(torch.from_numpy(front_colour), front)
+        total = rest.mul_(middle_alpha).add_(front)
+    out.div_(total.clamp_(min=1e-12)).clamp_(0, 1)
+    return out.numpy()
