@@ -195,7 +195,7 @@ def _layer_scale(radius):
     Near a third of the radius, as in :func:`bokehme.lens.reduction_for`,
     so the aperture kernel there is a few pixels across.
     """
-    return 2 ** max(1, round(math.log2(max(radius, 1.0) / 3)))
+    return 2 ** max(1, math.floor(math.log2(max(radius, 1.0) / 3)))
 
 
 def _layer_position(disparity, focus, radius, radii):
@@ -274,23 +274,33 @@ def _blurred_layer(side, mean, layer, radius, scale, blades, blade_rotation):
 
     Returns
     -------
-    Tensor or None
-        (4, h, w) float32 premultiplied linear colour and coverage, or None
-        when no pixel belongs to the layer.
+    blurred : Tensor or None
+        (4, h', w') float32 premultiplied linear colour and coverage inside
+        `window`, zero outside it; None when no pixel belongs to the layer.
+    window : tuple of slice
+        Rows and columns of `side` that `blurred` covers.
     """
     share = (mean - layer).abs_().neg_().add_(1).clamp_(min=0)
-    if not bool(share.any()):
-        return None
-    # Channels-last: four interleaved channels make the depth-wise
-    # convolution several times faster than planes.
-    planes = torch.empty((1, 4) + tuple(side.shape[1:]), dtype=torch.float32,
-                         memory_format=torch.channels_last)
-    torch.mul(side[:4], share, out=planes[0])
+    rows = torch.nonzero(share.any(dim=1))
+    if not rows.numel():
+        return None, None
+    columns = torch.nonzero(share.any(dim=0))
     # Block averaging and bilinear upsampling by `scale` add about the
     # variance of a disc of radius `scale`; the disc is shrunk to keep the total.
     inner = math.sqrt(max(radius * radius - scale * scale, 0.0)) / scale
     kernel = torch.from_numpy(aperture_kernel(inner, blades, blade_rotation))
     half = kernel.shape[0] // 2
+    # Most layers cover a small part of the frame; they are blurred in their
+    # bounding box grown by the kernel's reach (and as much again of zeros
+    # for the replicated border to extend).
+    window = tuple(slice(max(0, int(first) - 2 * half), min(size, int(last) + 1 + 2 * half))
+                   for first, last, size in ((rows[0], rows[-1], share.shape[0]),
+                                             (columns[0], columns[-1], share.shape[1])))
+    # Channels-last: four interleaved channels make the depth-wise
+    # convolution several times faster than planes.
+    planes = torch.empty((1, 4, window[0].stop - window[0].start, window[1].stop - window[1].start),
+                         dtype=torch.float32, memory_format=torch.channels_last)
+    torch.mul(side[:4, window[0], window[1]], share[window], out=planes[0])
     if half:
         # Replicated borders keep a layer's coverage up to the frame's edge,
         # as the lens's normalized blur does.
@@ -298,7 +308,7 @@ def _blurred_layer(side, mean, layer, radius, scale, blades, blade_rotation):
         planes = F.conv2d(padded, kernel.expand(4, 1, *kernel.shape).contiguous(), groups=4)
     blurred = planes[0]
     blurred[3].clamp_(0, 1)
-    return blurred
+    return blurred, window
 
 
 def _render_side(side, radii, in_front, blades, blade_rotation):
@@ -328,20 +338,21 @@ def _render_side(side, radii, in_front, blades, blade_rotation):
         level = pyramid[int(math.log2(scale)) - 1]
         if scale not in means:
             means[scale] = level[4] / level[3].clamp(min=1e-12)
-        blurred = _blurred_layer(level, means[scale], layer, float(radii[layer]), scale, blades, blade_rotation)
+        blurred, window = _blurred_layer(level, means[scale], layer, float(radii[layer]), scale,
+                                         blades, blade_rotation)
         if blurred is None:
             continue
         if stack is None:
-            stack, stack_scale = blurred, scale
-            continue
+            stack, stack_scale = level.new_zeros((4,) + tuple(level.shape[1:])), scale
         while stack_scale > scale:
             finer = pyramid[int(math.log2(stack_scale)) - 2].shape[-2:]
             stack = torch.from_numpy(upsample(stack[None], finer, 2)).permute(2, 0, 1)
             stack_scale //= 2
+        part = stack[:, window[0], window[1]]
         if in_front:
-            stack.add_(blurred * (1 - stack[3:4]))
+            part.add_(blurred * (1 - part[3:4]))
         else:
-            stack.mul_(1 - blurred[3:4]).add_(blurred)
+            part.mul_(1 - blurred[3:4]).add_(blurred)
     if stack is None:
         return None
     while stack_scale > 2:

@@ -143,6 +143,16 @@ def test_near_plane_spills_over_the_in_focus_plane(scene, rendered):
     assert veiled[..., 1].mean() < below[..., 1].mean() - 0.1
 
 
+def test_subject_alpha_stays_sharp_off_the_focus_plane(scene, rendered):
+    image, disparity, focus = scene
+    alpha = np.zeros_like(disparity)
+    patch = (slice(100, 140), slice(40, 80))  # inside the far plane, across its step
+    alpha[patch] = 1
+    out = depth.render_depth(image, disparity, focus, MAX_RADIUS, alpha=alpha)
+    assert not np.array_equal(rendered[patch], image[patch])
+    np.testing.assert_array_equal(out[patch], image[patch])
+
+
 def test_everything_in_focus_returns_the_photo(scene):
     image, disparity, focus = scene
     out = depth.render_depth(image, disparity, focus, MAX_RADIUS, depth_of_field=2.0)
