@@ -198,12 +198,13 @@ def _layer_scale(radius):
     return 2 ** max(1, math.floor(math.log2(max(radius, 1.0) / 3)))
 
 
-def _layer_position(disparity, focus, radius, radii):
+def _layer_position(disparity, focus, radius):
     """Signed, fractional layer index of every pixel (negative = behind focus).
 
     A pixel with position ``q`` belongs to layer ``floor(|q|)`` with weight
-    ``1 - frac(|q|)`` and to the next with weight ``frac(|q|)``; the fraction
-    is linear in radius between the two layers' radii.
+    ``1 - frac(|q|)`` and to the next with weight ``frac(|q|)``.  Between
+    the layers of :func:`_layer_radii` the fraction is linear in radius up to
+    the first layer and in log radius beyond, where the layers are geometric.
 
     Returns
     -------
@@ -211,11 +212,9 @@ def _layer_position(disparity, focus, radius, radii):
         (H, W) float32.
     """
     r = torch.from_numpy(radius)
-    levels = torch.from_numpy(radii)
-    upper = torch.bucketize(r, levels).clamp_(1, len(radii) - 1)
-    lower_radius = levels[upper - 1]
-    position = (r - lower_radius).div_(levels[upper] - lower_radius).clamp_(0, 1)
-    position.add_(upper - 1)
+    position = r.div(_FIRST_LAYER_RADIUS)
+    beyond = torch.log(position.clamp(min=1)).mul_(1 / math.log(_LAYER_RATIO)).add_(1)
+    position = torch.where(position < 1, position, beyond)
     behind = torch.from_numpy(np.asarray(disparity, dtype=np.float32) < np.float32(focus))
     return torch.where(behind, -position, position)
 
@@ -424,7 +423,7 @@ def render_depth(image, disparity, focus, max_radius, *, blades=0, blade_rotatio
     if not radius.any():
         return image.copy()
     radii = _layer_radii(float(radius.max()))
-    position = _layer_position(disparity, focus, radius, radii)
+    position = _layer_position(disparity, focus, radius)
     del radius
     behind, front = _split_sides(image, position, highlights)
     behind = _render_side(behind, radii, False, blades, blade_rotation)
