@@ -47,11 +47,6 @@ FOCUS_WINDOW_FRACTION = 0.02
 _FIRST_LAYER_RADIUS = 2.0
 _LAYER_RATIO = 1.5
 
-# Blurred layers are reduced at least this much before blurring and are
-# composited at this resolution: a blur of two pixels or more has no detail
-# finer than it, and the photo's own pixels are only needed in focus.
-_LAYER_SCALE = 2
-
 # Full-resolution rows handled at once when splitting the photo into layers.
 _STRIP_ROWS = 64
 
@@ -228,7 +223,9 @@ def _split_sides(image, position, highlights):
     times coverage, the coverage, and the coverage times the layer position,
     from which :func:`_blurred_layer` later splits the layers; two pixels of
     different layers sharing a block only ever mix light that is blurred by
-    far more than the block anyway.
+    far more than the block anyway.  Half size is enough for every blurred
+    layer: a blur of two pixels or more has no finer detail, and the photo's
+    own pixels are only needed in focus.
 
     Returns
     -------
