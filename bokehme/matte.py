@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
+from .lens import block_mean
+
 __all__ = [
     "guided_filter",
     "fast_guided_filter",
@@ -23,17 +25,27 @@ __all__ = [
 # exactly 0 or 1 instead of a guided-filter estimate that wobbles around it.
 _SURE = 0.02
 
+# Working size, in pixels, of the foreground estimation's local means.
+_FOREGROUND_PIXELS = 5e5
+
+
+def _window_counts(n, radius):
+    """How many of the 2r+1 window positions around each of n lie inside."""
+    index = np.arange(n)
+    return (np.minimum(index + radius, n - 1) - np.maximum(index - radius, 0) + 1
+            ).astype(np.float32)
+
 
 def _box_mean(x, radius):
     """Mean over a (2r+1) square window, counting only pixels inside."""
     size = 2 * radius + 1
-    axes = (0, 1)
-    total = ndimage.uniform_filter(x, size=size, mode="constant", axes=axes)
-    ones = np.ones(x.shape[:2], np.float32)
-    count = ndimage.uniform_filter(ones, size=size, mode="constant")
-    if x.ndim == 3:
-        count = count[..., None]
-    return total / count
+    total = ndimage.uniform_filter(x, size=size, mode="constant", axes=(0, 1))
+    # uniform_filter divides by the full window; rescale to the pixels inside.
+    height, width = x.shape[:2]
+    scale = size * size / np.outer(_window_counts(height, radius),
+                                   _window_counts(width, radius))
+    total *= scale[..., None] if x.ndim == 3 else scale
+    return total
 
 
 def _coefficients(guide, src, radius, eps):
@@ -76,21 +88,31 @@ def _coefficients(guide, src, radius, eps):
     return _box_mean(a, radius), _box_mean(b, radius)
 
 
-def _apply(a, b, guide):
-    """Evaluate ``sum(a * guide) + b`` with a, b upsampled to the guide."""
+def _apply(a, b, guide, floor=None):
+    """Evaluate ``sum(a * guide) + b`` with a, b upsampled to the guide.
+
+    With ``floor`` (at the resolution of a, b) the result is at least the
+    upsampled floor.
+    """
     height, width = guide.shape[:2]
     gray = guide.ndim == 2
-    planes = np.concatenate([a[..., None] if gray else a, b[..., None]], axis=-1)
-    small = torch.from_numpy(np.ascontiguousarray(planes)).permute(2, 0, 1)[None]
+    planes = [a[..., None] if gray else a, b[..., None]]
+    if floor is not None:
+        planes.append(floor[..., None])
+    planes = np.concatenate(planes, axis=-1)
+    small = torch.from_numpy(planes).permute(2, 0, 1)[None].contiguous()
     if small.shape[-2:] != (height, width):
         small = F.interpolate(small, size=(height, width), mode="bilinear",
                               align_corners=False)
-    coeffs = small[0].permute(1, 2, 0)
+    coeffs = small[0]
     g = torch.from_numpy(guide)
     g = g[..., None] if gray else g
-    out = coeffs[..., -1].clone()
-    for c in range(g.shape[-1]):
-        out.addcmul_(coeffs[..., c], g[..., c])
+    channels = g.shape[-1]
+    out = torch.addcmul(coeffs[channels], coeffs[0], g[..., 0])
+    for c in range(1, channels):
+        out.addcmul_(coeffs[c], g[..., c])
+    if floor is not None:
+        torch.maximum(out, coeffs[-1], out=out)
     return out.numpy()
 
 
@@ -125,13 +147,7 @@ def guided_filter(guide, src, radius, eps):
 
 def _subsample(x, factor):
     """Area-average an (H, W[, C]) array by an integer factor."""
-    if factor == 1:
-        return x
-    t = torch.from_numpy(x)
-    t = t[None, None] if x.ndim == 2 else t.permute(2, 0, 1)[None]
-    small = F.avg_pool2d(t, factor, ceil_mode=True)[0]
-    small = small[0] if x.ndim == 2 else small.permute(1, 2, 0)
-    return np.ascontiguousarray(small.numpy())
+    return x if factor == 1 else block_mean(x, factor)
 
 
 def fast_guided_filter(guide, src, radius, eps, subsample):
@@ -160,6 +176,14 @@ def fast_guided_filter(guide, src, radius, eps, subsample):
     return _apply(a, b, guide)
 
 
+def _degrade(image, shape):
+    """An (H, W, 3) image seen at resolution ``shape`` and resized back."""
+    t = torch.from_numpy(image).permute(2, 0, 1)[None]
+    low = F.interpolate(t, size=shape, mode="area")
+    back = F.interpolate(low, size=image.shape[:2], mode="bilinear", align_corners=False)
+    return np.ascontiguousarray(back[0].permute(1, 2, 0).numpy())
+
+
 def _resize(x, shape):
     """Bilinear resize of an (h, w) float32 array."""
     t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[None, None]
@@ -177,8 +201,10 @@ def refine_alpha(image, probability, *, radius=None, eps=1e-4):
         (h, w) float32 subject probability in [0, 1] at any (usually much
         lower) resolution with the photo's aspect ratio.
     radius : int, optional
-        Guided-filter radius in full-resolution pixels; by default 1/200 of
-        the photo's long side (20 px on a 12 MP photo), at least 2.
+        Guided-filter radius in full-resolution pixels; by default three
+        probability pixels (23 px for a 12 MP photo and a 513 px map).
+        Smaller radii stay closer to the probability, larger ones recover
+        more of fine strands.
     eps : float, optional
         Guided-filter regularization.
 
@@ -191,21 +217,28 @@ def refine_alpha(image, probability, *, radius=None, eps=1e-4):
     image = _as_float(image)
     height, width = image.shape[:2]
     if radius is None:
-        radius = max(2, round(max(height, width) / 200))
+        radius = max(2, round(3 * max(height, width) / max(probability.shape)))
     # The coefficients vary smoothly, so they are fitted at a resolution
     # where the window is about 4 pixels across its radius.
     factor = max(1, int(radius) // 4)
     guide = _subsample(image, factor)
     prob = _resize(probability, guide.shape[:2])
     small_radius = max(1, round(radius / factor))
+    # The probability is the subject's alpha seen at low resolution.  Fitting
+    # it against the photo seen the same way keeps thin strands from being
+    # averaged away: if alpha = a.I + b locally, the same a, b hold for
+    # their low-resolution versions.
+    if prob.shape != probability.shape:
+        guide = _degrade(guide, probability.shape)
     a, b = _coefficients(guide, prob, small_radius, eps)
-    size = 2 * small_radius + 1
-    far = ndimage.maximum_filter(prob, size=size) <= _SURE
-    inside = ndimage.minimum_filter(prob, size=size) >= 1 - _SURE
-    sure = far | inside
-    a[sure] = 0
-    b[sure] = inside[sure]
-    alpha = _apply(a, b, image)
+    # Far from the subject the map is ~0 but never exactly; there the alpha
+    # is made exactly 0.  Where the segmenter is sure of the subject, a
+    # textured subject must not make the linear model dip below 1.
+    far = ndimage.maximum_filter(prob, size=2 * small_radius + 1) <= _SURE
+    a[far] = 0
+    b[far] = 0
+    floor = np.clip((prob - (1 - 2 * _SURE)) / _SURE, 0, 1)
+    alpha = _apply(a, b, image, floor)
     return np.clip(alpha, 0, 1, out=alpha)
 
 
@@ -230,8 +263,9 @@ def foreground_in_band(image, alpha, band, radii=(90, 6)):
         (N, 3) float32 foreground colours at ``band``.
     """
     height, width = image.shape[:2]
-    # The local means are smooth, so they are taken at about 1 MP.
-    factor = max(1, round(np.sqrt(height * width / 1e6)))
+    # The local means are smooth, so they are taken at about half a
+    # megapixel whatever the photo's size.
+    factor = max(1, round(np.sqrt(height * width / _FOREGROUND_PIXELS)))
     img_s = _subsample(image, factor)
     alpha_s = _subsample(alpha, factor)
     rows, cols = band

@@ -1,0 +1,82 @@
+"""Speed of the depth-aware blur against the two-plane (subject mask) blur.
+
+On the 12 MP iPhone Portrait photo of ``../shared/photos``, at the same
+largest radius, times:
+
+* two-plane: ``composite.render_bokeh`` with a soft subject alpha (the pug's
+  depth band, refined by ``matte.refine_alpha`` as a segmenter's would be);
+* depth: ``depth.render_depth`` with the disparity already at full size;
+* depth + upsample: the same from the phone's 768x576 map, including
+  ``depth.upsample_disparity``.
+
+Each is run ``REPEATS`` times in turns; the table gives the best and the
+median seconds and the ratio of the best times to the two-plane path
+(target: at most 2).  The best time is the one least disturbed by other work
+on the machine.
+
+Run: python benchmarks/depth_speed.py [RADIUS]
+(OMP_NUM_THREADS=1 for a single core.)
+"""
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bokehme import depth
+from bokehme.composite import render_bokeh
+from bokehme.matte import refine_alpha
+from bokehme.photo_io import read_depth, read_photo
+
+PHOTO = Path(__file__).resolve().parent.parent.parent / "shared" / "photos" / "pug_portrait_mode.heic"
+REPEATS = 5
+
+
+def timed(functions):
+    """Best and median seconds of each function, run in turns.
+
+    Taking turns spreads a busy machine's slow spells over all of them.
+    """
+    seconds = [[] for _ in functions]
+    for _ in range(REPEATS):
+        for function, times in zip(functions, seconds):
+            start = time.perf_counter()
+            function()
+            times.append(time.perf_counter() - start)
+    return [(min(times), statistics.median(times)) for times in seconds]
+
+
+def main():
+    if not PHOTO.exists():
+        sys.exit(f"{PHOTO} is missing")
+    photo = read_photo(PHOTO)
+    image = photo.pixels
+    height, width = image.shape[:2]
+    radius = float(sys.argv[1]) if len(sys.argv) > 1 else 0.015 * np.hypot(height, width)
+    coarse = read_depth(PHOTO)
+    fine = depth.upsample_disparity(image, coarse)
+    # A point on the pug's head.
+    focus = depth.focus_disparity(fine, focus_xy=(0.57 * width, 0.56 * height))
+    band = (np.abs(coarse - focus) < depth.DEFAULT_DEPTH_OF_FIELD / 2).astype(np.float32)
+    alpha = refine_alpha(image, band)
+
+    paths = {
+        "two-plane (render_bokeh)": lambda: render_bokeh(image, alpha, radius),
+        "depth (render_depth)": lambda: depth.render_depth(image, fine, focus, radius),
+        "depth + upsample_disparity": lambda: depth.render_depth(image, coarse, focus, radius),
+    }
+    rows = list(zip(paths, timed(list(paths.values()))))
+    base = rows[0][1][0]
+    print(f"{width}x{height} photo, {coarse.shape[1]}x{coarse.shape[0]} depth map, "
+          f"radius {radius:.0f} px, focus disparity {focus:.3f}, {torch.get_num_threads()} threads, "
+          f"best/median of {REPEATS}")
+    print(f"{'path':<28} {'best s':>8} {'median s':>9} {'best / two-plane':>17}")
+    for name, (best, median) in rows:
+        print(f"{name:<28} {best:8.2f} {median:9.2f} {best / base:17.2f}")
+
+
+if __name__ == "__main__":
+    main()
