@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .lens import _apply_transfer, _linear_to_srgb_t, aperture_kernel, upsample
+from .lens import _decode, _linear_to_srgb_t, aperture_kernel, upsample
 from .matte import fast_guided_filter
 
 __all__ = [
@@ -243,7 +243,7 @@ def _split_sides(image, position, highlights):
         both, behind = planes[:5, :rows], planes[5:, :rows]
         distance = pos.abs()
         coverage = torch.clamp(distance, max=1, out=both[3])
-        colour = _apply_transfer(pixels[top:top + rows], highlights).permute(2, 0, 1)
+        colour = _decode(pixels[top:top + rows], highlights).permute(2, 0, 1)
         torch.mul(colour, coverage, out=both[:3])
         torch.mul(distance.clamp_(min=1), coverage, out=both[4])
         torch.mul(both, pos < 0, out=behind)

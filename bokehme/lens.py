@@ -301,6 +301,28 @@ def _fill_unknown(num, den, least):
     return torch.lerp(coarse, estimate, confidence)
 
 
+def weighted_block_mean(image, weight, scale):
+    """Linear-light means of an sRGB image over ``scale``-pixel blocks.
+
+    Parameters
+    ----------
+    image : Tensor
+        (H, W, C) float32 sRGB values.
+    weight : Tensor
+        (H, W) float32 in [0, 1]: how much each pixel counts.
+    scale : int
+        Block size in pixels.
+
+    Returns
+    -------
+    Tensor
+        (1, C, ceil(H / scale), ceil(W / scale)) float32 linear-light means;
+        blocks without weight are filled from weighted blocks around them.
+    """
+    sums = _reduce(image, weight, scale, lambda strip, top: _srgb_to_linear_t(strip))
+    return _fill_unknown(sums[:, :-1], sums[:, -1:], _FILL_WEIGHT * scale * scale)
+
+
 def reduction_for(radius):
     """Integer reduction factor at which a blur of ``radius`` is computed."""
     return max(1, math.ceil(radius / _REDUCED_RADIUS))

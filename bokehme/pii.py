@@ -372,8 +372,7 @@ def _coarse_background(image, alpha, cell, rng):
     """
     x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))
     weight = torch.from_numpy(1.0 - np.asarray(alpha, dtype=np.float32))
-    sums = lens._reduce(x, weight, cell, lens._srgb_to_linear_t)
-    cells = lens._linear_to_srgb_t(lens._fill_unknown(sums[:, :-1], sums[:, -1:]))
+    cells = lens._linear_to_srgb_t(lens.weighted_block_mean(x, weight, cell))
     dither = torch.from_numpy(rng.random(cells.shape, dtype=np.float32))
     cells = torch.floor(cells * (CELL_LEVELS - 1) + dither) / (CELL_LEVELS - 1)
     return lens.upsample(cells.clamp_(0, 1), image.shape[:2], cell)
