@@ -62,6 +62,15 @@ def _check_blades(ctx, param, value):
 @click.option("--blade-rotation", type=float, default=0.0, help="Rotation of a polygonal aperture, in degrees.")
 @click.option("--highlights", type=click.FloatRange(min=0), default=0.0,
               help="Boost near-clipped background highlights so they bloom into bokeh discs; 0 is off.")
+@click.option(
+    "--depth", "depth_source", default="auto", metavar="auto|off|FILE",
+    help="Depth map for a lens-like blur that grows with distance from the focus plane: auto uses the one a "
+    "phone stored in the photo (iPhone Portrait HEIC, Google depth JPEG), off ignores it, FILE is a grayscale "
+    "disparity image (near = bright).",
+)
+@click.option("--depth-far-bright", is_flag=True, help="The --depth FILE is a depth map (far = bright), not disparity.")
+@click.option("--focus", type=str, default=None, metavar="X,Y",
+              help="With a depth map, focus on the depth at this pixel.  [default: the subject's depth]")
 @click.option("--mask", "mask_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Use this 8-bit mask (white = subject, same size as the photo) instead of segmentation.")
 @click.option("--save-mask", is_flag=True, help="Also write the subject's alpha as NAME_bokeh_mask.png.")
@@ -87,7 +96,7 @@ def _check_blades(ctx, param, value):
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
 @click.version_option(__version__, "-V", "--version", prog_name="bokehme")
 def command(inputs, output, recursive, overwrite, model, weights, subject, radius, blades, blade_rotation,
-            highlights, mask_path, save_mask, cutout, pii_scrub, report_path, output_format, quality, subsampling, strip_metadata,
+            highlights, depth_source, depth_far_bright, focus, mask_path, save_mask, cutout, pii_scrub, report_path, output_format, quality, subsampling, strip_metadata,
             max_pixels, jobs, device, quiet):
     """Blur the background of photos as a fast lens would, keeping the subject sharp.
 
@@ -97,8 +106,16 @@ def command(inputs, output, recursive, overwrite, model, weights, subject, radiu
 
     if report_path is not None and not pii_scrub:
         _fail("--report goes with --pii", 2)
+    focus_xy = None
+    if focus is not None:
+        try:
+            focus_xy = tuple(int(value) for value in focus.split(","))
+        except ValueError:
+            focus_xy = ()
+        if len(focus_xy) != 2:
+            _fail(f"--focus takes X,Y in pixels, not {focus!r}", 2)
     options = Options(radius=radius, blades=blades, blade_rotation=blade_rotation, highlights=highlights,
-                      subject=subject, pii=pii_scrub)
+                      subject=subject, pii=pii_scrub, focus=focus_xy)
     try:
         tasks, problems = batch.plan_tasks(
             inputs, output_dir=output, recursive=recursive,
@@ -106,8 +123,10 @@ def command(inputs, output, recursive, overwrite, model, weights, subject, radiu
         )
     except batch.UsageError as error:
         _fail(str(error), 2)
-    if mask_path is not None and len(tasks) + len(problems) != 1:
-        _fail("--mask needs exactly one input photo", 2)
+    depth_file = None if depth_source in ("auto", "off") else Path(depth_source)
+    for given, name in ((mask_path, "--mask"), (depth_file, "--depth FILE")):
+        if given is not None and len(tasks) + len(problems) != 1:
+            _fail(f"{name} needs exactly one input photo", 2)
 
     segmenter = None
     if mask_path is None and tasks:
@@ -124,17 +143,21 @@ def command(inputs, output, recursive, overwrite, model, weights, subject, radiu
     def load(task):
         photo = photo_io.read_photo(task.source, **read_limit)
         mask = None if mask_path is None else photo_io.read_mask(mask_path, photo.pixels.shape[:2])
-        return photo, mask
+        if depth_file is not None:
+            disparity = photo_io.read_depth_file(depth_file, far_bright=depth_far_bright)
+        else:
+            disparity = photo_io.read_depth(task.source) if depth_source == "auto" else None
+        return photo, mask, disparity
 
     def compute(task, loaded):
-        photo, mask = loaded
+        photo, mask, disparity = loaded
         try:
-            return render(photo.pixels, options, segmenter, mask, faces)
+            return render(photo.pixels, options, segmenter, mask, faces, disparity)
         except NoSubjectError as error:
             raise photo_io.PhotoError(task.source, str(error)) from None
 
     def save(task, loaded, rendering):
-        photo, _ = loaded
+        photo = loaded[0]
         photo_io.write_photo(
             task.destination, rendering.image, source=photo, format=output_format, quality=quality,
             subsampling=subsampling, metadata="strip" if strip_metadata or pii_scrub else "keep",

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import pii
+from . import depth, pii
 from .composite import render_bokeh
 from .matte import refine_alpha
 
@@ -47,7 +47,10 @@ class Options:
     pii : bool
         Scrub the background instead of only blurring it: one main subject
         stays sharp, bystanders and faces behind it are made unrecoverable
-        (see :mod:`bokehme.pii`).
+        (see :mod:`bokehme.pii`).  A depth map is not used then.
+    focus : (int, int) or None
+        With a depth map: the pixel (column, row) whose depth is in focus;
+        None focuses on the subject.
     """
 
     radius: float | None = None
@@ -56,6 +59,7 @@ class Options:
     highlights: float = 0.0
     subject: str = "person"
     pii: bool = False
+    focus: tuple[int, int] | None = None
 
 
 @dataclass
@@ -112,7 +116,31 @@ def scrub(image, options, segmenter=None, mask=None, faces=None):
     return Rendering(image=scrubbed, alpha=alpha, scrub=report)
 
 
-def render(image, options=Options(), segmenter=None, mask=None, faces=None):
+def render_with_depth(image, disparity, options, segmenter=None, mask=None):
+    """The depth-map path of :func:`render`: see :func:`bokehme.depth.render_depth`.
+
+    The subject, when one is found, sets the focus plane and stays sharp
+    where the phone's depth is coarse; without one, the focus is
+    ``options.focus`` or the middle of the picture.
+    """
+    disparity = depth.upsample_disparity(image, disparity) if disparity.shape != image.shape[:2] else disparity
+    alpha = mask
+    if alpha is None:
+        try:
+            alpha = refine_alpha(image, subject_probability(image, segmenter, options.subject))
+        except NoSubjectError:
+            alpha = None
+    try:
+        focus = depth.focus_disparity(disparity, alpha, options.focus)
+    except ValueError as error:
+        raise NoSubjectError(str(error)) from None
+    radius = options.radius if options.radius is not None else default_radius(image.shape)
+    result = depth.render_depth(image, disparity, focus, radius, blades=options.blades,
+                                blade_rotation=options.blade_rotation, highlights=options.highlights, alpha=alpha)
+    return Rendering(image=result, alpha=alpha if alpha is not None else np.zeros(image.shape[:2], np.float32))
+
+
+def render(image, options=Options(), segmenter=None, mask=None, faces=None, disparity=None):
     """Blur the background of a photo as a fast lens would.
 
     Parameters
@@ -127,6 +155,9 @@ def render(image, options=Options(), segmenter=None, mask=None, faces=None):
     faces : bokehme.pii.FaceDetector, optional
         Finds faces to fill in a PII scrub; without it the scrub relies on
         the background render alone.
+    disparity : (h, w) float32 ndarray, optional
+        A depth map as disparity in [0, 1], near = 1, at any resolution: the
+        blur then grows with distance from the focus plane, as with a lens.
 
     Returns
     -------
@@ -143,6 +174,8 @@ def render(image, options=Options(), segmenter=None, mask=None, faces=None):
         raise ValueError(f"mask is {mask.shape[1]}x{mask.shape[0]}, image is {image.shape[1]}x{image.shape[0]}")
     if options.pii:
         return scrub(image, options, segmenter, mask, faces)
+    if disparity is not None:
+        return render_with_depth(image, disparity, options, segmenter, mask)
     if mask is None:
         alpha = refine_alpha(image, subject_probability(image, segmenter, options.subject))
     else:

@@ -13,6 +13,7 @@ from skimage import data
 
 from bokehme import cli
 from bokehme.composite import render_bokeh
+from bokehme.photo_io import read_depth, read_photo
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -253,3 +254,69 @@ def test_pii_output_carries_no_metadata_but_the_colour_profile(tmp_path):
 def test_report_needs_pii(astronaut_jpg, tmp_path):
     result = run(astronaut_jpg, "--report", tmp_path / "r.json")
     assert result.exit_code == 2 and "--pii" in result.stderr
+
+
+def three_planes(tmp_path):
+    """A textured photo in three vertical bands and its disparity map: far, focus, near."""
+    rng = np.random.default_rng(1)
+    texture = (rng.random((240, 360, 3)) * 255).astype(np.uint8)
+    Image.fromarray(texture).save(tmp_path / "planes.png")
+    disparity = np.zeros((60, 90), np.uint8)
+    disparity[:, 30:60] = 128
+    disparity[:, 60:] = 255
+    Image.fromarray(disparity).save(tmp_path / "disparity.png")
+    Image.fromarray(255 - disparity).save(tmp_path / "distance.png")
+    return texture.astype(np.float32)
+
+
+def detail_kept(before, after, columns):
+    return high_frequency_energy(after[20:-20, columns]) / high_frequency_energy(before[20:-20, columns])
+
+
+def test_depth_file_blurs_with_distance_from_the_focus_plane(tmp_path):
+    texture = three_planes(tmp_path)
+    args = ["--mask", tmp_path / "none.png", "--radius", "12", "--focus", "180,120"]
+    Image.fromarray(np.zeros((240, 360), np.uint8)).save(tmp_path / "none.png")
+    result = run(tmp_path / "planes.png", "--depth", tmp_path / "disparity.png", *args)
+    assert result.exit_code == 0, result.stderr
+    rendered = np.asarray(Image.open(tmp_path / "planes_bokeh.png"), np.float32)
+    far, focus, near = slice(0, 100), slice(140, 220), slice(260, 360)
+    assert detail_kept(texture, rendered, focus) > 0.9
+    assert detail_kept(texture, rendered, far) < 0.2
+    assert detail_kept(texture, rendered, near) < 0.2
+
+    flipped = run(tmp_path / "planes.png", "--depth", tmp_path / "distance.png", "--depth-far-bright",
+                  "--overwrite", *args)
+    assert flipped.exit_code == 0, flipped.stderr
+    assert np.abs(np.asarray(Image.open(tmp_path / "planes_bokeh.png"), np.float32) - rendered).max() <= 1
+
+
+def test_depth_off_blurs_the_whole_background_alike(tmp_path):
+    texture = three_planes(tmp_path)
+    Image.fromarray(np.zeros((240, 360), np.uint8)).save(tmp_path / "none.png")
+    result = run(tmp_path / "planes.png", "--depth", "off", "--mask", tmp_path / "none.png", "--radius", "12")
+    assert result.exit_code == 0, result.stderr
+    rendered = np.asarray(Image.open(tmp_path / "planes_bokeh.png"), np.float32)
+    assert detail_kept(texture, rendered, slice(140, 220)) < 0.2
+
+
+@pytest.mark.parametrize("focus", ["12", "a,b", "1,2,3"])
+def test_bad_focus_is_a_usage_error(astronaut_jpg, focus):
+    result = run(astronaut_jpg, "--focus", focus)
+    assert result.exit_code == 2 and "--focus" in result.stderr
+
+
+def test_real_iphone_portrait_depth_is_used(pug_heic, tmp_path):
+    photo = tmp_path / "pug.heic"
+    photo.write_bytes(pug_heic.read_bytes())
+    result = run(photo, "--model", "selfie", "--radius", "60")
+    assert result.exit_code == 0, result.stderr
+    before = read_photo(photo).pixels * 255
+    after = np.asarray(Image.open(tmp_path / "pug_bokeh.jpg"), np.float32)
+    disparity = read_depth(photo)
+    # The wall (far, top) and the dog (mid-depth) found from the phone's own depth map.
+    rows, cols = np.nonzero(disparity < 0.2)
+    scale = before.shape[0] / disparity.shape[0]
+    wall = (slice(int(rows.min() * scale), int(rows.min() * scale) + 400),
+            slice(int(np.median(cols) * scale) - 200, int(np.median(cols) * scale) + 200))
+    assert high_frequency_energy(after[wall]) < 0.3 * high_frequency_energy(before[wall])
