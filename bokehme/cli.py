@@ -1,10 +1,12 @@
 """Command line: a thin click layer over :mod:`bokehme`'s Python API."""
 
 import dataclasses
+import os
 import sys
 from pathlib import Path
 
 import click
+import torch
 
 from . import __version__
 from . import batch, photo_io, pii
@@ -104,6 +106,8 @@ def command(inputs, output, recursive, overwrite, model, weights, subject, radiu
     is written as NAME_bokeh.EXT beside it, or under --output.
     """
 
+    # One intra-op thread per core this process may use (containers, taskset).
+    torch.set_num_threads(len(os.sched_getaffinity(0)))
     if report_path is not None and not pii_scrub:
         _fail("--report goes with --pii", 2)
     focus_xy = None

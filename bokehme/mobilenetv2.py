@@ -160,8 +160,8 @@ def _tflite_names():
     return mapping
 
 
-def _is_tflite(path):
-    """Whether the file carries the TFLite flatbuffer identifier."""
+def is_tflite(path):
+    """Whether a file is a TensorFlow Lite flatbuffer (its identifier is ``TFL3``)."""
     with open(path, "rb") as f:
         return f.read(8)[4:8] == b"TFL3"
 
@@ -189,7 +189,7 @@ def read_tflite_tensors(path):
     WeightsError
         If the file is not a TFLite flatbuffer.
     """
-    if not _is_tflite(path):
+    if not is_tflite(path):
         raise WeightsError(f"{os.fspath(path)}: not a TFLite flatbuffer")
     # Only conversion needs the flatbuffer schema; importing mediapipe is slow.
     from mediapipe.tasks.metadata import schema_py_generated as schema
@@ -213,7 +213,8 @@ def read_tflite_tensors(path):
     return tensors
 
 
-def _sha256(path):
+def sha256_of(path):
+    """Hex sha256 of a file."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -242,11 +243,11 @@ def state_dict_from_tflite(path):
         (sha256 differs), or lacks a tensor or holds one of the wrong shape.
     """
     name = os.fspath(path)
-    if not _is_tflite(path):
+    if not is_tflite(path):
         raise WeightsError(f"{name}: not a TFLite flatbuffer")
     # Checked before parsing, so that a damaged file fails with this message
     # rather than somewhere inside the flatbuffer reader.
-    digest = _sha256(path)
+    digest = sha256_of(path)
     if digest != TFLITE_SHA256:
         raise WeightsError(f"{name}: sha256 {digest} is not the expected "
                            f"{TFLITE_SHA256} of deeplabv3_257_mv_gpu.tflite")
@@ -316,7 +317,7 @@ def load_model(state_dict_or_path):
         source, state_dict = "state_dict", state_dict_or_path
     else:
         source = os.fspath(state_dict_or_path)
-        if _is_tflite(source):
+        if is_tflite(source):
             state_dict = state_dict_from_tflite(source)
         else:
             try:
@@ -387,4 +388,7 @@ def class_probabilities(model, image, long_side=513):
         x = F.interpolate(x, size=size, mode="bilinear", align_corners=False,
                           antialias=True)
         x = x.float().mul_(1 / 127.5).sub_(1)
-        return model(x)[0].softmax(0).numpy()
+        # The input follows the model onto its device and precision (half on CUDA).
+        parameter = next(model.parameters())
+        x = x.to(parameter.device, parameter.dtype)
+        return model(x)[0].float().softmax(0).cpu().numpy()

@@ -9,7 +9,6 @@ a model.
 """
 
 import contextlib
-import hashlib
 import os
 import socket
 import sys
@@ -22,7 +21,7 @@ import torch.nn.functional as F
 from scipy import ndimage
 
 from . import mobilenetv2
-from .mobilenetv2 import VOC_CLASSES
+from .mobilenetv2 import VOC_CLASSES, is_tflite, sha256_of
 
 MODEL_NAMES = (
     "auto",
@@ -332,15 +331,16 @@ class MobileNetV2DeepLab(Segmenter):
     name = "deeplabv3-mobilenetv2"
     labels = VOC_CLASSES
 
-    def __init__(self, model, long_side=MOBILENETV2_LONG_SIDE):
-        self.model = model
+    def __init__(self, model, long_side=MOBILENETV2_LONG_SIDE, device="cpu"):
+        device = torch.device(device)
+        self.model = model.to(device).half() if device.type == "cuda" else model
         self.long_side = long_side
 
     @classmethod
-    def from_weights(cls, weights):
+    def from_weights(cls, weights, device="cpu"):
         """Build from the .tflite file, its converted state_dict (path), or a state_dict."""
         try:
-            return cls(mobilenetv2.load_model(weights))
+            return cls(mobilenetv2.load_model(weights), device=device)
         except mobilenetv2.WeightsError as error:
             raise SegmentationError(str(error)) from None
 
@@ -412,20 +412,6 @@ def network_reachable(url, timeout=CONNECT_TIMEOUT):
             return True
     except OSError:
         return False
-
-
-def sha256_of(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def is_tflite(path):
-    """Whether a file is a TensorFlow Lite flatbuffer (its identifier is ``TFL3``)."""
-    with open(path, "rb") as file:
-        return file.read(8)[4:8] == b"TFL3"
 
 
 def _torchvision_checkpoint(name):
@@ -532,13 +518,13 @@ def _build(name, weights, device):
     if is_tflite(weights):
         if name not in ("auto", "deeplabv3-mobilenetv2"):
             raise SegmentationError(f"{weights} is DeepLabV3-MobileNetV2 weights, not {name}")
-        return MobileNetV2DeepLab.from_weights(_mobilenetv2_weights(weights))
+        return MobileNetV2DeepLab.from_weights(_mobilenetv2_weights(weights), device)
     state = _load_state_dict(weights)
     fits = model_of_state_dict(state)
     if name == "auto":
         name = fits
     if name == "deeplabv3-mobilenetv2":
-        return MobileNetV2DeepLab.from_weights(state)
+        return MobileNetV2DeepLab.from_weights(state, device)
     return TorchvisionDeepLab(name, state, device)
 
 
