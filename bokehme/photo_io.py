@@ -849,8 +849,8 @@ def read_depth_file(path, far_bright: bool = False) -> np.ndarray:
     Parameters
     ----------
     path : str or Path
-        An 8- or 16-bit grayscale image (PNG, TIFF...); colour images are
-        converted to gray.  It is used as stored: no EXIF orientation.
+        An 8- or 16-bit grayscale image (PNG, TIFF...), read like a photo;
+        colour images are converted to gray.
     far_bright : bool, optional
         The file is a depth map (far = bright) rather than a disparity map
         (near = bright); it is inverted.
@@ -865,16 +865,7 @@ def read_depth_file(path, far_bright: bool = False) -> np.ndarray:
     PhotoError
         If the file cannot be decoded.
     """
-    path = Path(path)
-    try:
-        with Image.open(path) as image:
-            values = _gray_values(image)
-    except FileNotFoundError:
-        raise PhotoError(path, "no such file") from None
-    except UnidentifiedImageError:
-        raise PhotoError(path, "not a recognised image file") from None
-    except (OSError, SyntaxError, ValueError, EOFError, zlib.error) as error:
-        raise PhotoError(path, f"cannot decode: {error}") from None
+    values = read_photo(path).pixels.mean(axis=2)
     return 1 - values if far_bright else values
 
 
