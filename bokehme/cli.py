@@ -98,14 +98,13 @@ def _check_blades(ctx, param, value):
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
 @click.version_option(__version__, "-V", "--version", prog_name="bokehme")
 def command(inputs, output, recursive, overwrite, model, weights, subject, radius, blades, blade_rotation,
-            highlights, depth_source, depth_far_bright, focus, mask_path, save_mask, cutout, pii_scrub, report_path, output_format, quality, subsampling, strip_metadata,
-            max_pixels, jobs, device, quiet):
+            highlights, depth_source, depth_far_bright, focus, mask_path, save_mask, cutout, pii_scrub,
+            report_path, output_format, quality, subsampling, strip_metadata, max_pixels, jobs, device, quiet):
     """Blur the background of photos as a fast lens would, keeping the subject sharp.
 
     PHOTO_OR_FOLDER... are image files, folders or glob patterns.  Each photo
     is written as NAME_bokeh.EXT beside it, or under --output.
     """
-
     # One intra-op thread per core this process may use (containers, taskset).
     torch.set_num_threads(len(os.sched_getaffinity(0)))
     if report_path is not None and not pii_scrub:
@@ -147,10 +146,14 @@ def command(inputs, output, recursive, overwrite, model, weights, subject, radiu
     def load(task):
         photo = photo_io.read_photo(task.source, **read_limit)
         mask = None if mask_path is None else photo_io.read_mask(mask_path, photo.pixels.shape[:2])
+        disparity = None
         if depth_file is not None:
             disparity = photo_io.read_depth_file(depth_file, far_bright=depth_far_bright)
-        else:
-            disparity = photo_io.read_depth(task.source) if depth_source == "auto" else None
+        elif depth_source == "auto":
+            try:
+                disparity = photo_io.read_depth(task.source)
+            except photo_io.PhotoError:
+                pass  # a damaged depth map is no reason to lose the photo: two planes it is
         return photo, mask, disparity
 
     def compute(task, loaded):
