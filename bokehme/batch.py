@@ -132,7 +132,10 @@ def plan_tasks(
     tasks: list[Task] = []
     for source, folder, from_pattern in candidates:
         real = os.path.realpath(source)
-        if real in seen_sources or _is_our_output(source, suffix):
+        # A file named on the command line is taken whatever its name; walks
+        # and patterns leave out results of earlier runs.
+        found = folder is not None or from_pattern
+        if real in seen_sources or (found and _is_our_output(source, suffix)):
             continue
         extension = extension_for(source) if extension_for else source.suffix
         if output_dir is None:
@@ -143,7 +146,7 @@ def plan_tasks(
         key = os.path.normcase(os.path.realpath(destination))
         if key == os.path.normcase(real):
             raise UsageError(
-                f"the output for {source} would overwrite it; use another --suffix or --output"
+                f"the output for {source} would overwrite it; write it elsewhere with --output"
             )
         if from_pattern and output_root is not None and output_root in Path(real).parents:
             continue  # a pattern reaching into results of an earlier run
@@ -195,8 +198,18 @@ def _walk(
     return found
 
 
+#: Kinds of file written beside a result (``--save-mask``, ``--cutout``).
+SIDE_OUTPUTS = ("mask", "cutout")
+
+
+def side_output(destination: Path, kind: str) -> Path:
+    """Path of a PNG written beside a result, e.g. ``photo_bokeh_mask.png``."""
+    return destination.with_name(f"{destination.stem}_{kind}.png")
+
+
 def _is_our_output(path: Path, suffix: str) -> bool:
-    return bool(suffix) and path.stem.endswith(suffix)
+    endings = (suffix,) + tuple(f"{suffix}_{kind}" for kind in SIDE_OUTPUTS)
+    return bool(suffix) and path.stem.endswith(endings)
 
 
 # --------------------------------------------------------------------------- running

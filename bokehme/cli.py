@@ -106,9 +106,18 @@ def command(inputs, output, recursive, overwrite, model, weights, subject, radiu
     is written as NAME_bokeh.EXT beside it, or under --output.
     """
     # One intra-op thread per core this process may use (containers, taskset).
-    torch.set_num_threads(len(os.sched_getaffinity(0)))
-    if report_path is not None and not pii_scrub:
-        _fail("--report goes with --pii", 2)
+    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
+    torch.set_num_threads(len(usable))
+    for ignored, why in (
+        (report_path is not None and not pii_scrub, "--report goes with --pii"),
+        (pii_scrub and (blades or highlights), "--pii renders its own background: --blades and --highlights do not apply"),
+        (pii_scrub and depth_source not in ("auto", "off"), "--pii does not use a depth map: drop --depth FILE"),
+        (depth_far_bright and depth_source in ("auto", "off"), "--depth-far-bright goes with --depth FILE"),
+        (focus is not None and (depth_source == "off" or pii_scrub), "--focus needs a depth map (--depth auto or FILE)"),
+        (weights is not None and model == "selfie", "the selfie model takes no --weights"),
+    ):
+        if ignored:
+            _fail(why, 2)
     focus_xy = None
     if focus is not None:
         try:
@@ -174,11 +183,10 @@ def command(inputs, output, recursive, overwrite, model, weights, subject, radiu
                 dataclasses.asdict(rendering.scrub), output=str(task.destination),
                 metadata_removed=photo_io.metadata_fields(photo),
             )
-        stem = task.destination.with_suffix("")
         if save_mask:
-            photo_io.write_mask(stem.with_name(stem.name + "_mask.png"), rendering.alpha)
+            photo_io.write_mask(batch.side_output(task.destination, "mask"), rendering.alpha)
         if cutout:
-            photo_io.write_cutout(stem.with_name(stem.name + "_cutout.png"), photo.pixels, rendering.alpha,
+            photo_io.write_cutout(batch.side_output(task.destination, "cutout"), photo.pixels, rendering.alpha,
                                   icc_profile=photo.icc_profile)
 
     summary = batch.run_batch(
@@ -186,13 +194,13 @@ def command(inputs, output, recursive, overwrite, model, weights, subject, radiu
     )
     for problem in problems:
         click.echo(f"bokehme: {problem}", err=True)
+    if summary.failed or summary.interrupted or not quiet:
+        click.echo(batch.format_summary(summary), err=True)
     if report_path is not None:
         try:
             photo_io.write_json(report_path, reports)
         except photo_io.PhotoError as error:
             _fail(str(error), 1)
-    if summary.failed or summary.interrupted or not quiet:
-        click.echo(batch.format_summary(summary), err=True)
     if summary.interrupted:
         sys.exit(130)
     sys.exit(1 if summary.failed or problems else 0)

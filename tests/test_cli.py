@@ -320,3 +320,34 @@ def test_real_iphone_portrait_depth_is_used(pug_heic, tmp_path):
     wall = (slice(int(rows.min() * scale), int(rows.min() * scale) + 400),
             slice(int(np.median(cols) * scale) - 200, int(np.median(cols) * scale) + 200))
     assert high_frequency_energy(after[wall]) < 0.3 * high_frequency_energy(before[wall])
+
+
+def test_a_rerun_does_not_take_its_own_masks_and_cutouts_as_photos(tmp_path):
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    Image.fromarray(data.astronaut()).resize((200, 200)).save(folder / "me.jpg")
+    first = run(folder, "--model", "selfie", "--save-mask", "--cutout")
+    assert first.exit_code == 0, first.stderr
+    again = run(folder, "--model", "selfie", "--save-mask", "--cutout")
+    assert "processed 0, skipped 1, failed 0" in again.stderr
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "me.jpg", "me_bokeh.jpg", "me_bokeh_cutout.png", "me_bokeh_mask.png"]
+
+
+def test_a_photo_named_like_a_result_is_processed_when_named(tmp_path):
+    Image.fromarray(data.astronaut()).resize((200, 200)).save(tmp_path / "party_bokeh.jpg")
+    result = run(tmp_path / "party_bokeh.jpg", "--model", "selfie", "-o", tmp_path / "out")
+    assert result.exit_code == 0 and (tmp_path / "out" / "party_bokeh.jpg").exists()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--pii", "--blades", "6"], "--pii"),
+    (["--pii", "--highlights", "2"], "--pii"),
+    (["--depth-far-bright"], "--depth FILE"),
+    (["--depth", "off", "--focus", "3,4"], "--focus"),
+    (["--model", "selfie", "--weights", "x.pt"], "--weights"),
+])
+def test_options_that_would_be_ignored_are_usage_errors(astronaut_jpg, args, words):
+    result = run(astronaut_jpg, *args)
+    assert result.exit_code == 2 and words in result.stderr
+    assert not astronaut_jpg.with_name("astronaut_bokeh.jpg").exists()
