@@ -62,7 +62,7 @@ def child(args):
     """Time one size with one model in this process; print one JSON line."""
     import torch
 
-    from bokehme import batch, cli, composite, lens, matte, photo_io, segment
+    from bokehme import cli, composite, lens, matte, photo_io, segment
     from bokehme.pipeline import default_radius
 
     path = Path(args.photo)

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from .lens import _decode, _linear_to_srgb_t, aperture_kernel, upsample
-from .matte import fast_guided_filter
+from .matte import fast_guided_filter, resize_map
 
 __all__ = [
     "DEFAULT_DEPTH_OF_FIELD",
@@ -80,8 +80,7 @@ def upsample_disparity(image, disparity, *, eps=1e-3):
     image = np.asarray(image, dtype=np.float32)
     disparity = np.asarray(disparity, dtype=np.float32)
     height, width = image.shape[:2]
-    t = torch.from_numpy(np.ascontiguousarray(disparity))[None, None]
-    big = F.interpolate(t, size=(height, width), mode="bilinear", align_corners=False)[0, 0].numpy()
+    big = resize_map(disparity, (height, width))
     factor = max(1, round(max(height / disparity.shape[0], width / disparity.shape[1])))
     if factor == 1:
         return np.clip(big, 0, 1)

@@ -184,8 +184,8 @@ def _degrade(image, shape):
     return np.ascontiguousarray(back[0].permute(1, 2, 0).numpy())
 
 
-def _resize(x, shape):
-    """Bilinear resize of an (h, w) float32 array."""
+def resize_map(x, shape):
+    """Bilinear resize of an (h, w) map (probability, alpha, disparity) to `shape`, float32."""
     t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[None, None]
     return F.interpolate(t, size=shape, mode="bilinear", align_corners=False)[0, 0].numpy()
 
@@ -222,7 +222,7 @@ def refine_alpha(image, probability, *, radius=None, eps=1e-4):
     # where the window is about 4 pixels across its radius.
     factor = max(1, int(radius) // 4)
     guide = _subsample(image, factor)
-    prob = _resize(probability, guide.shape[:2])
+    prob = resize_map(probability, guide.shape[:2])
     small_radius = max(1, round(radius / factor))
     # The probability is the subject's alpha seen at low resolution.  Fitting
     # it against the photo seen the same way keeps thin strands from being

@@ -27,7 +27,7 @@ import torch
 
 from . import lens
 from .composite import render_bokeh
-from .matte import refine_alpha
+from .matte import refine_alpha, resize_map
 from .segment import _native_stderr_silenced, salient_object
 
 __all__ = [
@@ -424,11 +424,6 @@ def scrub_background(image, alpha, radius, *, seed=0):
 # The whole scrub
 
 
-def _resize(probability, shape):
-    t = torch.from_numpy(np.ascontiguousarray(probability, dtype=np.float32))[None, None]
-    return torch.nn.functional.interpolate(t, size=shape, mode="bilinear", align_corners=False)[0, 0].numpy()
-
-
 def scrub(image, person_probability, radius=None, *, faces=None, subject_probability=None, seed=0):
     """Keep one subject sharp and make everything behind it unidentifiable.
 
@@ -466,7 +461,7 @@ def scrub(image, person_probability, radius=None, *, faces=None, subject_probabi
         subject, bystanders = main_subject(person)
     else:
         subject = np.asarray(subject_probability, dtype=np.float32)
-        bystanders = np.clip(person - _resize(subject, person.shape), 0.0, 1.0)
+        bystanders = np.clip(person - resize_map(subject, person.shape), 0.0, 1.0)
     boxes = [] if faces is None else [tuple(int(v) for v in box) for box in faces(image)]
     alpha = keep_subject_faces(refine_alpha(image, subject), boxes)
     bystander_boxes = [box for box in boxes if not _is_subjects(box, alpha)]

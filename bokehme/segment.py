@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from scipy import ndimage
 
 from . import mobilenetv2
+from .matte import resize_map
 from .mobilenetv2 import VOC_CLASSES, is_tflite, sha256_of
 
 MODEL_NAMES = (
@@ -240,6 +241,12 @@ def _shrink(image, size):
     return F.interpolate(tensor, size=size, mode="bilinear", antialias=True, align_corners=False)
 
 
+def _shrink_to_uint8(image, size):
+    """:func:`_shrink`, as the (h, w, 3) uint8 array that MediaPipe and the TFLite port take."""
+    small = _shrink(image, size)[0].permute(1, 2, 0)
+    return np.ascontiguousarray((small.clamp(0, 1) * 255 + 0.5).to(torch.uint8).numpy())
+
+
 def _size_for_long_side(shape, long_side):
     h, w = shape[:2]
     scale = long_side / max(h, w)
@@ -280,9 +287,8 @@ class SelfieSegmenter(Segmenter):
             self._graph.process(np.full((144, 256, 3), 128, np.uint8))
 
     def class_probabilities(self, image):
-        small = _shrink(image, _size_for_long_side(image.shape, SELFIE_LONG_SIDE))
-        pixels = (small[0].permute(1, 2, 0).clamp(0, 1) * 255 + 0.5).to(torch.uint8).numpy()
-        person = self._graph.process(np.ascontiguousarray(pixels)).segmentation_mask
+        pixels = _shrink_to_uint8(image, _size_for_long_side(image.shape, SELFIE_LONG_SIDE))
+        person = self._graph.process(pixels).segmentation_mask
         person = np.clip(person, 0.0, 1.0).astype(np.float32)
         return np.stack([1.0 - person, person])
 
@@ -346,8 +352,7 @@ class MobileNetV2DeepLab(Segmenter):
 
     def class_probabilities(self, image):
         # Shrinking here to the network's own input size makes its resize a no-op.
-        small = _shrink(image, mobilenetv2.inference_size(*image.shape[:2], long_side=self.long_side))
-        pixels = (small[0].permute(1, 2, 0).clamp(0, 1) * 255 + 0.5).to(torch.uint8).numpy()
+        pixels = _shrink_to_uint8(image, mobilenetv2.inference_size(*image.shape[:2], long_side=self.long_side))
         return mobilenetv2.class_probabilities(self.model, pixels, long_side=self.long_side)
 
 
@@ -380,8 +385,7 @@ class PeopleSegmenter(Segmenter):
         probabilities = self.deeplab.class_probabilities(image)
         person = probabilities[self._person]
         selfie = self.selfie.class_probabilities(image)[1]
-        selfie = F.interpolate(torch.from_numpy(selfie)[None, None], size=person.shape, mode="bilinear",
-                               align_corners=False)[0, 0].numpy()
+        selfie = resize_map(selfie, person.shape)
         reach = self.reach * max(person.shape)
         near = ndimage.distance_transform_edt(person <= 0.5) <= reach
         boosted = np.maximum(person, np.where(near, selfie, 0.0)).astype(np.float32)
