@@ -86,6 +86,11 @@ def default_radius(shape):
     return DEFAULT_RADIUS_FRACTION * math.hypot(shape[0], shape[1])
 
 
+def blur_radius(options, shape):
+    """``options.radius``, or :func:`default_radius` for an image of `shape`."""
+    return options.radius if options.radius is not None else default_radius(shape)
+
+
 def subject_probability(image, segmenter, subject="person"):
     """The segmenter's subject probability, at its own resolution.
 
@@ -134,8 +139,7 @@ def render_with_depth(image, disparity, options, segmenter=None, mask=None):
         focus = depth.focus_disparity(disparity, alpha, options.focus)
     except ValueError as error:
         raise NoSubjectError(str(error)) from None
-    radius = options.radius if options.radius is not None else default_radius(image.shape)
-    result = depth.render_depth(image, disparity, focus, radius, blades=options.blades,
+    result = depth.render_depth(image, disparity, focus, blur_radius(options, image.shape), blades=options.blades,
                                 blade_rotation=options.blade_rotation, highlights=options.highlights, alpha=alpha)
     return Rendering(image=result, alpha=alpha if alpha is not None else np.zeros(image.shape[:2], np.float32))
 
@@ -180,11 +184,10 @@ def render(image, options=Options(), segmenter=None, mask=None, faces=None, disp
         alpha = refine_alpha(image, subject_probability(image, segmenter, options.subject))
     else:
         alpha = mask.astype(np.float32, copy=False)
-    radius = options.radius if options.radius is not None else default_radius(image.shape)
     result = render_bokeh(
         image,
         alpha,
-        radius,
+        blur_radius(options, image.shape),
         blades=options.blades,
         blade_rotation=options.blade_rotation,
         highlights=options.highlights,
