@@ -68,7 +68,7 @@ def child(args):
     path = Path(args.photo)
     repeats = args.repeats
     load_start = time.perf_counter()
-    segmenter = segment.load_segmenter(args.model, weights=args.weights, device="cpu")
+    segmenter = segment.load_segmenter(args.model, weights=args.weights or None, device="cpu")
     model_load = time.perf_counter() - load_start
     report = {"model": args.model, "size": args.size, "threads": torch.get_num_threads(), "model_load": model_load}
     with tempfile.TemporaryDirectory() as scratch:
@@ -196,8 +196,8 @@ def main():
                 batch = "10" if size == "12MP" and model != "deeplabv3-resnet101" else "0"
                 argv = ["--child", "--photo", str(photo), "--model", model, "--size", size,
                         "--repeats", str(args.repeats), "--batch", batch]
-                if weights:
-                    argv += ["--weights", weights]
+                # Always passed: the child would otherwise take the default file.
+                argv += ["--weights", weights or ""]
                 rows.append(run_child(*argv))
                 print(json.dumps(rows[-1]), file=sys.stderr)
         naive_row = None
