@@ -11,8 +11,10 @@ passes of the transfer curve.
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
-from .lens import _decode, _linear_to_srgb_t, blur_reduced, reduction_for, upsample
+from .lens import (_decode, _linear_to_srgb_t, block_sums, blur_block_sums,
+                   reduction_for, upsample)
 from .matte import foreground_in_band
 
 __all__ = ["blur_background", "render_bokeh"]
@@ -23,39 +25,44 @@ def _split_band(image, alpha):
 
     Returns
     -------
-    band : tuple of ndarray
-        Row and column indices (row-major order) of pixels with 0 < alpha < 1.
-    fg, bg : ndarray
+    band : Tensor
+        (N,) int64 flat (row-major) indices of pixels with 0 < alpha < 1.
+    fg, bg : Tensor
         (N, 3) float32 sRGB colours at ``band``, with
         ``image = alpha * fg + (1 - alpha) * bg`` there.
     """
-    band = np.nonzero((alpha > 0) & (alpha < 1))
-    fg = foreground_in_band(image, alpha, band)
-    a = alpha[band][:, None]
-    bg = (image[band] - a * fg) / np.maximum(1 - a, 1e-6)
-    return band, fg, np.clip(bg, 0, 1, out=bg)
+    a = torch.from_numpy(alpha).view(-1)
+    band = torch.nonzero((a > 0) & (a < 1)).squeeze(1)
+    fg = torch.from_numpy(foreground_in_band(image, alpha, band))
+    a_band = a.index_select(0, band)[:, None]
+    bg = torch.from_numpy(image).view(-1, 3).index_select(0, band)
+    bg.addcmul_(a_band, fg, value=-1).div_((1 - a_band).clamp_(min=1e-6))
+    return band, fg, bg.clamp_(0, 1)
 
 
 def _background(image, alpha, radius, band, band_bg, blades, blade_rotation,
                 highlights):
     """Blurred background, soft-edge pixels taken at their background colour."""
-    rows, cols = band
-    band_linear = _decode(torch.from_numpy(band_bg), highlights)
-
-    def decode(strip, top):
-        linear = _decode(strip, highlights)
-        lo, hi = np.searchsorted(rows, [top, top + strip.shape[0]])
-        if hi > lo:
-            linear[rows[lo:hi] - top, cols[lo:hi]] = band_linear[lo:hi]
-        return linear
-
     x = torch.from_numpy(image)
-    weight = torch.from_numpy(1 - alpha)
-    small = blur_reduced(x, radius, blades=blades, blade_rotation=blade_rotation,
-                         weight=weight, transform=decode)
+    a = torch.from_numpy(alpha)
+    scale = reduction_for(radius)
+    sums = block_sums(x, 1 - a, scale, lambda strip, top: _decode(strip, highlights))
+    # Soft-edge pixels went in at their photo colour, the subject's mixed
+    # in; a sparse correction swaps in their background colour, cheaper
+    # than patching every strip of the full-resolution pass.
+    width = image.shape[1]
+    blocks = band // width // scale * sums.shape[-1] + band % width // scale
+    weight = 1 - a.view(-1).index_select(0, band)[:, None]
+    # Shaped (N, 1, 3), so highlights are judged on a pixel's brightest channel.
+    photo_colour = _decode(x.view(-1, 1, 3).index_select(0, band), highlights)
+    change = (_decode(band_bg[:, None], highlights) - photo_colour)[:, 0].mul_(weight)
+    # The weight sums, the last plane, are already right.
+    change = F.pad(change, (0, 1))
+    sums[0].permute(1, 2, 0).view(-1, change.shape[1]).index_add_(0, blocks, change)
+    small = blur_block_sums(sums, radius, blades=blades, blade_rotation=blade_rotation)
     # Encoding the small result and upsampling in sRGB spares a full-size
     # transfer curve; the blurred background is smooth, so little changes.
-    return upsample(_linear_to_srgb_t(small), x.shape[:2], reduction_for(radius))
+    return upsample(_linear_to_srgb_t(small), x.shape[:2], scale)
 
 
 def blur_background(image, alpha, radius, *, blades=0, blade_rotation=0.0,
@@ -84,8 +91,8 @@ def blur_background(image, alpha, radius, *, blades=0, blade_rotation=0.0,
     ndarray
         (H, W, 3) float32 sRGB in [0, 1].
     """
-    image = np.asarray(image, dtype=np.float32)
-    alpha = np.asarray(alpha, dtype=np.float32)
+    image = np.ascontiguousarray(image, dtype=np.float32)
+    alpha = np.ascontiguousarray(alpha, dtype=np.float32)
     band, _, band_bg = _split_band(image, alpha)
     return _background(image, alpha, radius, band, band_bg, blades,
                        blade_rotation, highlights)
@@ -117,17 +124,17 @@ def render_bokeh(image, alpha, radius, *, blades=0, blade_rotation=0.0,
         input exactly; with alpha all 0 the result is exactly
         :func:`blur_background`, the plain lens blur of the whole photo.
     """
-    image = np.asarray(image, dtype=np.float32)
-    alpha = np.asarray(alpha, dtype=np.float32)
+    image = np.ascontiguousarray(image, dtype=np.float32)
+    alpha = np.ascontiguousarray(alpha, dtype=np.float32)
     band, band_fg, band_bg = _split_band(image, alpha)
     out = _background(image, alpha, radius, band, band_bg, blades,
                       blade_rotation, highlights)
-    background_band = torch.from_numpy(out[band])
     result = torch.from_numpy(out)
+    background_band = result.view(-1, 3).index_select(0, band)
+    a = torch.from_numpy(alpha)
     # lerp(b, f, 1) is exactly f and lerp(b, f, 0) exactly b.
-    torch.lerp(result, torch.from_numpy(image), torch.from_numpy(alpha)[..., None],
-               out=result)
+    torch.lerp(result, torch.from_numpy(image), a[..., None], out=result)
     # Soft edges get foreground colours cleaned of the old background.
-    out[band] = torch.lerp(background_band, torch.from_numpy(band_fg),
-                           torch.from_numpy(alpha[band])[:, None]).numpy()
+    a_band = a.view(-1).index_select(0, band)[:, None]
+    result.view(-1, 3).index_copy_(0, band, torch.lerp(background_band, band_fg, a_band))
     return out

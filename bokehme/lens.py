@@ -217,7 +217,7 @@ def _pad_rows(strip, scale):
     return F.pad(strip, (0, 0, 0, 0, 0, missing)) if missing else strip
 
 
-def _reduce(image, weight, scale, transform=None):
+def block_sums(image, weight, scale, transform=None):
     """Block sums of ``weight * transform(image)`` and of ``weight``.
 
     Parameters
@@ -319,7 +319,7 @@ def weighted_block_mean(image, weight, scale):
         (1, C, ceil(H / scale), ceil(W / scale)) float32 linear-light means;
         blocks without weight are filled from weighted blocks around them.
     """
-    sums = _reduce(image, weight, scale, lambda strip, top: _srgb_to_linear_t(strip))
+    sums = block_sums(image, weight, scale, lambda strip, top: _srgb_to_linear_t(strip))
     return _fill_unknown(sums[:, :-1], sums[:, -1:], _FILL_WEIGHT * scale * scale)
 
 
@@ -349,8 +349,27 @@ def blur_reduced(image, radius, *, blades=0, blade_rotation=0.0, weight=None,
         (1, C, ceil(H / s), ceil(W / s)) float32 blurred values at reduction
         ``s = reduction_for(radius)``; upsample with :func:`upsample`.
     """
+    sums = block_sums(image, weight, reduction_for(radius), transform)
+    return blur_block_sums(sums, radius, blades=blades, blade_rotation=blade_rotation)
+
+
+def blur_block_sums(sums, radius, *, blades=0, blade_rotation=0.0):
+    """Lens blur of :func:`block_sums` taken at ``reduction_for(radius)``.
+
+    Parameters
+    ----------
+    sums : Tensor
+        (1, C + 1, h, w) float32 weighted block sums, the weight sum last.
+    radius, blades, blade_rotation
+        As for :func:`lens_blur`.
+
+    Returns
+    -------
+    Tensor
+        (1, C, h, w) float32 normalized blurred values, as for
+        :func:`blur_reduced`.
+    """
     scale = reduction_for(radius)
-    sums = _reduce(image, weight, scale, transform)
     # Block averaging and bilinear upsampling soften the disc's edge over
     # about ``scale`` pixels but leave its half-height radius in place.
     small_radius = radius / scale

@@ -117,7 +117,8 @@ def _apply(a, b, guide, floor=None):
 
 
 def _as_float(x):
-    return np.asarray(x, dtype=np.float32)
+    # Contiguous, so that torch can view it flat.
+    return np.ascontiguousarray(x, dtype=np.float32)
 
 
 def guided_filter(guide, src, radius, eps):
@@ -251,8 +252,9 @@ def foreground_in_band(image, alpha, band, radii=(90, 6)):
         (H, W, 3) float32 photo.
     alpha : ndarray
         (H, W) float32 alpha.
-    band : tuple of ndarray
-        Row and column indices of the pixels wanted (usually the soft edge).
+    band : ndarray
+        (N,) int64 flat (row-major) indices of the pixels wanted, usually the
+        soft edge.
     radii : tuple of int
         Blur radii of the successive blur-fusion passes at 1 MP; scaled with
         the photo's size.
@@ -268,23 +270,9 @@ def foreground_in_band(image, alpha, band, radii=(90, 6)):
     factor = max(1, round(np.sqrt(height * width / _FOREGROUND_PIXELS)))
     img_s = _subsample(image, factor)
     alpha_s = _subsample(alpha, factor)
-    rows, cols = band
-    # Bilinear sampling positions of the band pixels on the reduced grid.
-    ys = torch.from_numpy(((rows + 0.5) / factor - 0.5).astype(np.float32))
-    xs = torch.from_numpy(((cols + 0.5) / factor - 0.5).astype(np.float32))
-    h_s, w_s = alpha_s.shape
-    grid = torch.stack([(xs + 0.5) / w_s * 2 - 1, (ys + 0.5) / h_s * 2 - 1], -1)
-    grid = grid[None, None]
-
-    def sample(x):
-        t = torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)[None]
-        out = F.grid_sample(t, grid, mode="bilinear", padding_mode="border",
-                            align_corners=False)
-        return out[0, :, 0].T.numpy()
-
     fg_s, bg_s = img_s, img_s
     a3 = alpha_s[..., None]
-    megapixels = h_s * w_s / 1e6
+    megapixels = alpha_s.size / 1e6
     for r in radii:
         r = max(1, round(r * np.sqrt(megapixels)))
         mean_a = _box_mean(alpha_s, r)[..., None]
@@ -293,11 +281,35 @@ def foreground_in_band(image, alpha, band, radii=(90, 6)):
         fg_s = np.clip(fg_mean + a3 * (img_s - a3 * fg_mean - (1 - a3) * bg_mean), 0, 1)
         bg_s = bg_mean
     # The last pass's local means, applied to the full-resolution pixels.
-    f_b, b_b = sample(fg_mean), sample(bg_mean)
-    img_b = image[rows, cols]
-    a_b = alpha[rows, cols][:, None]
-    fg_band = f_b + a_b * (img_b - a_b * f_b - (1 - a_b) * b_b)
-    return np.clip(fg_band, 0, 1)
+    band = torch.as_tensor(band)
+    f_b, b_b = _sample(np.concatenate([fg_mean, bg_mean], axis=-1), band, factor,
+                       (height, width)).split(3, dim=1)
+    img_b = torch.from_numpy(image).view(-1, 3).index_select(0, band)
+    a_b = torch.from_numpy(alpha).view(-1).index_select(0, band)[:, None]
+    # f + a (I - a f - (1 - a) b), term by term in place.
+    residual = img_b.sub_(b_b).addcmul_(a_b, b_b - f_b)
+    return f_b.addcmul_(a_b, residual).clamp_(0, 1).numpy()
+
+
+def _sample(small, band, factor, shape):
+    """Bilinear samples of an (h, w, C) map reduced by ``factor`` at full-resolution pixels.
+
+    Returns
+    -------
+    Tensor
+        (N, C) float32 values at the flat indices ``band`` of an image of
+        ``shape``, read as :func:`resize_map` would place them.
+    """
+    h_s, w_s = small.shape[:2]
+    width = shape[1]
+    rows, cols = band // width, band % width
+    # Pixel centres on the reduced grid, in grid_sample's [-1, 1] units.
+    x = (cols.float() + 0.5) / (factor * w_s) * 2 - 1
+    y = (rows.float() + 0.5) / (factor * h_s) * 2 - 1
+    grid = torch.stack([x, y], -1)[None, None]
+    t = torch.from_numpy(np.ascontiguousarray(small, dtype=np.float32)).permute(2, 0, 1)[None]
+    out = F.grid_sample(t, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return out[0, :, 0].T
 
 
 def estimate_foreground(image, alpha, *, radii=(90, 6)):
@@ -324,7 +336,7 @@ def estimate_foreground(image, alpha, *, radii=(90, 6)):
         ``alpha`` is 0 or 1.
     """
     image, alpha = _as_float(image), _as_float(alpha)
-    band = np.nonzero((alpha > 0) & (alpha < 1))
+    band = np.flatnonzero((alpha > 0) & (alpha < 1))
     fg = image.copy()
-    fg[band] = foreground_in_band(image, alpha, band, radii)
+    fg.reshape(-1, 3)[band] = foreground_in_band(image, alpha, band, radii)
     return fg
