@@ -263,7 +263,7 @@ def shade(distance, surface, u, v, rays, rng):
 
     gravel_per_metre = 512 / 0.8  # texels: one gravel tile covers 0.8 m
     # Ground seen at a grazing angle: a pixel spans far more along the depth
-    # than across; the mean of the two blurs the far ground a little and
+    # than across; their geometric mean blurs the far ground a little and
     # keeps it free of moire.
     along = pixel * distance / CAMERA_HEIGHT
     paint(GROUND, pyramid(linear(data.gravel())), u * gravel_per_metre, v * gravel_per_metre,
@@ -310,24 +310,30 @@ def shade(distance, surface, u, v, rays, rng):
     return np.clip(srgb, 0, 1)
 
 
-def card_over_hidden_ground(rays, seed, radius):
+def card_over_hidden_ground(srgb, surface, rays, seed, radius):
     """The near card blurred by a disc of `radius` over the scene without it, as a lens shows it.
 
     Near its outline a blurred object in front is see-through: the lens also
     gathers light from what lies behind its edge.  The photo does not show
     that, but the ray tracer can: this is the answer for the card's outline.
 
+    Parameters
+    ----------
+    srgb : (H, W, 3) float32 ndarray
+        The photo of :func:`shade` (made with `seed`).
+    surface : (H, W) uint8 ndarray
+        Its surface ids.
+
     Returns
     -------
     (H, W, 3) float32 ndarray
         sRGB in [0, 1].
     """
-    distance, surface, u, v = trace(rays)
-    photo = srgb_to_linear(shade(distance, surface, u, v, rays, np.random.default_rng(seed)))
+    # The same seed gives the hidden scene the same sensor noise.
     hidden = srgb_to_linear(shade(*trace(rays, card=False), rays, np.random.default_rng(seed)))
     kernel = aperture_kernel(radius)
     coverage = (surface == CARD).astype(np.float32)
-    card = fftconvolve(photo * coverage[..., None], kernel[..., None], mode="same")
+    card = fftconvolve(srgb_to_linear(srgb) * coverage[..., None], kernel[..., None], mode="same")
     coverage = fftconvolve(coverage, kernel, mode="same")[..., None]
     return linear_to_srgb(np.clip(card + (1 - coverage) * hidden, 0, 1).astype(np.float32))
 
@@ -504,7 +510,7 @@ def main(seed=7):
     print(f"subject (alpha > 0.5): {subject.mean():.1%} of the photo, {(subject & on_poster).sum() / subject.sum():.0%}"
           f" of it on the poster; focus disparity {focus:.3f} (poster: {np.median(disparity[on_poster]):.3f}); "
           f"largest radius {radius.max():.1f} px")
-    lens = card_over_hidden_ground(rays, seed, float(np.median(radius[surface == CARD])))
+    lens = card_over_hidden_ground(srgb, surface, rays, seed, float(np.median(radius[surface == CARD])))
     report(photo.pixels, rendering.image, radius, disparity, focus, distance, surface, lens)
 
     FIGURE.parent.mkdir(exist_ok=True)
