@@ -2,6 +2,7 @@
 
 import base64
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -236,6 +237,19 @@ def test_read_depth_none_without_depth(tmp_path):
     path = tmp_path / "plain.jpg"
     Image.new("RGB", (16, 16)).save(path)
     assert read_depth(path) is None
+
+
+def test_sample_depth_scene_carries_its_depth_map():
+    # The README's first command shows the depth path only if this sample's
+    # GDepth map (made by benchmarks/depth_demo.py) is found and read.
+    path = Path(__file__).resolve().parent.parent / "sample_images" / "depth_scene.jpg"
+    disparity = read_depth(path)
+    assert disparity is not None and disparity.dtype == np.float32
+    assert disparity.shape == (300, 400)  # a third of the 1200x900 photo, as the demo stores it
+    # Near and Far are the scene's own extremes: the map spans [0, 1].
+    assert disparity.min() == 0 and disparity.max() > 0.95
+    # The wall at the top is far, the ground at the bottom near.
+    assert np.median(disparity[:20]) < 0.05 < 0.5 < np.median(disparity[-10:])
 
 
 # ---------------------------------------------------------------------------
