@@ -447,7 +447,20 @@ def _source_xmp(image: Image.Image) -> bytes | None:
         return None
     # The pixels are upright now; an XMP orientation would rotate them again.
     # Both XMP spellings: tiff:Orientation="6" and <tiff:Orientation>6</...>.
-    return re.sub(rb'(tiff:Orientation(?:="|>))[0-9]', rb"\g<1>1", xmp)
+    xmp = re.sub(rb'(tiff:Orientation(?:="|>))[0-9]', rb"\g<1>1", xmp)
+    # A written photo never carries the depth map along (extended XMP and
+    # appended items are not copied), and a depth map would no longer fit
+    # blurred pixels: pointers to one would be stale.
+    return re.sub(_DEPTH_XMP, b"", xmp)
+
+
+# GDepth properties, the extended-XMP pointer, and Dynamic Depth's directory
+# of appended items, each as an attribute or as an element.
+_DEPTH_XMP = re.compile(
+    rb'\s(?:GDepth:\w+|xmpNote:HasExtendedXMP)\s*=\s*"[^"]*"'
+    rb"|<(GDepth:\w+|xmpNote:HasExtendedXMP|Container:Directory)\b[^>]*?(?:/>|>.*?</\1>)",
+    re.DOTALL,
+)
 
 
 def _webp_is_lossless(file: BinaryIO | None) -> bool:

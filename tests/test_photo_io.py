@@ -521,3 +521,17 @@ def test_permission_errors_when_running_as_root(tmp_path, monkeypatch):
     with pytest.raises(PhotoError, match="cannot write: Permission denied"):
         write_photo(tmp_path / "x.jpg", source.pixels, source=source)
     assert not (tmp_path / "x.jpg").exists()
+
+
+def test_kept_xmp_loses_its_pointers_to_a_depth_map(tmp_path):
+    path = tmp_path / "depth.jpg"
+    xmp = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description dc:creator="Ann"'
+           b' GDepth:Format="RangeInverse" GDepth:Near="0.5" xmpNote:HasExtendedXMP="0123"/>'
+           b"<rdf:Description><GDepth:Mime>image/png</GDepth:Mime>"
+           b'<Container:Directory><rdf:Seq><rdf:li Item:Mime="image/png"/></rdf:Seq></Container:Directory>'
+           b"</rdf:Description></rdf:RDF></x:xmpmeta>")
+    Image.fromarray(asymmetric_rgb()).save(path, xmp=xmp)
+    kept = read_photo(path).xmp
+    assert b'dc:creator="Ann"' in kept
+    for gone in (b"GDepth", b"HasExtendedXMP", b"Container:Directory", b"Item:Mime"):
+        assert gone not in kept
