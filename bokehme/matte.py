@@ -28,6 +28,10 @@ _SURE = 0.02
 # Working size, in pixels, of the foreground estimation's local means.
 _FOREGROUND_PIXELS = 5e5
 
+# Pixels per strip of the alpha evaluation: the strip's temporaries stay in
+# cache, and there are few enough strips for their overhead not to count.
+_STRIP_PIXELS = 1 << 18
+
 
 def _window_counts(n, radius):
     """How many of the 2r+1 window positions around each of n lie inside."""
@@ -88,6 +92,39 @@ def _coefficients(guide, src, radius, eps):
     return _box_mean(a, radius), _box_mean(b, radius)
 
 
+def _coefficient_planes(a, b, floor=None):
+    """(K, h, w) float32 Tensor: a's channels, b, then the floor if given."""
+    planes = [a] if a.ndim == 2 else list(np.moveaxis(a, -1, 0))
+    planes.append(b)
+    if floor is not None:
+        planes.append(floor)
+    return torch.from_numpy(np.stack(planes))
+
+
+def _linear_model(coeffs, colours):
+    """``sum(a * colours) + b``, at least the floor where ``coeffs`` holds one.
+
+    Parameters
+    ----------
+    coeffs : Tensor
+        (K, ...) float32: a's C channels, b, then optionally the floor.
+    colours : Tensor
+        (..., C) float32 guide colours at the same pixels.
+
+    Returns
+    -------
+    Tensor
+        (...) float32.
+    """
+    channels = colours.shape[-1]
+    out = torch.addcmul(coeffs[channels], coeffs[0], colours[..., 0])
+    for c in range(1, channels):
+        out.addcmul_(coeffs[c], colours[..., c])
+    if len(coeffs) > channels + 1:
+        torch.maximum(out, coeffs[channels + 1], out=out)
+    return out
+
+
 def _apply(a, b, guide, floor=None):
     """Evaluate ``sum(a * guide) + b`` with a, b upsampled to the guide.
 
@@ -95,25 +132,157 @@ def _apply(a, b, guide, floor=None):
     upsampled floor.
     """
     height, width = guide.shape[:2]
-    gray = guide.ndim == 2
-    planes = [a[..., None] if gray else a, b[..., None]]
-    if floor is not None:
-        planes.append(floor[..., None])
-    planes = np.concatenate(planes, axis=-1)
-    small = torch.from_numpy(planes).permute(2, 0, 1)[None].contiguous()
-    if small.shape[-2:] != (height, width):
-        small = F.interpolate(small, size=(height, width), mode="bilinear",
-                              align_corners=False)
-    coeffs = small[0]
+    coeffs = _coefficient_planes(a, b, floor)
+    if coeffs.shape[1:] != (height, width):
+        coeffs = F.interpolate(coeffs[None], size=(height, width), mode="bilinear",
+                               align_corners=False)[0]
     g = torch.from_numpy(guide)
-    g = g[..., None] if gray else g
-    channels = g.shape[-1]
-    out = torch.addcmul(coeffs[channels], coeffs[0], g[..., 0])
-    for c in range(1, channels):
-        out.addcmul_(coeffs[c], g[..., c])
-    if floor is not None:
-        torch.maximum(out, coeffs[-1], out=out)
-    return out.numpy()
+    return _linear_model(coeffs, g[..., None] if guide.ndim == 2 else g).numpy()
+
+
+def _bilinear_taps(n_out, n_in):
+    """Where a bilinear resize from n_in to n_out samples reads its input.
+
+    The sampling of ``F.interpolate(mode="bilinear", align_corners=False)``,
+    computed with the same float32 arithmetic, so that the result matches
+    it to rounding.
+
+    Returns
+    -------
+    first, second : Tensor
+        (n_out,) int64 the two input samples read; equal at the border.
+    first_weight, second_weight : Tensor
+        (n_out,) float32 their weights.
+    """
+    scale = float(np.float32(n_in) / np.float32(n_out))
+    # torch rounds ``scale * (i + 0.5) - 0.5`` once (a fused multiply-add);
+    # in float64 the product and difference are exact, so one cast matches.
+    source = ((torch.arange(n_out, dtype=torch.float64) + 0.5) * scale - 0.5
+              ).float().clamp_(min=0)
+    first = source.long().clamp_(max=n_in - 1)
+    second_weight = (source - first).clamp_(0, 1)
+    return first, (first + 1).clamp_(max=n_in - 1), 1 - second_weight, second_weight
+
+
+def _bilinear_at(planes, row_taps, col_taps, rows, cols):
+    """Bilinear samples of (K, h, w) planes at output pixels, as _apply's.
+
+    Parameters
+    ----------
+    planes : Tensor
+        (K, h, w) float32 contiguous.
+    row_taps, col_taps : tuple of Tensor
+        :func:`_bilinear_taps` of the output's rows and columns.
+    rows, cols : Tensor
+        (N,) int64 output pixels.
+
+    Returns
+    -------
+    Tensor
+        (K, N) float32.
+    """
+    top, bottom, top_weight, bottom_weight = (t.index_select(0, rows) for t in row_taps)
+    left, right, left_weight, right_weight = (t.index_select(0, cols) for t in col_taps)
+    top *= planes.shape[2]
+    bottom *= planes.shape[2]
+    corners = torch.cat([top + left, top + right, bottom + left, bottom + right])
+    values = torch.empty((len(planes), len(corners)))
+    # One plane at a time: torch gathers 1-d tensors fastest.
+    for plane, out in zip(planes.view(len(planes), -1), values):
+        torch.index_select(plane, 0, corners, out=out)
+    top_left, top_right, bottom_left, bottom_right = values.view(len(planes), 4, -1).unbind(1)
+    # Along each row of cells first, then between the two rows: the order
+    # of torch's kernel.
+    upper = top_left.mul_(left_weight).add_(top_right.mul_(right_weight))
+    lower = bottom_left.mul_(left_weight).add_(bottom_right.mul_(right_weight))
+    return upper.mul_(top_weight).add_(lower.mul_(bottom_weight))
+
+
+def _sure_alpha(zero, one, rows, cols):
+    """The alpha of pixels whose four bilinear cells are all zero or all one.
+
+    The output pixels split into rectangles that read the same four cells.
+
+    Parameters
+    ----------
+    zero, one : Tensor
+        (h, w) bool cells where the alpha is surely 0, surely 1.
+    rows, cols : Tensor
+        First cell index of every output row, column (see _bilinear_taps).
+
+    Returns
+    -------
+    alpha : Tensor
+        (R, C) float32 per rectangle: 0 or 1, NaN where it must be computed.
+    row_rects, col_rects : Tensor
+        (H,), (W,) int64 rectangle row, column of every output row, column.
+    """
+    height, width = zero.shape
+    top, row_rects = torch.unique_consecutive(rows, return_inverse=True)
+    left, col_rects = torch.unique_consecutive(cols, return_inverse=True)
+    bottom = (top + 1).clamp_(max=height - 1)
+    right = (left + 1).clamp_(max=width - 1)
+
+    def all_four(cells):
+        pairs = cells[:, left] & cells[:, right]
+        return pairs[top] & pairs[bottom]
+
+    alpha = torch.full((len(top), len(left)), float("nan"))
+    alpha[all_four(zero)] = 0
+    alpha[all_four(one)] = 1
+    return alpha, row_rects, col_rects
+
+
+def _alpha_where_unsure(a, b, floor, image):
+    """``clip(_apply(a, b, image, floor), 0, 1)`` computed only where needed.
+
+    Where the four cells a pixel interpolates from all have a = b = 0 and no
+    floor, its alpha is exactly 0; where they all have a floor of 1 it is
+    exactly 1.  Only the remaining pixels, usually a small part of the
+    photo, run the linear model.
+
+    Parameters
+    ----------
+    a : ndarray
+        (h, w, 3) float32 colour coefficients.
+    b, floor : ndarray
+        (h, w) float32 offset and floor.
+    image : ndarray
+        (H, W, 3) float32 guide.
+
+    Returns
+    -------
+    ndarray
+        (H, W) float32 alpha in [0, 1].
+    """
+    height, width = image.shape[:2]
+    row_taps = _bilinear_taps(height, a.shape[0])
+    col_taps = _bilinear_taps(width, a.shape[1])
+    zero = (b == 0) & (floor <= 0)
+    for channel in np.moveaxis(a, -1, 0):
+        zero &= channel == 0
+    sure, row_rects, col_rects = _sure_alpha(
+        torch.from_numpy(zero), torch.from_numpy(floor >= 1),
+        row_taps[0], col_taps[0])
+    sure = sure.index_select(1, col_rects)
+    planes = _coefficient_planes(a, b, floor)
+    colours = torch.from_numpy(image)
+    alpha = torch.empty((height, width))
+    # Strip by strip, the alpha stays in cache from its sure values to its
+    # computed ones, and the temporaries stay small.
+    strip = max(1, _STRIP_PIXELS // width)
+    for top in range(0, height, strip):
+        block = alpha[top:top + strip]
+        torch.index_select(sure, 0, row_rects[top:top + strip], out=block)
+        block = block.view(-1)
+        unsure = torch.nonzero(block.isnan()).squeeze(1)
+        if not len(unsure):
+            continue
+        rows = unsure // width
+        coeffs = _bilinear_at(planes, row_taps, col_taps, rows + top, unsure - rows * width)
+        pixels = colours[top:top + strip].reshape(-1, 3).index_select(0, unsure)
+        block.index_copy_(0, unsure, _linear_model(coeffs, pixels).clamp_(0, 1))
+    return alpha.numpy()
 
 
 def _as_float(x):
@@ -238,8 +407,7 @@ def refine_alpha(image, probability, *, radius=None, eps=1e-4):
     a[far] = 0
     b[far] = 0
     floor = np.clip((prob - (1 - 2 * _SURE)) / _SURE, 0, 1)
-    alpha = _apply(a, b, image, floor)
-    return np.clip(alpha, 0, 1, out=alpha)
+    return _alpha_where_unsure(a, b, floor, image)
 
 
 def foreground_in_band(image, alpha, band, radii=(90, 6)):
