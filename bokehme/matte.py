@@ -384,6 +384,20 @@ def refine_alpha(image, probability, *, radius=None, eps=1e-4):
         the subject and exactly 0 far from it.
     """
     image = _as_float(image)
+    return _alpha_where_unsure(*_alpha_model(image, probability, radius, eps), image)
+
+
+def _alpha_model(image, probability, radius, eps):
+    """Low-resolution coefficients of the alpha, see :func:`refine_alpha`.
+
+    Returns
+    -------
+    a : ndarray
+        (h, w, 3) float32 colour coefficients.
+    b, floor : ndarray
+        (h, w) float32; the alpha is ``clip(max(a.I + b, floor), 0, 1)``
+        with all three bilinearly upsampled to the image.
+    """
     height, width = image.shape[:2]
     if radius is None:
         radius = max(2, round(3 * max(height, width) / max(probability.shape)))
@@ -407,7 +421,7 @@ def refine_alpha(image, probability, *, radius=None, eps=1e-4):
     a[far] = 0
     b[far] = 0
     floor = np.clip((prob - (1 - 2 * _SURE)) / _SURE, 0, 1)
-    return _alpha_where_unsure(a, b, floor, image)
+    return a, b, floor
 
 
 def foreground_in_band(image, alpha, band, radii=(90, 6)):

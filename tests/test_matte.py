@@ -1,8 +1,11 @@
 import numpy as np
 import pytest
+import torch
+import torch.nn.functional as F
 from skimage import data, draw, transform
 
-from bokehme.matte import (estimate_foreground, fast_guided_filter, guided_filter,
+from bokehme.matte import (_alpha_model, _apply, _bilinear_at, _bilinear_taps,
+                           estimate_foreground, fast_guided_filter, guided_filter,
                            refine_alpha)
 
 
@@ -92,3 +95,34 @@ def test_estimate_foreground_removes_background_colour_from_soft_edges():
     before = np.abs(image[soft] - fg[soft]).mean()
     after = np.abs(estimated[soft] - fg[soft]).mean()
     assert after < 0.5 * before
+
+
+@pytest.mark.parametrize("out_shape, in_shape", [((203, 317), (68, 106)),
+                                                 ((331, 149), (111, 50)),
+                                                 ((9, 40), (9, 7))])
+def test_sparse_bilinear_sampling_matches_torch_upsampling(out_shape, in_shape):
+    rng = np.random.default_rng(1)
+    planes = torch.from_numpy(rng.normal(0, 3, (5, *in_shape)).astype(np.float32))
+    dense = F.interpolate(planes[None], size=out_shape, mode="bilinear",
+                          align_corners=False)[0]
+    rows, cols = np.nonzero(rng.random(out_shape) < 0.3)
+    rows, cols = torch.from_numpy(rows), torch.from_numpy(cols)
+    sparse = _bilinear_at(planes, _bilinear_taps(out_shape[0], in_shape[0]),
+                          _bilinear_taps(out_shape[1], in_shape[1]), rows, cols)
+    np.testing.assert_allclose(sparse, dense[:, rows, cols], rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(203, 317), (331, 149)])
+def test_refine_alpha_equals_the_dense_linear_model(shape):
+    # Sizes that are no multiple of the coefficients' subsampling.
+    image = transform.resize(data.astronaut(), shape, anti_aliasing=True).astype(np.float32)
+    low = (shape[0] // 5, shape[1] // 5)
+    y, x = np.mgrid[:low[0], :low[1]]
+    distance = np.hypot((y - low[0] / 2) / low[0], (x - low[1] / 2) / low[1])
+    probability = np.clip((0.4 - distance) / 0.15, 0, 1).astype(np.float32)
+    a, b, floor = _alpha_model(image, probability, None, 1e-4)
+    dense = np.clip(_apply(a, b, image, floor), 0, 1)
+    # The scene has surely-0, surely-1 and computed pixels.
+    assert (dense == 0).mean() > 0.2 and (dense == 1).mean() > 0.05
+    assert ((dense > 0.05) & (dense < 0.95)).mean() > 0.02
+    np.testing.assert_allclose(refine_alpha(image, probability), dense, rtol=0, atol=1e-5)
