@@ -28,9 +28,9 @@ _SURE = 0.02
 # Working size, in pixels, of the foreground estimation's local means.
 _FOREGROUND_PIXELS = 5e5
 
-# Pixels per strip of the alpha evaluation: the strip's temporaries stay in
-# cache, and there are few enough strips for their overhead not to count.
-_STRIP_PIXELS = 1 << 18
+# Pixels per strip of the alpha evaluation: the strip's temporaries stay
+# small, and there are few enough strips for their overhead not to count.
+_STRIP_PIXELS = 1 << 20
 
 
 def _window_counts(n, radius):
@@ -164,73 +164,99 @@ def _bilinear_taps(n_out, n_in):
     return first, (first + 1).clamp_(max=n_in - 1), 1 - second_weight, second_weight
 
 
-def _bilinear_at(planes, row_taps, col_taps, rows, cols):
-    """Bilinear samples of (K, h, w) planes at output pixels, as _apply's.
+def _column_blends(planes, cell_rows, col_taps, cols):
+    """Planes blended between the two cells an output column reads.
+
+    The first step of torch's bilinear kernel, which then blends two such
+    results, one per cell row.
 
     Parameters
     ----------
     planes : Tensor
         (K, h, w) float32 contiguous.
-    row_taps, col_taps : tuple of Tensor
-        :func:`_bilinear_taps` of the output's rows and columns.
-    rows, cols : Tensor
-        (N,) int64 output pixels.
+    cell_rows : sequence of Tensor
+        (P,) int64 rows of cells.
+    col_taps : tuple of Tensor
+        :func:`_bilinear_taps` of the output's columns.
+    cols : Tensor
+        (P,) int64 output columns.
 
     Returns
     -------
-    Tensor
-        (K, N) float32.
+    list of Tensor
+        (K, P) float32, one per entry of ``cell_rows``.
     """
-    top, bottom, top_weight, bottom_weight = (t.index_select(0, rows) for t in row_taps)
     left, right, left_weight, right_weight = (t.index_select(0, cols) for t in col_taps)
-    top *= planes.shape[2]
-    bottom *= planes.shape[2]
-    corners = torch.cat([top + left, top + right, bottom + left, bottom + right])
+    corners = []
+    for row in cell_rows:
+        row = row * planes.shape[2]
+        corners += [row + left, row + right]
+    corners = torch.cat(corners)
     values = torch.empty((len(planes), len(corners)))
-    # One plane at a time: torch gathers 1-d tensors fastest.
+    # One plane at a time: torch gathers from 1-d tensors fastest.
     for plane, out in zip(planes.view(len(planes), -1), values):
         torch.index_select(plane, 0, corners, out=out)
-    top_left, top_right, bottom_left, bottom_right = values.view(len(planes), 4, -1).unbind(1)
-    # Along each row of cells first, then between the two rows: the order
-    # of torch's kernel.
-    upper = top_left.mul_(left_weight).add_(top_right.mul_(right_weight))
-    lower = bottom_left.mul_(left_weight).add_(bottom_right.mul_(right_weight))
-    return upper.mul_(top_weight).add_(lower.mul_(bottom_weight))
+    values = values.view(len(planes), -1, 2, len(cols)).unbind(1)
+    return [v[:, 0].mul_(left_weight).add_(v[:, 1].mul_(right_weight)) for v in values]
 
 
-def _sure_alpha(zero, one, rows, cols):
+def _gather_columns(x, index):
+    """``x[:, index]`` for a (K, P) Tensor, a row at a time (faster)."""
+    out = torch.empty((len(x), len(index)))
+    for row, row_out in zip(x, out):
+        torch.index_select(row, 0, index, out=row_out)
+    return out
+
+
+def _sure_alpha(zero, one, top, bottom, left, right):
     """The alpha of pixels whose four bilinear cells are all zero or all one.
-
-    The output pixels split into rectangles that read the same four cells.
 
     Parameters
     ----------
-    zero, one : Tensor
+    zero, one : ndarray
         (h, w) bool cells where the alpha is surely 0, surely 1.
-    rows, cols : Tensor
-        First cell index of every output row, column (see _bilinear_taps).
+    top, bottom, left, right : ndarray
+        (R,), (R,), (C,), (C,) int64 cells that the rectangles of output
+        pixels read.
 
     Returns
     -------
-    alpha : Tensor
+    ndarray
         (R, C) float32 per rectangle: 0 or 1, NaN where it must be computed.
-    row_rects, col_rects : Tensor
-        (H,), (W,) int64 rectangle row, column of every output row, column.
     """
-    height, width = zero.shape
-    top, row_rects = torch.unique_consecutive(rows, return_inverse=True)
-    left, col_rects = torch.unique_consecutive(cols, return_inverse=True)
-    bottom = (top + 1).clamp_(max=height - 1)
-    right = (left + 1).clamp_(max=width - 1)
-
     def all_four(cells):
-        pairs = cells[:, left] & cells[:, right]
-        return pairs[top] & pairs[bottom]
+        pairs = np.take(cells, left, axis=1) & np.take(cells, right, axis=1)
+        return np.take(pairs, top, axis=0) & np.take(pairs, bottom, axis=0)
 
-    alpha = torch.full((len(top), len(left)), float("nan"))
+    alpha = np.full((len(top), len(left)), np.nan, np.float32)
     alpha[all_four(zero)] = 0
     alpha[all_four(one)] = 1
-    return alpha, row_rects, col_rects
+    return alpha
+
+
+def _rows_of_pairs(pair_rects, rects):
+    """Pixels of a strip whose rows each take their rectangle row's pairs.
+
+    Parameters
+    ----------
+    pair_rects : Tensor
+        (P,) int64 sorted rectangle row of every (rectangle row, column)
+        pair, counted from the strip's first.
+    rects : Tensor
+        (S,) int64 rectangle row of every row of the strip, likewise.
+
+    Returns
+    -------
+    rows, pairs : Tensor
+        (N,) int64 row in the strip and pair of every pixel, row by row.
+    """
+    pair_counts = torch.bincount(pair_rects, minlength=int(rects[-1]) + 1)
+    row_counts = pair_counts.index_select(0, rects)
+    rows = torch.repeat_interleave(row_counts)
+    # A pixel's pair: its place in its row plus its rectangle row's first.
+    shift = (pair_counts.cumsum(0) - pair_counts).index_select(0, rects)
+    shift -= row_counts.cumsum(0) - row_counts
+    return rows, torch.arange(len(rows)).add_(shift.index_select(0, rows))
 
 
 def _alpha_where_unsure(a, b, floor, image):
@@ -258,30 +284,44 @@ def _alpha_where_unsure(a, b, floor, image):
     height, width = image.shape[:2]
     row_taps = _bilinear_taps(height, a.shape[0])
     col_taps = _bilinear_taps(width, a.shape[1])
+    # The output splits into rectangles of pixels that read the same four
+    # cells: rows of rectangles share their cell rows, columns their columns.
+    top, row_rects = torch.unique_consecutive(row_taps[0], return_inverse=True)
+    left, col_rects = torch.unique_consecutive(col_taps[0], return_inverse=True)
+    bottom = (top + 1).clamp_(max=a.shape[0] - 1)
+    right = (left + 1).clamp_(max=a.shape[1] - 1)
     zero = (b == 0) & (floor <= 0)
     for channel in np.moveaxis(a, -1, 0):
         zero &= channel == 0
-    sure, row_rects, col_rects = _sure_alpha(
-        torch.from_numpy(zero), torch.from_numpy(floor >= 1),
-        row_taps[0], col_taps[0])
-    sure = sure.index_select(1, col_rects)
+    sure = _sure_alpha(zero, floor >= 1, top.numpy(), bottom.numpy(),
+                       left.numpy(), right.numpy())
+    # Per rectangle row and output column: all rows of a rectangle row
+    # are alike.
+    sure = torch.from_numpy(sure).index_select(1, col_rects)
     planes = _coefficient_planes(a, b, floor)
-    colours = torch.from_numpy(image)
+    colours = torch.from_numpy(image).reshape(-1, 3)
     alpha = torch.empty((height, width))
-    # Strip by strip, the alpha stays in cache from its sure values to its
-    # computed ones, and the temporaries stay small.
+    # Strip by strip, the temporaries stay small.
     strip = max(1, _STRIP_PIXELS // width)
-    for top in range(0, height, strip):
-        block = alpha[top:top + strip]
-        torch.index_select(sure, 0, row_rects[top:top + strip], out=block)
-        block = block.view(-1)
-        unsure = torch.nonzero(block.isnan()).squeeze(1)
-        if not len(unsure):
+    for start in range(0, height, strip):
+        rects = row_rects[start:start + strip]
+        torch.index_select(sure, 0, rects, out=alpha[start:start + strip])
+        first, last = rects[0].item(), rects[-1].item() + 1
+        pair_rects, pair_cols = torch.nonzero(sure[first:last].isnan()).unbind(1)
+        if not len(pair_cols):
             continue
-        rows = unsure // width
-        coeffs = _bilinear_at(planes, row_taps, col_taps, rows + top, unsure - rows * width)
-        pixels = colours[top:top + strip].reshape(-1, 3).index_select(0, unsure)
-        block.index_copy_(0, unsure, _linear_model(coeffs, pixels).clamp_(0, 1))
+        # Torch blends along cell rows first: once per pair, for all the
+        # rows of its rectangle row.
+        upper, lower = _column_blends(
+            planes, (top[first:last][pair_rects], bottom[first:last][pair_rects]),
+            col_taps, pair_cols)
+        rows, pairs = _rows_of_pairs(pair_rects, rects - first)
+        pixels = pair_cols.index_select(0, pairs).add_((rows + start) * width)
+        rows += start
+        coeffs = _gather_columns(upper, pairs).mul_(row_taps[2].index_select(0, rows))
+        coeffs.add_(_gather_columns(lower, pairs).mul_(row_taps[3].index_select(0, rows)))
+        value = _linear_model(coeffs, colours.index_select(0, pixels)).clamp_(0, 1)
+        alpha.view(-1).index_copy_(0, pixels, value)
     return alpha.numpy()
 
 

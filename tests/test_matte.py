@@ -1,12 +1,9 @@
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as F
 from skimage import data, draw, transform
 
-from bokehme.matte import (_alpha_model, _apply, _bilinear_at, _bilinear_taps,
-                           estimate_foreground, fast_guided_filter, guided_filter,
-                           refine_alpha)
+from bokehme.matte import (_alpha_model, _alpha_where_unsure, _apply, estimate_foreground,
+                           fast_guided_filter, guided_filter, refine_alpha)
 
 
 def photo(name, size):
@@ -97,19 +94,26 @@ def test_estimate_foreground_removes_background_colour_from_soft_edges():
     assert after < 0.5 * before
 
 
-@pytest.mark.parametrize("out_shape, in_shape", [((203, 317), (68, 106)),
-                                                 ((331, 149), (111, 50)),
-                                                 ((9, 40), (9, 7))])
-def test_sparse_bilinear_sampling_matches_torch_upsampling(out_shape, in_shape):
+@pytest.mark.parametrize("shape, cells", [((203, 317), (68, 106)),
+                                          ((331, 149), (111, 50)),
+                                          ((40, 1201), (14, 401)),
+                                          ((9, 40), (9, 7))])
+def test_sparse_alpha_matches_the_dense_upsampling(shape, cells):
     rng = np.random.default_rng(1)
-    planes = torch.from_numpy(rng.normal(0, 3, (5, *in_shape)).astype(np.float32))
-    dense = F.interpolate(planes[None], size=out_shape, mode="bilinear",
-                          align_corners=False)[0]
-    rows, cols = np.nonzero(rng.random(out_shape) < 0.3)
-    rows, cols = torch.from_numpy(rows), torch.from_numpy(cols)
-    sparse = _bilinear_at(planes, _bilinear_taps(out_shape[0], in_shape[0]),
-                          _bilinear_taps(out_shape[1], in_shape[1]), rows, cols)
-    np.testing.assert_allclose(sparse, dense[:, rows, cols], rtol=0, atol=1e-5)
+    image = rng.random((*shape, 3), dtype=np.float32)
+    a = rng.normal(0, 0.1, (*cells, 3)).astype(np.float32)
+    b = rng.uniform(0.2, 0.6, cells).astype(np.float32)
+    floor = rng.uniform(-0.5, 0.5, cells).clip(0).astype(np.float32)
+    # Blocks of surely-0 and surely-1 cells among rough ones.
+    y, x = np.mgrid[:cells[0], :cells[1]] / np.array(cells)[:, None, None]
+    zero = (x < 0.35) & (rng.random(cells) < 0.95)
+    a[zero], b[zero], floor[zero] = 0, 0, 0
+    floor[(y > 0.6) & (x > 0.5)] = 1
+    dense = np.clip(_apply(a, b, image, floor), 0, 1)
+    sparse = _alpha_where_unsure(a, b, floor, image)
+    assert (sparse == 0).mean() > 0.1 and (sparse == 1).mean() > 0.1
+    # To float rounding: the sparse sampling is torch's, not just close to it.
+    np.testing.assert_allclose(sparse, dense, rtol=0, atol=1e-6)
 
 
 @pytest.mark.parametrize("shape", [(203, 317), (331, 149)])
