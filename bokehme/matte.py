@@ -299,13 +299,12 @@ def _alpha_where_unsure(a, b, floor, image):
     # are alike.
     sure = torch.from_numpy(sure).index_select(1, col_rects)
     planes = _coefficient_planes(a, b, floor)
-    colours = torch.from_numpy(image).reshape(-1, 3)
     alpha = torch.empty((height, width))
     # Strip by strip, the temporaries stay small.
     strip = max(1, _STRIP_PIXELS // width)
     for start in range(0, height, strip):
         rects = row_rects[start:start + strip]
-        torch.index_select(sure, 0, rects, out=alpha[start:start + strip])
+        block = torch.index_select(sure, 0, rects, out=alpha[start:start + strip])
         first, last = rects[0].item(), rects[-1].item() + 1
         pair_rects, pair_cols = torch.nonzero(sure[first:last].isnan()).unbind(1)
         if not len(pair_cols):
@@ -316,12 +315,13 @@ def _alpha_where_unsure(a, b, floor, image):
             planes, (top[first:last][pair_rects], bottom[first:last][pair_rects]),
             col_taps, pair_cols)
         rows, pairs = _rows_of_pairs(pair_rects, rects - first)
-        pixels = pair_cols.index_select(0, pairs).add_((rows + start) * width)
+        pixels = pair_cols.index_select(0, pairs).add_(rows * width)
         rows += start
         coeffs = _gather_columns(upper, pairs).mul_(row_taps[2].index_select(0, rows))
         coeffs.add_(_gather_columns(lower, pairs).mul_(row_taps[3].index_select(0, rows)))
+        colours = torch.from_numpy(image[start:start + strip]).reshape(-1, 3)
         value = _linear_model(coeffs, colours.index_select(0, pixels)).clamp_(0, 1)
-        alpha.view(-1).index_copy_(0, pixels, value)
+        block.view(-1).index_copy_(0, pixels, value)
     return alpha.numpy()
 
 
