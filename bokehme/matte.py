@@ -143,9 +143,9 @@ def _apply(a, b, guide, floor=None):
 def _bilinear_taps(n_out, n_in):
     """Where a bilinear resize from n_in to n_out samples reads its input.
 
-    The sampling of ``F.interpolate(mode="bilinear", align_corners=False)``,
-    computed with the same float32 arithmetic, so that the result matches
-    it to rounding.
+    The sampling of ``F.interpolate(mode="bilinear", align_corners=False)``
+    with the same rounding, so that blending with these taps in torch's
+    order matches it to float rounding.
 
     Returns
     -------
@@ -162,6 +162,15 @@ def _bilinear_taps(n_out, n_in):
     first = source.long().clamp_(max=n_in - 1)
     second_weight = (source - first).clamp_(0, 1)
     return first, (first + 1).clamp_(max=n_in - 1), 1 - second_weight, second_weight
+
+
+def _gather_columns(x, index):
+    """``x[:, index]`` for a (K, P) float32 Tensor."""
+    out = torch.empty((len(x), len(index)))
+    # A row at a time: torch gathers from 1-d tensors fastest.
+    for row, row_out in zip(x, out):
+        torch.index_select(row, 0, index, out=row_out)
+    return out
 
 
 def _column_blends(planes, cell_rows, col_taps, cols):
@@ -191,21 +200,9 @@ def _column_blends(planes, cell_rows, col_taps, cols):
     for row in cell_rows:
         row = row * planes.shape[2]
         corners += [row + left, row + right]
-    corners = torch.cat(corners)
-    values = torch.empty((len(planes), len(corners)))
-    # One plane at a time: torch gathers from 1-d tensors fastest.
-    for plane, out in zip(planes.view(len(planes), -1), values):
-        torch.index_select(plane, 0, corners, out=out)
+    values = _gather_columns(planes.view(len(planes), -1), torch.cat(corners))
     values = values.view(len(planes), -1, 2, len(cols)).unbind(1)
     return [v[:, 0].mul_(left_weight).add_(v[:, 1].mul_(right_weight)) for v in values]
-
-
-def _gather_columns(x, index):
-    """``x[:, index]`` for a (K, P) Tensor, a row at a time (faster)."""
-    out = torch.empty((len(x), len(index)))
-    for row, row_out in zip(x, out):
-        torch.index_select(row, 0, index, out=row_out)
-    return out
 
 
 def _sure_alpha(zero, one, top, bottom, left, right):
