@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from skimage import data, draw, transform
 
+from bokehme import matte
 from bokehme.matte import (_alpha_model, _alpha_where_unsure, _apply, estimate_foreground,
                            fast_guided_filter, guided_filter, refine_alpha)
 
@@ -98,7 +99,9 @@ def test_estimate_foreground_removes_background_colour_from_soft_edges():
                                           ((331, 149), (111, 50)),
                                           ((40, 1201), (14, 401)),
                                           ((9, 40), (9, 7))])
-def test_sparse_alpha_matches_the_dense_upsampling(shape, cells):
+def test_sparse_alpha_matches_the_dense_upsampling(shape, cells, monkeypatch):
+    # Strips of a few rows, so that rectangles straddle strips.
+    monkeypatch.setattr(matte, "_STRIP_PIXELS", 2000)
     rng = np.random.default_rng(1)
     image = rng.random((*shape, 3), dtype=np.float32)
     a = rng.normal(0, 0.1, (*cells, 3)).astype(np.float32)
