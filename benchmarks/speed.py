@@ -14,7 +14,11 @@ process so its peak memory is its own.  It also prints the I/O floor
 (decode + encode alone) and the seed scripts' naive pipeline, timed in the
 same run: DeepLabV3-ResNet101 on the full-resolution photo (random weights:
 the same cost as trained ones), a full-resolution blur of the whole image
-and a hard-mask paste.  ``--quick`` skips 48 MP and the naive pipeline.
+and a hard-mask paste.  torchvision's DeepLabV3 variants run with random
+weights (their trained ones cannot be downloaded here): the segmentation
+costs the same, and the stages after it get the selfie model's subject so
+that they time a real soft edge rather than noise.  ``--quick`` skips 48 MP
+and the naive pipeline.
 """
 
 import argparse
@@ -76,6 +80,10 @@ def child(args):
         report["decode"], photo = median_time(lambda: photo_io.read_photo(path), repeats)
         image = photo.pixels
         report["segment"], probability = median_time(lambda: segmenter.subject_probability(image, "person"), repeats)
+        if args.untrained:
+            # Untrained weights cost what trained ones cost, but their map is
+            # noise; the stages after segmentation get a real subject's.
+            probability = segment.load_segmenter("selfie").subject_probability(image, "person")
         report["refine"], alpha = median_time(lambda: matte.refine_alpha(image, probability), repeats)
         radius = default_radius(image.shape)
         report["radius"] = radius
@@ -89,7 +97,7 @@ def child(args):
         def end_to_end():
             loaded = photo_io.read_photo(path)
             prob = segmenter.subject_probability(loaded.pixels, "person")
-            a = matte.refine_alpha(loaded.pixels, prob)
+            a = matte.refine_alpha(loaded.pixels, probability if args.untrained else prob)
             result = composite.render_bokeh(loaded.pixels, a, default_radius(loaded.pixels.shape))
             photo_io.write_photo(out, result, source=loaded)
 
@@ -156,7 +164,8 @@ def run_child(*argv):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", default=str(REPO.parent / "shared" / "models" / "deeplabv3_257_mv_gpu.tflite"))
-    parser.add_argument("--models", default="deeplabv3-mobilenetv2,auto,selfie,deeplabv3-resnet101")
+    parser.add_argument("--models",
+                        default="selfie,deeplabv3-mobilenetv2,auto,deeplabv3-mobilenet,deeplabv3-resnet101")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -166,11 +175,13 @@ def main():
     parser.add_argument("--model", help=argparse.SUPPRESS)
     parser.add_argument("--size", help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--untrained", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return child(args)
     if args.naive:
         return naive(args)
+    from bokehme import segment
 
     with tempfile.TemporaryDirectory() as scratch:
         photos = {}
@@ -179,25 +190,26 @@ def main():
                 continue
             photos[name] = Path(scratch) / f"{name}.jpg"
             make_photo(photos[name], shape)
-        random_resnet = Path(scratch) / "random-deeplabv3-resnet101.pth"
         rows = []
         for model in args.models.split(","):
             weights = args.weights if "mobilenetv2" in model or model == "auto" else None
-            if model == "deeplabv3-resnet101":
+            untrained = model in segment.TORCHVISION_VARIANTS
+            if untrained:
                 # Random weights cost what trained ones cost; timing only.
                 import torch
                 import torchvision.models.segmentation as tv
 
-                torch.save(tv.deeplabv3_resnet101(weights=None, weights_backbone=None, num_classes=21).state_dict(),
-                           random_resnet)
-                weights = str(random_resnet)
+                constructor, _ = segment.TORCHVISION_VARIANTS[model]
+                weights = str(Path(scratch) / f"random-{model}.pth")
+                torch.save(getattr(tv, constructor)(weights=None, weights_backbone=None, num_classes=21).state_dict(),
+                           weights)
             for size, photo in photos.items():
                 # Untrained weights find no subject, so a batch would time failures.
-                batch = "10" if size == "12MP" and model != "deeplabv3-resnet101" else "0"
+                batch = "10" if size == "12MP" and not untrained else "0"
                 argv = ["--child", "--photo", str(photo), "--model", model, "--size", size,
                         "--repeats", str(args.repeats), "--batch", batch]
                 # Always passed: the child would otherwise take the default file.
-                argv += ["--weights", weights or ""]
+                argv += ["--weights", weights or ""] + (["--untrained"] if untrained else [])
                 rows.append(run_child(*argv))
                 print(json.dumps(rows[-1]), file=sys.stderr)
         naive_row = None
