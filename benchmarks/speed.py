@@ -9,8 +9,8 @@ film-grain-like noise so they compress like real photos), then, for each
 model, runs the pipeline in-process with the model loaded once and prints
 the median time of each stage (decode, segment, refine, blur, composite,
 encode), end to end per image, images/s for a batch of 10 through the
-command line's own batch runner, and peak RSS.  Each size runs in its own
-process so its peak memory is its own.  It also prints the I/O floor
+command line's own batch runner, and the peak RSS of one photo end to end
+in a process that does nothing else.  It also prints the I/O floor
 (decode + encode alone) and the seed scripts' naive pipeline, timed in the
 same run: DeepLabV3-ResNet101 on the full-resolution photo (random weights:
 the same cost as trained ones), a full-resolution blur of the whole image
@@ -62,28 +62,59 @@ def median_time(function, repeats):
     return statistics.median(times), result
 
 
+def process(path, out, segmenter, probability=None):
+    """One photo end to end, as the command line does it; ``probability`` stands in for an untrained model's."""
+    from bokehme import composite, matte, photo_io
+    from bokehme.pipeline import default_radius
+
+    photo = photo_io.read_photo(path)
+    found = segmenter.subject_probability(photo.pixels, "person")
+    alpha = matte.refine_alpha(photo.pixels, found if probability is None else probability)
+    result = composite.render_bokeh(photo.pixels, alpha, default_radius(photo.pixels.shape))
+    photo_io.write_photo(out, result, source=photo)
+
+
+def load(args):
+    """The segmenter, and the stand-in subject for an untrained one."""
+    # bokehme first: it sets up torch's allocator before torch starts.
+    from bokehme import segment
+
+    segmenter = segment.load_segmenter(args.model, weights=args.weights or None, device="cpu")
+    # Untrained weights cost what trained ones cost, but their map is noise;
+    # the stages after segmentation get a real subject's, found beforehand.
+    return segmenter, (np.load(args.untrained) if args.untrained else None)
+
+
+def save_stand_in(args):
+    """The selfie model's subject of a photo, saved for the untrained models' runs."""
+    from bokehme import photo_io, segment
+
+    image = photo_io.read_photo(Path(args.photo)).pixels
+    np.save(args.out, segment.load_segmenter("selfie").subject_probability(image, "person"))
+    print("{}")
+
+
 def child(args):
     """Time one size with one model in this process; print one JSON line."""
+    load_start = time.perf_counter()
+    segmenter, stand_in = load(args)
+    model_load = time.perf_counter() - load_start
+
     import torch
 
-    from bokehme import cli, composite, lens, matte, photo_io, segment
+    from bokehme import cli, composite, lens, matte, photo_io
     from bokehme.pipeline import default_radius
 
     path = Path(args.photo)
     repeats = args.repeats
-    load_start = time.perf_counter()
-    segmenter = segment.load_segmenter(args.model, weights=args.weights or None, device="cpu")
-    model_load = time.perf_counter() - load_start
     report = {"model": args.model, "size": args.size, "threads": torch.get_num_threads(), "model_load": model_load}
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "out.jpg"
         report["decode"], photo = median_time(lambda: photo_io.read_photo(path), repeats)
         image = photo.pixels
         report["segment"], probability = median_time(lambda: segmenter.subject_probability(image, "person"), repeats)
-        if args.untrained:
-            # Untrained weights cost what trained ones cost, but their map is
-            # noise; the stages after segmentation get a real subject's.
-            probability = segment.load_segmenter("selfie").subject_probability(image, "person")
+        if stand_in is not None:
+            probability = stand_in
         report["refine"], alpha = median_time(lambda: matte.refine_alpha(image, probability), repeats)
         radius = default_radius(image.shape)
         report["radius"] = radius
@@ -93,15 +124,8 @@ def child(args):
         for r in RADII:
             linear = lens.srgb_to_linear(image)
             report[f"lens_blur r={r}"], _ = median_time(lambda: lens.lens_blur(linear, r), repeats)
-
-        def end_to_end():
-            loaded = photo_io.read_photo(path)
-            prob = segmenter.subject_probability(loaded.pixels, "person")
-            a = matte.refine_alpha(loaded.pixels, probability if args.untrained else prob)
-            result = composite.render_bokeh(loaded.pixels, a, default_radius(loaded.pixels.shape))
-            photo_io.write_photo(out, result, source=loaded)
-
-        report["end to end"], _ = median_time(end_to_end, repeats)
+        del linear, rendered, alpha, image
+        report["end to end"], _ = median_time(lambda: process(path, out, segmenter, stand_in), repeats)
         report["io floor"], _ = median_time(
             lambda: photo_io.write_photo(out, photo_io.read_photo(path).pixels, source=photo), repeats
         )
@@ -120,8 +144,15 @@ def child(args):
                 assert exit_.code == 0, exit_.code
             wall = time.perf_counter() - start
             report["batch images/s"] = args.batch / max(wall - model_load, 1e-9)
-    report["peak RSS GB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(json.dumps(report))
+
+
+def peak_memory(args):
+    """Peak RSS of one photo end to end, model loaded, in a process of its own; print one JSON line."""
+    segmenter, stand_in = load(args)
+    with tempfile.TemporaryDirectory() as scratch:
+        process(Path(args.photo), Path(scratch) / "out.jpg", segmenter, stand_in)
+    print(json.dumps({"peak RSS GB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}))
 
 
 def naive(args):
@@ -175,8 +206,14 @@ def main():
     parser.add_argument("--model", help=argparse.SUPPRESS)
     parser.add_argument("--size", help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, default=0, help=argparse.SUPPRESS)
-    parser.add_argument("--untrained", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--untrained", help=argparse.SUPPRESS)
+    parser.add_argument("--memory", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--stand-in", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.memory:
+        return peak_memory(args)
+    if args.stand_in:
+        return save_stand_in(args)
     if args.child:
         return child(args)
     if args.naive:
@@ -190,6 +227,7 @@ def main():
                 continue
             photos[name] = Path(scratch) / f"{name}.jpg"
             make_photo(photos[name], shape)
+        stand_ins = {}
         rows = []
         for model in args.models.split(","):
             weights = args.weights if "mobilenetv2" in model or model == "auto" else None
@@ -209,8 +247,14 @@ def main():
                 argv = ["--child", "--photo", str(photo), "--model", model, "--size", size,
                         "--repeats", str(args.repeats), "--batch", batch]
                 # Always passed: the child would otherwise take the default file.
-                argv += ["--weights", weights or ""] + (["--untrained"] if untrained else [])
+                argv += ["--weights", weights or ""]
+                if untrained:
+                    if size not in stand_ins:
+                        stand_ins[size] = Path(scratch) / f"subject-{size}.npy"
+                        run_child("--stand-in", "--photo", str(photo), "--out", str(stand_ins[size]))
+                    argv += ["--untrained", str(stand_ins[size])]
                 rows.append(run_child(*argv))
+                rows[-1].update(run_child("--memory", *argv))
                 print(json.dumps(rows[-1]), file=sys.stderr)
         naive_row = None
         if not args.quick:
