@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .lens import _decode, _linear_to_srgb_t, aperture_kernel, upsample
+from .lens import _decode, _linear_to_srgb_t, aperture_kernel, upsample, upsample_rows
 from .matte import fast_guided_filter, resize_map
 
 __all__ = [
@@ -357,15 +357,13 @@ def _render_side(side, radii, in_front, blades, blade_rotation):
     return stack
 
 
-def _colour_and_alpha(stack, shape):
-    """Full-resolution sRGB colour and coverage of a half-size linear stack."""
+def _encoded(stack, size):
+    """sRGB colour and coverage, (4, h, w), of a half-size linear stack; zeros for None."""
     if stack is None:
-        return None, None
+        return torch.zeros((4,) + tuple(size))
     alpha = stack[3:4]
     colour = stack[:3] / alpha.clamp(min=1e-12)
-    small = torch.cat([_linear_to_srgb_t(colour), alpha])[None]
-    big = upsample(small, shape, 2)
-    return big[..., :3], big[..., 3:]
+    return torch.cat([_linear_to_srgb_t(colour), alpha])
 
 
 def render_depth(image, disparity, focus, max_radius, *, blades=0, blade_rotation=0.0,
@@ -408,7 +406,7 @@ def render_depth(image, disparity, focus, max_radius, *, blades=0, blade_rotatio
         sRGB in [0, 1].  Pixels whose radius is 0 and that no blurred layer
         in front reaches equal the input bit for bit.
     """
-    image = np.asarray(image, dtype=np.float32)
+    image = np.ascontiguousarray(image, dtype=np.float32)
     shape = image.shape[:2]
     disparity = np.asarray(disparity, dtype=np.float32)
     if disparity.shape != shape:
@@ -422,50 +420,50 @@ def render_depth(image, disparity, focus, max_radius, *, blades=0, blade_rotatio
     position = _layer_position(disparity, focus, radius)
     del radius
     behind, front = _split_sides(image, position, highlights)
+    half = behind.shape[1:]
     behind = _render_side(behind, radii, False, blades, blade_rotation)
     front = _render_side(front, radii, True, blades, blade_rotation)
-    behind_colour, behind_alpha = _colour_and_alpha(behind, shape)
-    front_colour, front_alpha = _colour_and_alpha(front, shape)
-    sharp = position.abs_().neg_().add_(1).clamp_(min=0)[..., None]
-    return _composite_planes(image, sharp, behind_colour, behind_alpha, front_colour, front_alpha)
+    planes = torch.cat([_encoded(behind, half), _encoded(front, half)])[None]
+    return _composite_planes(image, position, planes)
 
 
-def _composite_planes(image, sharp, behind_colour, behind_alpha, front_colour, front_alpha):
+def _composite_planes(image, position, planes):
     """Lay the in-focus pixels over what is behind, and what is in front over both.
 
     All in sRGB, as the two-plane path lays its subject, so that where
-    nothing is blurred the photo comes back exactly: with ``sharp == 1`` and
-    no front coverage every step below is a multiplication by 1 or an
-    addition of 0.  Where coverage falls short of 1 (what lies behind is
-    hidden) the visible planes are renormalized over the gap.
+    nothing is blurred the photo comes back exactly: with an in-focus share
+    of 1 and no front coverage every step below is a multiplication by 1 or
+    an addition of 0.  Where coverage falls short of 1 (what lies behind is
+    hidden) the visible planes are renormalized over the gap.  Strip by
+    strip, so the upsampled planes never exist at full size.
 
     Parameters
     ----------
     image : (H, W, 3) float32 ndarray
-    sharp : (H, W, 1) float32 Tensor
-        In-focus share of every pixel.
-    behind_colour, front_colour : (H, W, 3) float32 ndarray or None
-        sRGB colour of the blurred stacks; overwritten.
-    behind_alpha, front_alpha : (H, W, 1) float32 ndarray or None
-        Their coverage; overwritten.
+    position : (H, W) float32 Tensor
+        Layer positions of :func:`_layer_position`; ``max(0, 1 - |q|)`` is
+        a pixel's in-focus share.
+    planes : (1, 8, ceil(H / 2), ceil(W / 2)) float32 Tensor
+        sRGB colour and coverage behind, then in front.
 
     Returns
     -------
     (H, W, 3) float32 ndarray
     """
     photo = torch.from_numpy(image)
-    if behind_colour is None:
-        middle, middle_alpha = photo * sharp, sharp
-    else:
-        behind = torch.from_numpy(behind_alpha).mul_(1 - sharp)
-        middle = torch.from_numpy(behind_colour).mul_(behind).addcmul_(photo, sharp)
+    out = torch.empty_like(photo)
+    height, width = photo.shape[:2]
+    for top in range(0, height, _STRIP_ROWS):
+        bottom = min(height, top + _STRIP_ROWS)
+        up = upsample_rows(planes, (height, width), 2, top, bottom)
+        behind_colour, behind_alpha = up[..., :3], up[..., 3:4]
+        front_colour, front_alpha = up[..., 4:7], up[..., 7:8]
+        sharp = position[top:bottom, :, None].abs().neg_().add_(1).clamp_(min=0)
+        behind = behind_alpha * (1 - sharp)
+        middle = torch.mul(behind_colour, behind).addcmul_(photo[top:bottom], sharp)
         middle_alpha = behind.add_(sharp)
-    if front_colour is None:
-        out, total = middle, middle_alpha
-    else:
-        front = torch.from_numpy(front_alpha)
-        rest = 1 - front
-        out = middle.mul_(rest).addcmul_(torch.from_numpy(front_colour), front)
-        total = rest.mul_(middle_alpha).add_(front)
-    out.div_(total.clamp_(min=1e-12)).clamp_(0, 1)
+        rest = 1 - front_alpha
+        colour = middle.mul_(rest).addcmul_(front_colour, front_alpha)
+        total = rest.mul_(middle_alpha).add_(front_alpha)
+        torch.div(colour, total.clamp_(min=1e-12), out=out[top:bottom]).clamp_(0, 1)
     return out.numpy()

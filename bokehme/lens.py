@@ -403,6 +403,49 @@ def upsample(small, shape, scale):
     return big[0].permute(1, 2, 0).numpy()
 
 
+def upsample_rows(small, shape, scale, top, bottom):
+    """Rows ``top:bottom`` of :func:`upsample`, computed from the rows they need.
+
+    Lets a caller finish a full-resolution result strip by strip while each
+    strip is still in cache, without a full-size upsampled copy.
+
+    Parameters
+    ----------
+    small : Tensor
+        (1, C, h, w) float32, as for :func:`upsample`.
+    shape : tuple of int
+        Full-resolution (H, W).
+    scale : int
+        The reduction factor.
+    top, bottom : int
+        Full-resolution rows wanted, ``0 <= top < bottom <= H``.
+
+    Returns
+    -------
+    Tensor
+        (bottom - top, W, C) float32.
+    """
+    height = small.shape[-2]
+    # Output row y reads source rows floor((y + 0.5) / s - 0.5) and the next;
+    # a crop starting at source row `first` maps output row first * s + j
+    # exactly as the whole map does.
+    first = max(0, math.floor((top + 0.5) / scale - 0.5))
+    last = min(height, math.floor((bottom - 0.5) / scale - 0.5) + 2)
+    offset = first * scale
+    if last - first == bottom - offset and scale > 1:
+        # torch copies, ignoring the scale, when the sizes match; one more
+        # source row changes nothing else.
+        if last < height:
+            last += 1
+        elif first > 0:
+            first -= 1
+            offset -= scale
+    crop = _channels_last(small[:, :, first:last])
+    big = torch.ops.aten.upsample_bilinear2d(crop, [bottom - offset, shape[1]], False,
+                                             float(scale), float(scale))
+    return big[0, :, top - offset:].permute(1, 2, 0)
+
+
 def lens_blur(image, radius, *, blades=0, blade_rotation=0.0, weight=None):
     """Blur linear-light values with a lens aperture.
 
