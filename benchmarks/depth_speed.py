@@ -7,7 +7,10 @@ largest radius, times:
   depth band, refined by ``matte.refine_alpha`` as a segmenter's would be);
 * depth: ``depth.render_depth`` with the disparity already at full size;
 * depth + upsample: the same from the phone's 768x576 map, including
-  ``depth.upsample_disparity``.
+  ``depth.upsample_disparity``;
+
+and then the whole photo through ``bokehme.render`` both ways, the dog
+found by DeepLabV3-MobileNetV2 (``../shared/models``) in both.
 
 Each is run ``REPEATS`` times in turns; the table gives the best and the
 median seconds and the ratio of the best times to the two-plane path
@@ -30,8 +33,12 @@ from bokehme import depth
 from bokehme.composite import render_bokeh
 from bokehme.matte import refine_alpha
 from bokehme.photo_io import read_depth, read_photo
+from bokehme.pipeline import Options, render
+from bokehme.segment import load_segmenter
 
-PHOTO = Path(__file__).resolve().parent.parent.parent / "shared" / "photos" / "pug_portrait_mode.heic"
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+PHOTO = SHARED / "photos" / "pug_portrait_mode.heic"
+MODEL = SHARED / "models" / "deeplabv3_257_mv_gpu.tflite"
 REPEATS = 5
 
 
@@ -63,19 +70,28 @@ def main():
     band = (np.abs(coarse - focus) < depth.DEFAULT_DEPTH_OF_FIELD / 2).astype(np.float32)
     alpha = refine_alpha(image, band)
 
-    paths = {
+    segmenter = load_segmenter("deeplabv3-mobilenetv2", weights=MODEL)
+    options = Options(radius=radius, subject="dog")
+    renders = {
         "two-plane (render_bokeh)": lambda: render_bokeh(image, alpha, radius),
         "depth (render_depth)": lambda: depth.render_depth(image, fine, focus, radius),
         "depth + upsample_disparity": lambda: depth.render_depth(image, coarse, focus, radius),
     }
-    rows = list(zip(paths, timed(list(paths.values()))))
-    base = rows[0][1][0]
+    # The whole per-photo work as bokehme.render does it, the dog found by
+    # DeepLabV3-MobileNetV2 in both (and setting the focus with depth).
+    photos = {
+        "two-plane": lambda: render(image, options, segmenter),
+        "depth": lambda: render(image, options, segmenter, disparity=coarse),
+    }
     print(f"{width}x{height} photo, {coarse.shape[1]}x{coarse.shape[0]} depth map, "
           f"radius {radius:.0f} px, focus disparity {focus:.3f}, {torch.get_num_threads()} threads, "
           f"best/median of {REPEATS}")
-    print(f"{'path':<28} {'best s':>8} {'median s':>9} {'best / two-plane':>17}")
-    for name, (best, median) in rows:
-        print(f"{name:<28} {best:8.2f} {median:9.2f} {best / base:17.2f}")
+    for title, paths in (("rendering alone", renders), ("bokehme.render, whole photo", photos)):
+        rows = list(zip(paths, timed(list(paths.values()))))
+        base = rows[0][1][0]
+        print(f"\n{title}\n{'path':<28} {'best s':>8} {'median s':>9} {'best / two-plane':>17}")
+        for name, (best, median) in rows:
+            print(f"{name:<28} {best:8.2f} {median:9.2f} {best / base:17.2f}")
 
 
 if __name__ == "__main__":
