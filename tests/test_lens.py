@@ -1,10 +1,11 @@
 import numpy as np
 import pytest
+import torch
 from scipy.signal import fftconvolve
 from skimage import data, transform
 
 from bokehme.lens import (aperture_kernel, boost_highlights, lens_blur,
-                          linear_to_srgb, srgb_to_linear)
+                          linear_to_srgb, srgb_to_linear, upsample, upsample_rows)
 
 
 def natural_linear(size=256):
@@ -124,3 +125,14 @@ def test_highlights_off_at_zero_and_brighter_bokeh_when_on():
     # Only near-clipped values are touched.
     dim = boost_highlights(np.full((4, 4, 3), 0.3, np.float32), 1.0)
     assert np.all(dim == 0.3)
+
+
+@pytest.mark.parametrize("height, width, scale", [(1, 5, 2), (37, 41, 2), (64, 50, 4), (101, 77, 3)])
+def test_upsampling_strip_by_strip_matches_the_whole_map(height, width, scale):
+    rng = np.random.default_rng(height)
+    small = torch.from_numpy(rng.random((1, 3, -(-height // scale), -(-width // scale)), dtype=np.float32))
+    whole = upsample(small, (height, width), scale)
+    for rows in (1, 3, 16):
+        strips = [upsample_rows(small, (height, width), scale, top, min(height, top + rows)).numpy()
+                  for top in range(0, height, rows)]
+        np.testing.assert_allclose(np.concatenate(strips), whole, atol=1e-5)
