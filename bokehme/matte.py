@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
-from .lens import block_mean
+from .lens import block_mean, upsample_rows
 
 __all__ = [
     "guided_filter",
@@ -380,7 +380,20 @@ def fast_guided_filter(guide, src, radius, eps, subsample):
     subsample = int(subsample)
     a, b = _coefficients(_subsample(guide, subsample), _subsample(src, subsample),
                          max(1, round(radius / subsample)), eps)
-    return _apply(a, b, guide)
+    if subsample == 1:
+        return _apply(a, b, guide)
+    # Strip by strip from the block grid (block centres, as the reduction
+    # placed them), so the upsampled coefficients never exist at full size.
+    height, width = guide.shape[:2]
+    coeffs = _coefficient_planes(a, b)[None]
+    colours = torch.from_numpy(guide[..., None] if guide.ndim == 2 else guide)
+    out = torch.empty((height, width))
+    rows = max(1, _STRIP_PIXELS // width)
+    for top in range(0, height, rows):
+        bottom = min(height, top + rows)
+        strip = upsample_rows(coeffs, (height, width), subsample, top, bottom)
+        out[top:bottom] = _linear_model(strip.permute(2, 0, 1), colours[top:bottom])
+    return out.numpy()
 
 
 def _degrade(image, shape):
