@@ -359,11 +359,20 @@ def _render_side(side, radii, in_front, blades, blade_rotation):
 
 def _encoded(stack, size):
     """sRGB colour and coverage, (4, h, w), of a half-size linear stack; zeros for None."""
+    out = torch.zeros((4,) + tuple(size))
     if stack is None:
-        return torch.zeros((4,) + tuple(size))
-    alpha = stack[3:4]
-    colour = stack[:3] / alpha.clamp(min=1e-12)
-    return torch.cat([_linear_to_srgb_t(colour), alpha])
+        return out
+    rows = torch.nonzero(stack[3].any(dim=1))
+    columns = torch.nonzero(stack[3].any(dim=0))
+    if not rows.numel():
+        return out
+    # Only where the stack has coverage is there a colour to encode; a near
+    # object's stack usually covers a small part of the frame.
+    box = (slice(int(rows[0]), int(rows[-1]) + 1), slice(int(columns[0]), int(columns[-1]) + 1))
+    alpha = stack[3:4, box[0], box[1]]
+    out[:3, box[0], box[1]] = _linear_to_srgb_t(stack[:3, box[0], box[1]] / alpha.clamp(min=1e-12))
+    out[3:4, box[0], box[1]] = alpha
+    return out
 
 
 def render_depth(image, disparity, focus, max_radius, *, blades=0, blade_rotation=0.0,
