@@ -88,7 +88,6 @@ def process(path, out, segmenter, probability=None):
 
 def load(args):
     """The segmenter, and the stand-in subject for an untrained one."""
-    # bokehme first: it sets up torch's allocator before torch starts.
     from bokehme import segment
 
     segmenter = segment.load_segmenter(args.model, weights=args.weights or None, device="cpu")
