@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .lens import _decode, _linear_to_srgb_t, aperture_kernel, upsample, upsample_rows
+from .lens import _decode, _fill_unknown, _linear_to_srgb_t, aperture_kernel, upsample, upsample_rows
 from .matte import fast_guided_filter, resize_map
 
 __all__ = [
@@ -231,26 +231,33 @@ def _split_sides(image, position, highlights):
     behind, front : Tensor
         (5, ceil(H / 2), ceil(W / 2)) float32 planes: colour * coverage (3),
         coverage, coverage * |position| (at least 1).
+    focused : Tensor
+        (4, ceil(H / 2), ceil(W / 2)) float32 block means of the sRGB photo
+        times the in-focus share (3), and the share: what
+        :func:`_fill_hidden` fills a near object's hidden background from.
     """
     height, width = position.shape
-    out = torch.empty((10, -(-height // 2), -(-width // 2)), dtype=torch.float32)
+    out = torch.empty((14, -(-height // 2), -(-width // 2)), dtype=torch.float32)
     pixels = torch.from_numpy(image)
-    planes = torch.empty((10, _STRIP_ROWS, width), dtype=torch.float32)
+    planes = torch.empty((13, _STRIP_ROWS, width), dtype=torch.float32)
     for top in range(0, height, _STRIP_ROWS):
         pos = position[top:top + _STRIP_ROWS]
         rows = pos.shape[0]
-        both, behind = planes[:5, :rows], planes[5:, :rows]
+        both, behind, focused = planes[:5, :rows], planes[5:10, :rows], planes[10:, :rows]
         distance = pos.abs()
         coverage = torch.clamp(distance, max=1, out=both[3])
+        photo = pixels[top:top + rows].permute(2, 0, 1)
+        torch.mul(photo, 1 - coverage, out=focused)
         colour = _decode(pixels[top:top + rows], highlights).permute(2, 0, 1)
         torch.mul(colour, coverage, out=both[:3])
         torch.mul(distance.clamp_(min=1), coverage, out=both[4])
         torch.mul(both, pos < 0, out=behind)
         half = F.avg_pool2d(planes[None, :, :rows], 2, ceil_mode=True)[0]
-        out[:, top // 2:top // 2 + half.shape[1]] = half
+        out[:13, top // 2:top // 2 + half.shape[1]] = half
+    torch.sub(1, out[3], out=out[13])
     # Both sides together less the one behind is the one in front.
-    out[:5].sub_(out[5:]).clamp_(min=0)
-    return out[5:], out[:5]
+    out[:5].sub_(out[5:10]).clamp_(min=0)
+    return out[5:10], out[:5], out[10:]
 
 
 def _blurred_layer(side, mean, layer, radius, scale, blades, blade_rotation):
@@ -313,11 +320,18 @@ def _render_side(side, radii, in_front, blades, blade_rotation):
     is front to back, with 'under'.  Either way the layers come coarse to
     fine, so the stack is only ever enlarged, once per block size.
 
+    A pixel between two layers is one surface shared by both, yet 'under'
+    lets one share hide the other: a solid object split 80 / 20 gets a
+    coverage of 0.84.  Behind, the renormalization of the middle plane makes
+    up for it; in front the coverage says how much of what is behind shows
+    through, so there it is the sum of the layers' coverages instead.
+
     Returns
     -------
     Tensor or None
         (4, ceil(H / 2), ceil(W / 2)) float32 premultiplied linear colour and
-        coverage, or None when no pixel is on this side.
+        coverage, and in front a fifth plane, the summed coverage; None when
+        no pixel is on this side.
     """
     if not bool(side[3].any()):
         return None
@@ -338,14 +352,16 @@ def _render_side(side, radii, in_front, blades, blade_rotation):
         if blurred is None:
             continue
         if stack is None:
-            stack, stack_scale = level.new_zeros((4,) + tuple(level.shape[1:])), scale
+            stack = level.new_zeros((5 if in_front else 4,) + tuple(level.shape[1:]))
+            stack_scale = scale
         while stack_scale > scale:
             finer = pyramid[int(math.log2(stack_scale)) - 2].shape[-2:]
             stack = torch.from_numpy(upsample(stack[None], finer, 2)).permute(2, 0, 1)
             stack_scale //= 2
         part = stack[:, window[0], window[1]]
         if in_front:
-            part.add_(blurred * (1 - part[3:4]))
+            part[:4].add_(blurred * (1 - part[3:4]))
+            part[4].add_(blurred[3])
         else:
             part.mul_(1 - blurred[3:4]).add_(blurred)
     if stack is None:
@@ -357,22 +373,70 @@ def _render_side(side, radii, in_front, blades, blade_rotation):
     return stack
 
 
-def _encoded(stack, size):
-    """sRGB colour and coverage, (4, h, w), of a half-size linear stack; zeros for None."""
-    out = torch.zeros((4,) + tuple(size))
-    if stack is None:
-        return out
-    rows = torch.nonzero(stack[3].any(dim=1))
-    columns = torch.nonzero(stack[3].any(dim=0))
+def _box(coverage, margin=0):
+    """Rows and columns where `coverage` (h, w) is nonzero, grown by `margin`; None if nowhere."""
+    rows = torch.nonzero(coverage.any(dim=1))
     if not rows.numel():
+        return None
+    columns = torch.nonzero(coverage.any(dim=0))
+    return tuple(slice(max(0, int(first) - margin), min(size, int(last) + 1 + margin))
+                 for first, last, size in ((rows[0], rows[-1], coverage.shape[0]),
+                                           (columns[0], columns[-1], coverage.shape[1])))
+
+
+def _encoded(stack, size):
+    """sRGB colour and coverage, (4, h, w), of a half-size linear stack; zeros for None.
+
+    The coverage is the stack's last plane, at most 1.
+    """
+    out = torch.zeros((4,) + tuple(size))
+    box = None if stack is None else _box(stack[3])
+    if box is None:
         return out
     # Only where the stack has coverage is there a colour to encode; a near
     # object's stack usually covers a small part of the frame.
-    box = (slice(int(rows[0]), int(rows[-1]) + 1), slice(int(columns[0]), int(columns[-1]) + 1))
     alpha = stack[3:4, box[0], box[1]]
     out[:3, box[0], box[1]] = _linear_to_srgb_t(stack[:3, box[0], box[1]] / alpha.clamp(min=1e-12))
-    out[3:4, box[0], box[1]] = alpha
+    torch.clamp(stack[-1, box[0], box[1]], max=1, out=out[3, box[0], box[1]])
     return out
+
+
+def _fill_hidden(behind, focused, front):
+    """Lay under the behind plane what a blurred near object hides, in place.
+
+    Inside a near object's outline its blurred coverage falls below 1, and a
+    lens shows what lies behind it there; but the photo holds the object's
+    own pixels, so the middle plane (the in-focus share and the behind stack)
+    has a hole.  The hole is filled by push-pull from the middle plane's
+    covered content around it (never from the object), within the near
+    stack's reach, and laid under the behind plane, which makes the middle
+    plane's coverage 1 there: ``(1 - share) * (1 - behind alpha)`` of the
+    fill is exactly what the middle plane lacked.
+
+    Parameters
+    ----------
+    behind : (4, h, w) float32 Tensor
+        sRGB colour and coverage of the behind stack (:func:`_encoded`).
+    focused : (4, h, w) float32 Tensor
+        In-focus share times sRGB colour, and the share (:func:`_split_sides`).
+    front : (4, h, w) float32 Tensor
+        sRGB colour and coverage of the front stack.
+    """
+    # Two blocks beyond the near stack, so the seam lies where nothing in
+    # front is left to show it.
+    box = _box(front[3], margin=2)
+    if box is None:
+        return
+    share = focused[3:4, box[0], box[1]]
+    below = behind[:, box[0], box[1]]
+    beneath = (1 - share).mul_(below[3:4])
+    colour = torch.addcmul(focused[:3, box[0], box[1]], below[:3], beneath)
+    coverage = beneath.add_(share)
+    # Least weight 1: a block (at any level) counts once it holds a whole
+    # pixel's worth of visible content.
+    filled = _fill_unknown(colour[None], coverage[None], 0.5)[0]
+    below[:3].mul_(below[3:4]).addcmul_(filled, 1 - below[3:4])
+    below[3] = 1
 
 
 def render_depth(image, disparity, focus, max_radius, *, blades=0, blade_rotation=0.0,
@@ -428,11 +492,12 @@ def render_depth(image, disparity, focus, max_radius, *, blades=0, blade_rotatio
     radii = _layer_radii(float(radius.max()))
     position = _layer_position(disparity, focus, radius)
     del radius
-    behind, front = _split_sides(image, position, highlights)
+    behind, front, focused = _split_sides(image, position, highlights)
     half = behind.shape[1:]
-    behind = _render_side(behind, radii, False, blades, blade_rotation)
-    front = _render_side(front, radii, True, blades, blade_rotation)
-    planes = torch.cat([_encoded(behind, half), _encoded(front, half)])[None]
+    behind = _encoded(_render_side(behind, radii, False, blades, blade_rotation), half)
+    front = _encoded(_render_side(front, radii, True, blades, blade_rotation), half)
+    _fill_hidden(behind, focused, front)
+    planes = torch.cat([behind, front])[None]
     return _composite_planes(image, position, planes)
 
 
