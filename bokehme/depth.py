@@ -231,33 +231,26 @@ def _split_sides(image, position, highlights):
     behind, front : Tensor
         (5, ceil(H / 2), ceil(W / 2)) float32 planes: colour * coverage (3),
         coverage, coverage * |position| (at least 1).
-    focused : Tensor
-        (4, ceil(H / 2), ceil(W / 2)) float32 block means of the sRGB photo
-        times the in-focus share (3), and the share: what
-        :func:`_fill_hidden` fills a near object's hidden background from.
     """
     height, width = position.shape
-    out = torch.empty((14, -(-height // 2), -(-width // 2)), dtype=torch.float32)
+    out = torch.empty((10, -(-height // 2), -(-width // 2)), dtype=torch.float32)
     pixels = torch.from_numpy(image)
-    planes = torch.empty((13, _STRIP_ROWS, width), dtype=torch.float32)
+    planes = torch.empty((10, _STRIP_ROWS, width), dtype=torch.float32)
     for top in range(0, height, _STRIP_ROWS):
         pos = position[top:top + _STRIP_ROWS]
         rows = pos.shape[0]
-        both, behind, focused = planes[:5, :rows], planes[5:10, :rows], planes[10:, :rows]
+        both, behind = planes[:5, :rows], planes[5:, :rows]
         distance = pos.abs()
         coverage = torch.clamp(distance, max=1, out=both[3])
-        photo = pixels[top:top + rows].permute(2, 0, 1)
-        torch.mul(photo, 1 - coverage, out=focused)
         colour = _decode(pixels[top:top + rows], highlights).permute(2, 0, 1)
         torch.mul(colour, coverage, out=both[:3])
         torch.mul(distance.clamp_(min=1), coverage, out=both[4])
         torch.mul(both, pos < 0, out=behind)
         half = F.avg_pool2d(planes[None, :, :rows], 2, ceil_mode=True)[0]
-        out[:13, top // 2:top // 2 + half.shape[1]] = half
-    torch.sub(1, out[3], out=out[13])
+        out[:, top // 2:top // 2 + half.shape[1]] = half
     # Both sides together less the one behind is the one in front.
-    out[:5].sub_(out[5:10]).clamp_(min=0)
-    return out[5:10], out[:5], out[10:]
+    out[:5].sub_(out[5:]).clamp_(min=0)
+    return out[5:], out[:5]
 
 
 def _blurred_layer(side, mean, layer, radius, scale, blades, blade_rotation):
@@ -401,7 +394,34 @@ def _encoded(stack, size):
     return out
 
 
-def _fill_hidden(behind, focused, front):
+def _in_focus_share(image, position, box):
+    """Block means, at half size inside `box`, of the photo times its in-focus share, and the share.
+
+    Only where a near object's blur reaches is this needed, usually a small
+    part of the frame, so it is taken there rather than for every pixel.
+
+    Returns
+    -------
+    Tensor
+        (4, h, w) float32 for the half-size slices `box`: sRGB colour times
+        share (3), share.
+    """
+    height, width = position.shape
+    rows = slice(2 * box[0].start, min(height, 2 * box[0].stop))
+    columns = slice(2 * box[1].start, min(width, 2 * box[1].stop))
+    out = torch.empty((4, box[0].stop - box[0].start, box[1].stop - box[1].start))
+    pixels = torch.from_numpy(image)
+    for top in range(rows.start, rows.stop, _STRIP_ROWS):
+        bottom = min(rows.stop, top + _STRIP_ROWS)
+        share = position[top:bottom, columns].abs().neg_().add_(1).clamp_(min=0)
+        planes = torch.cat([pixels[top:bottom, columns].permute(2, 0, 1) * share, share[None]])
+        half = F.avg_pool2d(planes[None], 2, ceil_mode=True)[0]
+        first = (top - rows.start) // 2
+        out[:, first:first + half.shape[1]] = half
+    return out
+
+
+def _fill_hidden(behind, front, image, position):
     """Lay under the behind plane what a blurred near object hides, in place.
 
     Inside a near object's outline its blurred coverage falls below 1, and a
@@ -415,25 +435,25 @@ def _fill_hidden(behind, focused, front):
 
     Parameters
     ----------
-    behind : (4, h, w) float32 Tensor
-        sRGB colour and coverage of the behind stack (:func:`_encoded`).
-    focused : (4, h, w) float32 Tensor
-        In-focus share times sRGB colour, and the share (:func:`_split_sides`).
-    front : (4, h, w) float32 Tensor
-        sRGB colour and coverage of the front stack.
+    behind, front : (4, h, w) float32 Tensor
+        sRGB colour and coverage of the two stacks (:func:`_encoded`).
+    image, position
+        As for :func:`_composite_planes`.
     """
     # Two blocks beyond the near stack, so the seam lies where nothing in
     # front is left to show it.
     box = _box(front[3], margin=2)
     if box is None:
         return
-    share = focused[3:4, box[0], box[1]]
+    focused = _in_focus_share(image, position, box)
+    share = focused[3:4]
     below = behind[:, box[0], box[1]]
     beneath = (1 - share).mul_(below[3:4])
-    colour = torch.addcmul(focused[:3, box[0], box[1]], below[:3], beneath)
+    colour = torch.addcmul(focused[:3], below[:3], beneath)
     coverage = beneath.add_(share)
-    # Least weight 1: a block (at any level) counts once it holds a whole
-    # pixel's worth of visible content.
+    # Where at least half the middle plane is there its own colour is the
+    # estimate, as renormalizing it would give; only below that do
+    # coarser blocks take part.
     filled = _fill_unknown(colour[None], coverage[None], 0.5)[0]
     below[:3].mul_(below[3:4]).addcmul_(filled, 1 - below[3:4])
     below[3] = 1
@@ -492,11 +512,11 @@ def render_depth(image, disparity, focus, max_radius, *, blades=0, blade_rotatio
     radii = _layer_radii(float(radius.max()))
     position = _layer_position(disparity, focus, radius)
     del radius
-    behind, front, focused = _split_sides(image, position, highlights)
+    behind, front = _split_sides(image, position, highlights)
     half = behind.shape[1:]
     behind = _encoded(_render_side(behind, radii, False, blades, blade_rotation), half)
     front = _encoded(_render_side(front, radii, True, blades, blade_rotation), half)
-    _fill_hidden(behind, focused, front)
+    _fill_hidden(behind, front, image, position)
     planes = torch.cat([behind, front])[None]
     return _composite_planes(image, position, planes)
 
