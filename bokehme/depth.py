@@ -468,9 +468,11 @@ def render_depth(image, disparity, focus, max_radius, *, blades=0, blade_rotatio
     blurred in linear light with the aperture kernel at its radius, with its
     own coverage as weight (so it carries no colour of other layers), and the
     layers are composited back to front: those behind the focus plane, then
-    the photo's own in-focus pixels, then those in front.  Where what lies
-    behind a layer is hidden (behind the subject, or behind a near object),
-    the visible layers are renormalized over it instead of leaving it dark.
+    the photo's own in-focus pixels, then those in front.  What a near
+    object hides is filled from what is visible around it, so that its
+    blurred outline is see-through from inside as well as outside; elsewhere
+    where what lies behind a layer is hidden (behind the subject), the
+    visible layers are renormalized over it instead of leaving it dark.
 
     Parameters
     ----------
