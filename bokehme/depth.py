@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .lens import _decode, _linear_to_srgb_t, aperture_kernel, upsample, upsample_rows
+from .lens import _decode, _fill_unknown, _linear_to_srgb_t, aperture_kernel, upsample, upsample_rows
 from .matte import fast_guided_filter, resize_map
 
 __all__ = [
@@ -313,11 +313,18 @@ def _render_side(side, radii, in_front, blades, blade_rotation):
     is front to back, with 'under'.  Either way the layers come coarse to
     fine, so the stack is only ever enlarged, once per block size.
 
+    A pixel between two layers is one surface shared by both, yet 'under'
+    lets one share hide the other: a solid object split 80 / 20 gets a
+    coverage of 0.84.  Behind, the renormalization of the middle plane makes
+    up for it; in front the coverage says how much of what is behind shows
+    through, so there it is the sum of the layers' coverages instead.
+
     Returns
     -------
     Tensor or None
         (4, ceil(H / 2), ceil(W / 2)) float32 premultiplied linear colour and
-        coverage, or None when no pixel is on this side.
+        coverage, and in front a fifth plane, the summed coverage; None when
+        no pixel is on this side.
     """
     if not bool(side[3].any()):
         return None
@@ -338,14 +345,16 @@ def _render_side(side, radii, in_front, blades, blade_rotation):
         if blurred is None:
             continue
         if stack is None:
-            stack, stack_scale = level.new_zeros((4,) + tuple(level.shape[1:])), scale
+            stack = level.new_zeros((5 if in_front else 4,) + tuple(level.shape[1:]))
+            stack_scale = scale
         while stack_scale > scale:
             finer = pyramid[int(math.log2(stack_scale)) - 2].shape[-2:]
             stack = torch.from_numpy(upsample(stack[None], finer, 2)).permute(2, 0, 1)
             stack_scale //= 2
         part = stack[:, window[0], window[1]]
         if in_front:
-            part.add_(blurred * (1 - part[3:4]))
+            part[:4].add_(blurred * (1 - part[3:4]))
+            part[4].add_(blurred[3])
         else:
             part.mul_(1 - blurred[3:4]).add_(blurred)
     if stack is None:
@@ -357,22 +366,97 @@ def _render_side(side, radii, in_front, blades, blade_rotation):
     return stack
 
 
-def _encoded(stack, size):
-    """sRGB colour and coverage, (4, h, w), of a half-size linear stack; zeros for None."""
-    out = torch.zeros((4,) + tuple(size))
-    if stack is None:
-        return out
-    rows = torch.nonzero(stack[3].any(dim=1))
-    columns = torch.nonzero(stack[3].any(dim=0))
+def _box(coverage, margin=0):
+    """Rows and columns where `coverage` (h, w) is nonzero, grown by `margin`; None if nowhere."""
+    rows = torch.nonzero(coverage.any(dim=1))
     if not rows.numel():
+        return None
+    columns = torch.nonzero(coverage.any(dim=0))
+    return tuple(slice(max(0, int(first) - margin), min(size, int(last) + 1 + margin))
+                 for first, last, size in ((rows[0], rows[-1], coverage.shape[0]),
+                                           (columns[0], columns[-1], coverage.shape[1])))
+
+
+def _encoded(stack, size):
+    """sRGB colour and coverage, (4, h, w), of a half-size linear stack; zeros for None.
+
+    The coverage is the stack's last plane, at most 1.
+    """
+    out = torch.zeros((4,) + tuple(size))
+    box = None if stack is None else _box(stack[3])
+    if box is None:
         return out
     # Only where the stack has coverage is there a colour to encode; a near
     # object's stack usually covers a small part of the frame.
-    box = (slice(int(rows[0]), int(rows[-1]) + 1), slice(int(columns[0]), int(columns[-1]) + 1))
     alpha = stack[3:4, box[0], box[1]]
     out[:3, box[0], box[1]] = _linear_to_srgb_t(stack[:3, box[0], box[1]] / alpha.clamp(min=1e-12))
-    out[3:4, box[0], box[1]] = alpha
+    torch.clamp(stack[-1, box[0], box[1]], max=1, out=out[3, box[0], box[1]])
     return out
+
+
+def _in_focus_share(image, position, box):
+    """Block means, at half size inside `box`, of the photo times its in-focus share, and the share.
+
+    Only where a near object's blur reaches is this needed, usually a small
+    part of the frame, so it is taken there rather than for every pixel.
+
+    Returns
+    -------
+    Tensor
+        (4, h, w) float32 for the half-size slices `box`: sRGB colour times
+        share (3), share.
+    """
+    height, width = position.shape
+    rows = slice(2 * box[0].start, min(height, 2 * box[0].stop))
+    columns = slice(2 * box[1].start, min(width, 2 * box[1].stop))
+    out = torch.empty((4, box[0].stop - box[0].start, box[1].stop - box[1].start))
+    pixels = torch.from_numpy(image)
+    for top in range(rows.start, rows.stop, _STRIP_ROWS):
+        bottom = min(rows.stop, top + _STRIP_ROWS)
+        share = position[top:bottom, columns].abs().neg_().add_(1).clamp_(min=0)
+        planes = torch.cat([pixels[top:bottom, columns].permute(2, 0, 1) * share, share[None]])
+        half = F.avg_pool2d(planes[None], 2, ceil_mode=True)[0]
+        first = (top - rows.start) // 2
+        out[:, first:first + half.shape[1]] = half
+    return out
+
+
+def _fill_hidden(behind, front, image, position):
+    """Lay under the behind plane what a blurred near object hides, in place.
+
+    Inside a near object's outline its blurred coverage falls below 1, and a
+    lens shows what lies behind it there; but the photo holds the object's
+    own pixels, so the middle plane (the in-focus share and the behind stack)
+    has a hole.  The hole is filled by push-pull from the middle plane's
+    covered content around it (never from the object), within the near
+    stack's reach, and laid under the behind plane, which makes the middle
+    plane's coverage 1 there: ``(1 - share) * (1 - behind alpha)`` of the
+    fill is exactly what the middle plane lacked.
+
+    Parameters
+    ----------
+    behind, front : (4, h, w) float32 Tensor
+        sRGB colour and coverage of the two stacks (:func:`_encoded`).
+    image, position
+        As for :func:`_composite_planes`.
+    """
+    # Two blocks beyond the near stack, so the seam lies where nothing in
+    # front is left to show it.
+    box = _box(front[3], margin=2)
+    if box is None:
+        return
+    focused = _in_focus_share(image, position, box)
+    share = focused[3:4]
+    below = behind[:, box[0], box[1]]
+    beneath = (1 - share).mul_(below[3:4])
+    colour = torch.addcmul(focused[:3], below[:3], beneath)
+    coverage = beneath.add_(share)
+    # Where at least half the middle plane is there its own colour is the
+    # estimate, as renormalizing it would give; only below that do
+    # coarser blocks take part.
+    filled = _fill_unknown(colour[None], coverage[None], 0.5)[0]
+    below[:3].mul_(below[3:4]).addcmul_(filled, 1 - below[3:4])
+    below[3] = 1
 
 
 def render_depth(image, disparity, focus, max_radius, *, blades=0, blade_rotation=0.0,
@@ -384,9 +468,11 @@ def render_depth(image, disparity, focus, max_radius, *, blades=0, blade_rotatio
     blurred in linear light with the aperture kernel at its radius, with its
     own coverage as weight (so it carries no colour of other layers), and the
     layers are composited back to front: those behind the focus plane, then
-    the photo's own in-focus pixels, then those in front.  Where what lies
-    behind a layer is hidden (behind the subject, or behind a near object),
-    the visible layers are renormalized over it instead of leaving it dark.
+    the photo's own in-focus pixels, then those in front.  What a near
+    object hides is filled from what is visible around it, so that its
+    blurred outline is see-through from inside as well as outside; elsewhere
+    where what lies behind a layer is hidden (behind the subject), the
+    visible layers are renormalized over it instead of leaving it dark.
 
     Parameters
     ----------
@@ -430,9 +516,10 @@ def render_depth(image, disparity, focus, max_radius, *, blades=0, blade_rotatio
     del radius
     behind, front = _split_sides(image, position, highlights)
     half = behind.shape[1:]
-    behind = _render_side(behind, radii, False, blades, blade_rotation)
-    front = _render_side(front, radii, True, blades, blade_rotation)
-    planes = torch.cat([_encoded(behind, half), _encoded(front, half)])[None]
+    behind = _encoded(_render_side(behind, radii, False, blades, blade_rotation), half)
+    front = _encoded(_render_side(front, radii, True, blades, blade_rotation), half)
+    _fill_hidden(behind, front, image, position)
+    planes = torch.cat([behind, front])[None]
     return _composite_planes(image, position, planes)
 
 

@@ -144,6 +144,29 @@ def test_near_plane_spills_over_the_in_focus_plane(scene, rendered):
     assert veiled[..., 1].mean() < below[..., 1].mean() - 0.1
 
 
+def test_near_plane_is_see_through_inside_its_outline():
+    # A flat blue card far in front of a textured green plane in focus.  A
+    # lens blurs the card's outline both ways: just inside it the card's
+    # blurred coverage is well below 1, so the plane behind shows through.
+    rng = np.random.default_rng(2)
+    image = np.empty((120, 160, 3), np.float32)
+    image[:] = COLOURS[FOCUS]
+    image += rng.uniform(-0.1, 0.1, image.shape).astype(np.float32)
+    disparity = np.full((120, 160), 0.4, np.float32)
+    card = (slice(30, 90), slice(60, 130))
+    image[card] = COLOURS[NEAR]
+    disparity[card] = 1.0
+    out = depth.render_depth(np.clip(image, 0, 1), disparity, 0.4, MAX_RADIUS)
+    rows = slice(30 + 15, 90 - 15)  # away from the corners
+    green = out[rows, :, 1].mean(axis=0)
+    # Share of the plane's green three pixels inside the card's left edge;
+    # a disc of radius 12 leaves about a third there (0 would be opaque).
+    seen = (green[60 + 3] - COLOURS[NEAR][1]) / (COLOURS[FOCUS][1] - COLOURS[NEAR][1])
+    assert 0.15 < seen < 0.5
+    # Deep inside, the card is opaque.
+    assert green[95] == pytest.approx(COLOURS[NEAR][1], abs=0.02)
+
+
 def test_subject_alpha_stays_sharp_off_the_focus_plane(scene, rendered):
     image, disparity, focus = scene
     alpha = np.zeros_like(disparity)
