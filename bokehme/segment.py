@@ -316,7 +316,8 @@ class TorchvisionDeepLab(Segmenter):
             first = str(error).splitlines()[1].strip() if "\n" in str(error) else str(error)
             raise SegmentationError(f"weights do not fit {name}: {first}") from None
         self.half = self.device.type == "cuda"
-        # Channels-last convolutions are 20-35% faster on CPU as on GPU.
+        # Channels-last convolutions are faster on CPU, as on GPU (20-70% less
+        # convolution time measured on 2 cores).
         model = model.eval().to(self.device, memory_format=torch.channels_last)
         self.model = model.half() if self.half else model
 
