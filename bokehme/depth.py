@@ -213,6 +213,11 @@ def _layer_position(disparity, focus, radius):
     return torch.where(behind, -position, position)
 
 
+def _share(offset):
+    """A pixel's share in a layer ``offset`` layers away: ``max(0, 1 - |offset|)``, a new tensor."""
+    return offset.abs().neg_().add_(1).clamp_(min=0)
+
+
 def _split_sides(image, position, highlights):
     """The out-of-focus light behind and in front of the focus plane, at half size.
 
@@ -275,11 +280,9 @@ def _blurred_layer(side, mean, layer, radius, scale, blades, blade_rotation):
     window : tuple of slice
         Rows and columns of `side` that `blurred` covers.
     """
-    share = (mean - layer).abs_().neg_().add_(1).clamp_(min=0)
-    rows = torch.nonzero(share.any(dim=1))
-    if not rows.numel():
+    share = _share(mean - layer)
+    if not bool(share.any()):
         return None, None
-    columns = torch.nonzero(share.any(dim=0))
     # Block averaging and bilinear upsampling by `scale` add about the
     # variance of a disc of radius `scale`; the disc is shrunk to keep the total.
     inner = math.sqrt(max(radius * radius - scale * scale, 0.0)) / scale
@@ -288,9 +291,7 @@ def _blurred_layer(side, mean, layer, radius, scale, blades, blade_rotation):
     # Most layers cover a small part of the frame; they are blurred in their
     # bounding box grown by the kernel's reach (and as much again of zeros
     # for the replicated border to extend).
-    window = tuple(slice(max(0, int(first) - 2 * half), min(size, int(last) + 1 + 2 * half))
-                   for first, last, size in ((rows[0], rows[-1], share.shape[0]),
-                                             (columns[0], columns[-1], share.shape[1])))
+    window = _box(share, margin=2 * half)
     # Channels-last: four interleaved channels make the depth-wise
     # convolution several times faster than planes.
     planes = torch.empty((1, 4, window[0].stop - window[0].start, window[1].stop - window[1].start),
@@ -347,10 +348,7 @@ def _render_side(side, radii, in_front, blades, blade_rotation):
         if stack is None:
             stack = level.new_zeros((5 if in_front else 4,) + tuple(level.shape[1:]))
             stack_scale = scale
-        while stack_scale > scale:
-            finer = pyramid[int(math.log2(stack_scale)) - 2].shape[-2:]
-            stack = torch.from_numpy(upsample(stack[None], finer, 2)).permute(2, 0, 1)
-            stack_scale //= 2
+        stack, stack_scale = _enlarged(stack, stack_scale, scale, pyramid)
         part = stack[:, window[0], window[1]]
         if in_front:
             part[:4].add_(blurred * (1 - part[3:4]))
@@ -359,11 +357,23 @@ def _render_side(side, radii, in_front, blades, blade_rotation):
             part.mul_(1 - blurred[3:4]).add_(blurred)
     if stack is None:
         return None
-    while stack_scale > 2:
+    return _enlarged(stack, stack_scale, 2, pyramid)[0]
+
+
+def _enlarged(stack, stack_scale, scale, pyramid):
+    """The stack upsampled, a factor of 2 at a time, from block size `stack_scale` to `scale`.
+
+    Returns
+    -------
+    stack : Tensor
+        (C, h, w) at the size of the pyramid's level for `scale`.
+    scale : int
+    """
+    while stack_scale > scale:
         finer = pyramid[int(math.log2(stack_scale)) - 2].shape[-2:]
         stack = torch.from_numpy(upsample(stack[None], finer, 2)).permute(2, 0, 1)
         stack_scale //= 2
-    return stack
+    return stack, stack_scale
 
 
 def _box(coverage, margin=0):
@@ -413,7 +423,7 @@ def _in_focus_share(image, position, box):
     pixels = torch.from_numpy(image)
     for top in range(rows.start, rows.stop, _STRIP_ROWS):
         bottom = min(rows.stop, top + _STRIP_ROWS)
-        share = position[top:bottom, columns].abs().neg_().add_(1).clamp_(min=0)
+        share = _share(position[top:bottom, columns])
         planes = torch.cat([pixels[top:bottom, columns].permute(2, 0, 1) * share, share[None]])
         half = F.avg_pool2d(planes[None], 2, ceil_mode=True)[0]
         first = (top - rows.start) // 2
@@ -554,7 +564,7 @@ def _composite_planes(image, position, planes):
         up = upsample_rows(planes, (height, width), 2, top, bottom)
         behind_colour, behind_alpha = up[..., :3], up[..., 3:4]
         front_colour, front_alpha = up[..., 4:7], up[..., 7:8]
-        sharp = position[top:bottom, :, None].abs().neg_().add_(1).clamp_(min=0)
+        sharp = _share(position[top:bottom, :, None])
         behind = behind_alpha * (1 - sharp)
         middle = torch.mul(behind_colour, behind).addcmul_(photo[top:bottom], sharp)
         middle_alpha = behind.add_(sharp)
