@@ -395,12 +395,7 @@ def upsample(small, shape, scale):
     ndarray
         (H, W, C) float32.
     """
-    small = _channels_last(small)
-    # Given both the output size and the scale, the op maps pixel centres by
-    # the exact factor even where H or W is not a multiple of it.
-    big = torch.ops.aten.upsample_bilinear2d(small, list(shape), False,
-                                             float(scale), float(scale))
-    return big[0].permute(1, 2, 0).numpy()
+    return upsample_rows(small, shape, scale, 0, shape[0]).numpy()
 
 
 def upsample_rows(small, shape, scale, top, bottom):
@@ -441,6 +436,8 @@ def upsample_rows(small, shape, scale, top, bottom):
             first -= 1
             offset -= scale
     crop = _channels_last(small[:, :, first:last])
+    # Given both the output size and the scale, the op maps pixel centres by
+    # the exact factor even where H or W is not a multiple of it.
     big = torch.ops.aten.upsample_bilinear2d(crop, [bottom - offset, shape[1]], False,
                                              float(scale), float(scale))
     return big[0, :, top - offset:].permute(1, 2, 0)
