@@ -9,6 +9,8 @@ same space gives back the photo exactly where the background is unchanged
 passes of the transfer curve.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -20,42 +22,41 @@ from .matte import foreground_in_band
 __all__ = ["blur_background", "render_bokeh"]
 
 
+class _Band(NamedTuple):
+    """The soft edge: pixels with 0 < alpha < 1, and what is known at them."""
+
+    index: torch.Tensor  #: (N,) int64 flat (row-major) indices
+    alpha: torch.Tensor  #: (N, 1) float32
+    photo: torch.Tensor  #: (N, 3) float32 sRGB colours of the photo
+    fg: torch.Tensor     #: (N, 3) float32 foreground and background colours,
+    bg: torch.Tensor     #: with ``photo = alpha * fg + (1 - alpha) * bg``
+
+
 def _split_band(image, alpha):
-    """Soft-edge pixels and their foreground and background colours.
-
-    Returns
-    -------
-    band : Tensor
-        (N,) int64 flat (row-major) indices of pixels with 0 < alpha < 1.
-    fg, bg : Tensor
-        (N, 3) float32 sRGB colours at ``band``, with
-        ``image = alpha * fg + (1 - alpha) * bg`` there.
-    """
+    """The soft edge of a matte, its pixels split into foreground and background colours."""
     a = torch.from_numpy(alpha).view(-1)
-    band = torch.nonzero((a > 0) & (a < 1)).squeeze(1)
-    fg = torch.from_numpy(foreground_in_band(image, alpha, band))
-    a_band = a.index_select(0, band)[:, None]
-    bg = torch.from_numpy(image).view(-1, 3).index_select(0, band)
-    bg.addcmul_(a_band, fg, value=-1).div_((1 - a_band).clamp_(min=1e-6))
-    return band, fg, bg.clamp_(0, 1)
+    index = torch.nonzero((a > 0) & (a < 1)).squeeze(1)
+    fg = torch.from_numpy(foreground_in_band(image, alpha, index))
+    a_band = a.index_select(0, index)[:, None]
+    photo = torch.from_numpy(image).view(-1, 3).index_select(0, index)
+    bg = torch.addcmul(photo, a_band, fg, value=-1).div_((1 - a_band).clamp_(min=1e-6))
+    return _Band(index, a_band, photo, fg, bg.clamp_(0, 1))
 
 
-def _background(image, alpha, radius, band, band_bg, blades, blade_rotation,
-                highlights):
+def _background(image, alpha, radius, band, blades, blade_rotation, highlights):
     """Blurred background, soft-edge pixels taken at their background colour."""
     x = torch.from_numpy(image)
-    a = torch.from_numpy(alpha)
     scale = reduction_for(radius)
-    sums = block_sums(x, 1 - a, scale, lambda strip, top: _decode(strip, highlights))
+    sums = block_sums(x, 1 - torch.from_numpy(alpha), scale,
+                      lambda strip, top: _decode(strip, highlights))
     # Soft-edge pixels went in at their photo colour, the subject's mixed
     # in; a sparse correction swaps in their background colour, cheaper
     # than patching every strip of the full-resolution pass.
     width = image.shape[1]
-    blocks = band // width // scale * sums.shape[-1] + band % width // scale
-    weight = 1 - a.view(-1).index_select(0, band)[:, None]
+    blocks = band.index // width // scale * sums.shape[-1] + band.index % width // scale
     # Shaped (N, 1, 3), so highlights are judged on a pixel's brightest channel.
-    photo_colour = _decode(x.view(-1, 1, 3).index_select(0, band), highlights)
-    change = (_decode(band_bg[:, None], highlights) - photo_colour)[:, 0].mul_(weight)
+    change = _decode(band.bg[:, None], highlights) - _decode(band.photo[:, None], highlights)
+    change = change[:, 0].mul_(1 - band.alpha)
     # The weight sums, the last plane, are already right.
     change = F.pad(change, (0, 1))
     sums[0].permute(1, 2, 0).view(-1, change.shape[1]).index_add_(0, blocks, change)
@@ -93,8 +94,7 @@ def blur_background(image, alpha, radius, *, blades=0, blade_rotation=0.0,
     """
     image = np.ascontiguousarray(image, dtype=np.float32)
     alpha = np.ascontiguousarray(alpha, dtype=np.float32)
-    band, _, band_bg = _split_band(image, alpha)
-    return _background(image, alpha, radius, band, band_bg, blades,
+    return _background(image, alpha, radius, _split_band(image, alpha), blades,
                        blade_rotation, highlights)
 
 
@@ -126,15 +126,12 @@ def render_bokeh(image, alpha, radius, *, blades=0, blade_rotation=0.0,
     """
     image = np.ascontiguousarray(image, dtype=np.float32)
     alpha = np.ascontiguousarray(alpha, dtype=np.float32)
-    band, band_fg, band_bg = _split_band(image, alpha)
-    out = _background(image, alpha, radius, band, band_bg, blades,
-                      blade_rotation, highlights)
+    band = _split_band(image, alpha)
+    out = _background(image, alpha, radius, band, blades, blade_rotation, highlights)
     result = torch.from_numpy(out)
-    background_band = result.view(-1, 3).index_select(0, band)
-    a = torch.from_numpy(alpha)
+    background_band = result.view(-1, 3).index_select(0, band.index)
     # lerp(b, f, 1) is exactly f and lerp(b, f, 0) exactly b.
-    torch.lerp(result, torch.from_numpy(image), a[..., None], out=result)
+    torch.lerp(result, torch.from_numpy(image), torch.from_numpy(alpha)[..., None], out=result)
     # Soft edges get foreground colours cleaned of the old background.
-    a_band = a.view(-1).index_select(0, band)[:, None]
-    result.view(-1, 3).index_copy_(0, band, torch.lerp(background_band, band_fg, a_band))
+    result.view(-1, 3).index_copy_(0, band.index, torch.lerp(background_band, band.fg, band.alpha))
     return out
