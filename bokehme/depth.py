@@ -186,10 +186,12 @@ def _layer_radii(max_radius):
 def _layer_scale(radius):
     """Block size (a power of two, at least 2) at which a layer is blurred.
 
-    Near a third of the radius, as in :func:`bokehme.lens.reduction_for`,
-    so the aperture kernel there is a few pixels across.
+    The largest whose aperture kernel, shrunk for what block averaging and
+    upsampling add (see :func:`_blurred_layer`), keeps a radius of at least
+    two blocks: ``sqrt(radius ** 2 - scale ** 2) >= 2 * scale``.  Smaller
+    kernels are too coarse a disc and blur more than their radius says.
     """
-    return 2 ** max(1, math.floor(math.log2(max(radius, 1.0) / 3)))
+    return 2 ** max(1, math.floor(math.log2(max(radius, 1.0) / math.sqrt(5))))
 
 
 def _layer_position(disparity, focus, radius):
