@@ -12,7 +12,8 @@ ever bleeds onto what is in front.
 
 Disparity maps here are float32 in [0, 1] with near = 1, as phones store
 them; they are relative (no metres), so the blur is scaled to the scene's
-own depth range.
+own depth: the farthest background gets the largest radius, as the
+two-plane path gives the whole background.
 """
 
 import math
@@ -140,9 +141,13 @@ def blur_radius_map(disparity, focus, max_radius, depth_of_field=DEFAULT_DEPTH_O
 
         radius = max_radius * clip((|d - focus| - dof / 2) / (extent - dof / 2), 0, 1)
 
-    where ``extent = max(focus - d.min(), d.max() - focus)`` is the larger of
-    the scene's two depth spans, so the farthest or nearest extreme (the one
-    further from focus) gets exactly `max_radius`.
+    where ``extent = focus - d.min()``, the depth span behind the focus
+    plane: the farthest background gets exactly `max_radius`, whatever lies
+    in front, and what lies as far or further in front gets it too (the
+    largest blur, clipped).  A near object in the frame thus never changes
+    how much the background is blurred.  When nothing lies beyond the band
+    behind the focus plane, the span in front, ``d.max() - focus``, sets
+    the scale instead.
 
     Parameters
     ----------
@@ -151,7 +156,7 @@ def blur_radius_map(disparity, focus, max_radius, depth_of_field=DEFAULT_DEPTH_O
     focus : float
         Disparity of the focus plane.
     max_radius : float
-        Radius in pixels at the extreme.
+        Radius in pixels of the farthest background, and the largest.
     depth_of_field : float, optional
         Width, in disparity, of the band around `focus` that stays sharp.
 
@@ -162,7 +167,9 @@ def blur_radius_map(disparity, focus, max_radius, depth_of_field=DEFAULT_DEPTH_O
     """
     disparity = np.asarray(disparity, dtype=np.float32)
     half = np.float32(depth_of_field / 2)
-    extent = max(focus - float(disparity.min()), float(disparity.max()) - focus)
+    extent = focus - float(disparity.min())
+    if extent <= half:
+        extent = float(disparity.max()) - focus
     if extent <= half or max_radius <= 0:
         return np.zeros_like(disparity)
     distance = np.abs(disparity - np.float32(focus))
@@ -542,7 +549,7 @@ def render_depth(image, disparity, focus, max_radius, *, blades=0, blade_rotatio
     focus : float
         Disparity of the focus plane, see :func:`focus_disparity`.
     max_radius : float
-        Blur radius in pixels at the scene's depth extreme.
+        Blur radius in pixels of the farthest background, and the largest.
     blades, blade_rotation
         Aperture shape, see :func:`bokehme.lens.aperture_kernel`.
     highlights : float, optional

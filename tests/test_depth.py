@@ -92,13 +92,27 @@ def test_blur_radius_map_is_a_thin_lens_with_a_sharp_band():
     radius = depth.blur_radius_map(disparity, 0.4, 30, depth_of_field=0.2)
     assert radius.dtype == np.float32
     assert np.all(radius[np.abs(disparity - 0.4) <= 0.1 - 1e-6] == 0)
-    # The extreme further from focus (d = 1) reaches the full radius.
-    assert radius[0, -1] == pytest.approx(30, rel=1e-5)
-    assert radius[0, 0] < 30
-    # Same slope in front and behind, linear in disparity.
-    np.testing.assert_allclose(radius[0, 40 - 30], radius[0, 40 + 30], rtol=1e-5)
-    slope = np.diff(radius[0, 60:])
+    # The farthest background (d = 0) gets the full radius, and nothing more.
+    assert radius[0, 0] == pytest.approx(30, rel=1e-5)
+    assert radius.max() == pytest.approx(30, rel=1e-5)
+    # Same slope in front and behind, linear in disparity, up to the full radius.
+    np.testing.assert_allclose(radius[0, 40 - 20], radius[0, 40 + 20], rtol=1e-5)
+    slope = np.diff(radius[0, 50:81])
     np.testing.assert_allclose(slope, slope[0], rtol=1e-3)
+    assert np.all(radius[0, 80:] == radius[0, 0])
+
+
+def test_a_near_object_does_not_change_the_background_blur():
+    scene = np.full((10, 10), 0.1, np.float32)
+    scene[5:] = 0.5
+    with_near = scene.copy()
+    with_near[:2, :2] = 1.0
+    alone = depth.blur_radius_map(scene, 0.5, 30)
+    assert alone[0, 5] == pytest.approx(30)
+    np.testing.assert_array_equal(depth.blur_radius_map(with_near, 0.5, 30)[2:], alone[2:])
+    # With nothing behind the focus plane, the near side sets the scale.
+    front_only = depth.blur_radius_map(with_near, 0.1, 30)
+    assert front_only[0, 0] == pytest.approx(30) and front_only[5, 5] < 30
 
 
 def test_focus_disparity_from_subject_or_point(scene):
