@@ -21,6 +21,7 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy import ndimage
 
 from .lens import _decode, _fill_unknown, _linear_to_srgb_t, aperture_kernel, upsample_rows
 from .matte import fast_guided_filter, resize_map
@@ -47,6 +48,13 @@ FOCUS_WINDOW_FRACTION = 0.02
 # moment within 5 %) while a 12 MP photo needs about ten layers a side.
 _FIRST_LAYER_RADIUS = 2.0
 _LAYER_RATIO = 1.5
+
+# Reach (a fraction of the long side, at least a few pixels) within which a
+# depth step's two sides are looked for: the guided filter of
+# upsample_disparity spreads a phone map's step over about four map pixels
+# each way, some 15-20 px at 12 MP.
+_STEP_REACH_FRACTION = 0.006
+_STEP_MIN_REACH = 4
 
 # Full-resolution rows handled at once when splitting the photo into layers.
 _STRIP_ROWS = 64
@@ -176,6 +184,78 @@ def blur_radius_map(disparity, focus, max_radius, depth_of_field=DEFAULT_DEPTH_O
     distance -= half
     distance *= np.float32(max_radius / (extent - half))
     return np.clip(distance, 0, np.float32(max_radius), out=distance)
+
+
+def _snap_depth_steps(disparity, focus, depth_of_field=DEFAULT_DEPTH_OF_FIELD):
+    """Give every pixel on a depth step across the focus plane to one of its sides.
+
+    An upsampled (or any smooth) disparity map ramps over a few pixels from
+    a surface behind the focus plane to one in front of it, and somewhere on
+    the ramp it passes through the sharp band: rendered as it is, a thin
+    sliver of the photo's own soft edge would stay in focus between two
+    blurred surfaces, where a lens has no in-focus surface at all.  Where
+    the surfaces within a small window (a fraction of a percent of the long
+    side) lie a whole depth of field or more from the focus plane on both
+    sides of it, and no in-focus surface is among them, each pixel takes
+    the nearer of the window's two extremes, so the step becomes a hard one
+    between two blurred surfaces.  Steps with one side in or near the band
+    (the subject's own outline) are left as they are.
+
+    Parameters
+    ----------
+    disparity : (H, W) float32 ndarray
+        Disparity in [0, 1], near = 1.
+    focus : float
+        Disparity of the focus plane.
+    depth_of_field : float, optional
+        Width, in disparity, of the sharp band, see :func:`blur_radius_map`.
+
+    Returns
+    -------
+    (H, W) float32 ndarray
+        The disparity with such steps made hard; `disparity` itself (not a
+        copy) where there are none.
+    """
+    disparity = np.asarray(disparity, dtype=np.float32)
+    height, width = disparity.shape
+    reach = max(_STEP_MIN_REACH, round(_STEP_REACH_FRACTION * max(height, width)))
+    # The window's extremes are taken on a grid of cells, one sample each:
+    # the two sides are smooth surfaces, and a full-size min/max filter
+    # would cost more than all the rest.
+    cell = max(1, reach // 3)
+    rows = np.minimum(np.arange(-(-height // cell)) * cell + cell // 2, height - 1)
+    columns = np.minimum(np.arange(-(-width // cell)) * cell + cell // 2, width - 1)
+    sample = disparity[rows[:, None], columns]
+    size = 2 * -(-reach // cell) + 1
+    # A side is a surface some cells across: the guided filter leaves
+    # single-sample spikes in fine texture (fur) that are no side of a step.
+    highest = ndimage.maximum_filter(sample, 3, mode="nearest")
+    lowest = ndimage.minimum_filter(sample, 3, mode="nearest")
+    far = ndimage.minimum_filter(highest, size, mode="nearest")
+    near = ndimage.maximum_filter(lowest, size, mode="nearest")
+    # Both sides a whole depth of field from the focus plane, half of it
+    # beyond the band: blurred enough for a sharp sliver between them to
+    # show, where a side just off the band is nearly sharp itself.
+    across = (far < np.float32(focus - depth_of_field)) & (near > np.float32(focus + depth_of_field))
+    if not across.any():
+        return disparity
+    # A patch of cells all in the band is an in-focus surface, not a ramp's
+    # sliver: a step beside it has a side in focus, and the subject's own
+    # outline there (a nose just nearer than the band) is kept as it is.
+    half = np.float32(depth_of_field / 2)
+    sharp = (highest <= np.float32(focus) + half) & (lowest >= np.float32(focus) - half)
+    across &= ~ndimage.maximum_filter(sharp, size, mode="nearest")
+    across = np.nonzero(across)
+    if not across[0].size:
+        return disparity
+    far, near = far[across][:, None, None], near[across][:, None, None]
+    offsets = np.arange(cell)
+    block_rows = np.minimum(across[0][:, None] * cell + offsets, height - 1)[:, :, None]
+    block_columns = np.minimum(across[1][:, None] * cell + offsets, width - 1)[:, None, :]
+    block = disparity[block_rows, block_columns]
+    out = disparity.copy()
+    out[block_rows, block_columns] = np.where(block + block > far + near, near, far)
+    return out
 
 
 # --------------------------------------------------------------------------
@@ -571,6 +651,7 @@ def render_depth(image, disparity, focus, max_radius, *, blades=0, blade_rotatio
     disparity = np.asarray(disparity, dtype=np.float32)
     if disparity.shape != shape:
         disparity = upsample_disparity(image, disparity)
+    disparity = _snap_depth_steps(disparity, focus, depth_of_field)
     radius = blur_radius_map(disparity, focus, max_radius, depth_of_field)
     if alpha is not None:
         radius[np.asarray(alpha) >= 1] = 0

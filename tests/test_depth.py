@@ -209,6 +209,34 @@ def test_upsample_disparity_follows_the_photo_edges():
     assert fine[:, 96].mean() < 0.1 and fine[:, 102].mean() > 0.5
 
 
+def test_step_across_the_focus_plane_leaves_no_sharp_sliver():
+    # A far and a near textured plane side by side, both well out of focus,
+    # their disparity ramped over six pixels as an upsampled map is; on the
+    # way it passes the focus plane, but a lens has no surface in focus
+    # there.  Above them lies a textured plane in focus (the subject), far
+    # enough from the rows measured to be no side of the step there.
+    rng = np.random.default_rng(3)
+    height, width, step = 120, 200, 100
+    image = np.clip(0.5 + rng.uniform(-0.2, 0.2, (height, width, 3)), 0, 1).astype(np.float32)
+    across = np.clip((np.arange(width) - (step - 3)) / 6, 0, 1)
+    below = np.clip((np.arange(height) - 37) / 6, 0, 1)[:, None]
+    disparity = ((1 - below) * 0.5 + below * (0.1 + 0.8 * across)).astype(np.float32)
+    out = depth.render_depth(image, disparity, 0.5, 8.0)
+
+    def kept(columns):
+        # Rows well below the subject, so only the two planes are seen.
+        region = np.zeros((height, width), bool)
+        region[70:110, columns] = True
+        return detail_energy(out, region) / detail_energy(image, region)
+
+    blurred = max(kept(slice(20, 60)), kept(slice(140, 180)))
+    assert blurred < 1e-3
+    # No column along the step keeps much more of the photo's detail than
+    # the blurred planes do; one rendered in focus keeps thousands of times
+    # more.
+    assert max(kept(column) for column in range(step - 10, step + 10)) < 10 * blurred
+
+
 # ---------------------------------------------------------------------------
 # Depth maps stored inside JPEGs
 
