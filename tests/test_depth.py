@@ -321,21 +321,26 @@ def test_sample_depth_scene_carries_its_depth_map():
 # A real iPhone Portrait photo
 
 
+def luminance(image):
+    """Rec. 709 luminance of an (H, W, 3) sRGB image."""
+    return image @ np.array([0.2126, 0.7152, 0.0722], np.float32)
+
+
 def detail_energy(image, region):
     """Mean squared Laplacian of the luminance inside a boolean region."""
-    luminance = image @ np.array([0.2126, 0.7152, 0.0722], np.float32)
-    return float(np.mean(ndimage.laplace(luminance)[region] ** 2))
+    return float(np.mean(ndimage.laplace(luminance(image))[region] ** 2))
 
 
 def pug_regions(disparity):
-    """Head, wall and near bed of the pug photo, found in its depth map.
+    """Head, wall, near bed and the wall beside the pug, found in the photo's depth map.
 
     The pug is the largest connected region of middle disparity (between
     the wall's and the bed's).  Its head is the highest part of the dog: the
     part of that region within a quarter of the dog's height of the point
     that far below the top of its head.  The wall is everything well above
     the pug's top, right of the door frame.  The near bed is the largest
-    region of high disparity.
+    region of high disparity.  Beside the pug is the wall (low disparity)
+    3 to 12 map pixels from its outline.
     """
     pug, count = ndimage.label((disparity > 0.3) & (disparity < 0.55))
     sizes = ndimage.sum(np.ones_like(disparity), pug, index=np.arange(1, count + 1))
@@ -351,7 +356,9 @@ def pug_regions(disparity):
     bed, count = ndimage.label(disparity > 0.6)
     sizes = ndimage.sum(np.ones_like(disparity), bed, index=np.arange(1, count + 1))
     bed = bed == 1 + int(np.argmax(sizes))
-    return head, wall, bed
+    beside = (ndimage.binary_dilation(pug, iterations=12) & ~ndimage.binary_dilation(pug, iterations=3)
+              & (disparity < 0.25))
+    return head, wall, bed, beside
 
 
 @pytest.fixture(scope="module")
@@ -367,7 +374,8 @@ def test_pug_depth_map(pug):
     # Oriented like the photo: same aspect ratio.
     assert disparity.shape[1] / disparity.shape[0] == pytest.approx(
         photo.pixels.shape[1] / photo.pixels.shape[0], rel=0.02)
-    head, wall, bed = pug_regions(disparity)
+    head, wall, bed, beside = pug_regions(disparity)
+    assert beside.sum() > 2000
     assert head.sum() > 1000 and wall.sum() > 10000 and bed.sum() > 5000
     assert np.median(disparity[head]) == pytest.approx(0.43, abs=0.05)
     assert np.median(disparity[wall]) < 0.25
@@ -379,7 +387,7 @@ def test_pug_render_keeps_the_head_and_blurs_wall_and_bed(pug):
     # Work at a quarter of the pixels (1008x756) to stay fast.
     pixels = torch.from_numpy(photo.pixels).permute(2, 0, 1)[None]
     image = F.interpolate(pixels, size=(756, 1008), mode="area")[0].permute(1, 2, 0).numpy().copy()
-    head, wall, bed = pug_regions(disparity)
+    head, wall, bed, beside = pug_regions(disparity)
     rows, columns = np.nonzero(head)
     centre = (columns.mean() * 1008 / disparity.shape[1], rows.mean() * 756 / disparity.shape[0])
     fine = depth.upsample_disparity(image, disparity)
@@ -396,3 +404,8 @@ def test_pug_render_keeps_the_head_and_blurs_wall_and_bed(pug):
     assert kept["head"] >= 0.8, kept
     assert kept["wall"] <= 0.3, kept
     assert kept["bed"] <= 0.3, kept
+    # No halo: the plain wall beside the dog keeps its brightness, where a
+    # blur of the whole photo darkens it with the dog's grey (by 0.05).
+    near_dog = np.asarray(Image.fromarray(beside).resize((1008, 756), Image.NEAREST))
+    halo = luminance(out)[near_dog] - luminance(image)[near_dog]
+    assert abs(float(halo.mean())) < 0.015
