@@ -535,3 +535,190 @@ def test_kept_xmp_loses_its_pointers_to_a_depth_map(tmp_path):
     assert b'dc:creator="Ann"' in kept
     for gone in (b"GDepth", b"HasExtendedXMP", b"Container:Directory", b"Item:Mime"):
         assert gone not in kept
+
+
+# --------------------------------------------------------------------------- HEIF depth orientation
+# libheif decodes each item with its own transform properties (irot, imir,
+# clap, in ipma order); the depth map must end up in the photo's frame.
+
+DEPTH_AUX = b"urn:mpeg:hevc:2015:auxid:2"
+
+
+def box(kind: bytes, content: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(content)) + kind + content
+
+
+def full_box(kind: bytes, content: bytes) -> bytes:
+    return box(kind, b"\0\0\0\0" + content)
+
+
+def heif_head(primary: list[bytes], depth: list[bytes], aux_type=DEPTH_AUX) -> bytes:
+    """ftyp and meta of a HEIF whose primary image (item 1) has a depth map (item 2).
+
+    `primary` and `depth` are the items' property boxes, in association order.
+    """
+    properties = primary + depth + [full_box(b"auxC", aux_type + b"\0")]
+    first_depth = len(primary) + 1
+    primary_associations = bytes(0x80 | index for index in range(1, first_depth))  # essential
+    depth_associations = bytes(range(first_depth, len(properties) + 1))
+    ipma = full_box(b"ipma", struct.pack(">IHB", 2, 1, len(primary_associations)) + primary_associations
+                    + struct.pack(">HB", 2, len(depth_associations)) + depth_associations)
+    meta = full_box(b"meta", full_box(b"pitm", struct.pack(">H", 1))
+                    + full_box(b"iref", box(b"auxl", struct.pack(">HHH", 2, 1, 1)))
+                    + box(b"iprp", box(b"ipco", b"".join(properties)) + ipma))
+    return box(b"ftyp", b"heic\0\0\0\0mif1heic") + meta
+
+
+def irot(turns):
+    return box(b"irot", bytes([turns]))
+
+
+def imir(axis):
+    return box(b"imir", bytes([axis]))
+
+
+def as_libheif_decodes(array, properties):
+    """An item as libheif decodes it: its irot and imir applied in order.
+
+    irot: anticlockwise quarter turns; imir axis 0 exchanges top and bottom, 1
+    left and right (ISO/IEC 23008-12:2022 6.5.12, libheif Box_imir).  The
+    real-file test below checks these against libheif itself.
+    """
+    for prop in properties:
+        kind, value = prop[4:8], prop[8]
+        array = np.rot90(array, value) if kind == b"irot" else np.flip(array, value)
+    return array
+
+
+def corrected_depth(head: bytes, decoded: np.ndarray) -> np.ndarray:
+    from bokehme import photo_io
+
+    return photo_io._apply_item_transforms(decoded, photo_io._heif_depth_correction(head))
+
+
+@pytest.mark.parametrize("primary, depth", [
+    ([], []),
+    ([irot(1)], []),
+    ([irot(2)], []),
+    ([irot(3)], []),
+    ([imir(0)], []),
+    ([imir(1)], []),
+    ([irot(1), imir(1)], []),
+    ([imir(1), irot(1)], []),
+    ([irot(1)], [irot(1)]),
+    ([irot(3), imir(0)], [irot(3)]),
+    ([], [irot(1)]),
+    ([imir(1)], [irot(2), imir(0)]),
+])
+def test_heif_depth_map_turned_like_the_photo(primary, depth):
+    sensor = np.arange(6 * 9, dtype=np.float32).reshape(6, 9)
+    photo = as_libheif_decodes(sensor, primary)
+    decoded_depth = as_libheif_decodes(sensor, depth)
+    np.testing.assert_array_equal(corrected_depth(heif_head(primary, depth), decoded_depth), photo)
+
+
+def test_heif_depth_map_cropped_like_the_photo():
+    # A 12x18 photo cropped to its 6x8 clean aperture, one pixel right of and
+    # above the centre, then turned; the depth map has half its resolution.
+    clap = box(b"clap", struct.pack(">IIIIiIiI", 8, 1, 6, 1, 1, 1, -1, 1))
+    primary = [full_box(b"ispe", struct.pack(">II", 18, 12)), clap, irot(1)]
+    depth = np.arange(6 * 9, dtype=np.float32).reshape(6, 9)
+    np.testing.assert_array_equal(corrected_depth(heif_head(primary, []), depth), np.rot90(depth[1:4, 3:7]))
+
+
+def test_heif_depth_of_another_kind_or_image_is_left_alone():
+    sensor = np.arange(6 * 9, dtype=np.float32).reshape(6, 9)
+    alpha = heif_head([irot(1)], [], aux_type=b"urn:mpeg:hevc:2015:auxid:1")
+    np.testing.assert_array_equal(corrected_depth(alpha, sensor), sensor)
+    not_of_primary = heif_head([irot(1)], []).replace(struct.pack(">HHH", 2, 1, 1), struct.pack(">HHH", 2, 1, 3))
+    np.testing.assert_array_equal(corrected_depth(not_of_primary, sensor), sensor)
+
+
+def test_damaged_heif_boxes_mean_no_transform():
+    from bokehme import photo_io
+
+    head = heif_head([irot(1), imir(1)], [])
+    rng = np.random.default_rng(0)
+    for damaged in [head[:cut] for cut in range(len(head))] + [
+        bytes(rng.integers(0, 256, len(head), dtype=np.uint8)),
+        head.replace(b"ipma", b"ipmx"),
+        head.replace(struct.pack(">IHB", 2, 1, 2), struct.pack(">IHB", 0xFFFFFFFF, 1, 2)),
+        head.replace(bytes([0x81, 0x82]), bytes([0x81, 0xFF])),  # a property that is not there
+    ]:
+        operations = photo_io._heif_depth_correction(damaged)
+        assert isinstance(operations, list)
+    assert photo_io._heif_depth_correction(head.replace(b"ipma", b"ipmx")) == []
+
+
+def pug_edited(pug_heic, path, kind: bytes, value: int, on_depth: bool):
+    """The pug HEIC with its irot property (angle 0, shared by all its images) changed.
+
+    The property becomes `kind` (``irot`` or ``imir``, both one byte) with
+    `value`; unless `on_depth`, the depth item no longer has it.  Same size:
+    no offset in the file moves.
+    """
+    data = bytearray(pug_heic.read_bytes())
+    ftyp_size = struct.unpack_from(">I", data, 0)[0]
+    meta_end = ftyp_size + struct.unpack_from(">I", data, ftyp_size)[0]
+    ipco = data.index(b"ipco", 0, meta_end) + 4
+    ipco_end = ipco - 8 + struct.unpack_from(">I", data, ipco - 8)[0]
+    offsets, at = [], ipco
+    while at < ipco_end:
+        offsets.append(at)
+        at += struct.unpack_from(">I", data, at)[0]
+    kinds = [bytes(data[at + 4:at + 8]) for at in offsets]
+    assert kinds.count(b"irot") == 1
+    rotation = offsets[kinds.index(b"irot")]
+    data[rotation + 4:rotation + 8], data[rotation + 8] = kind, value
+    if not on_depth:
+        depth_aux = 1 + next(i for i, at in enumerate(offsets) if data[at + 12:at + 12 + len(DEPTH_AUX)] == DEPTH_AUX)
+        ipma = ipco_end + 4
+        assert data[ipma:ipma + 4] == b"ipma"
+        assert data[ipma + 4:ipma + 8] == b"\0\0\0\0"  # version 0, flags 0: 16-bit IDs, 7-bit indices
+        entry = ipma + 12
+        for _ in range(struct.unpack_from(">I", data, ipma + 8)[0]):
+            associations = range(entry + 3, entry + 3 + data[entry + 2])
+            if any(data[at] & 0x7F == depth_aux for at in associations):
+                (drop,) = [at for at in associations if data[at] & 0x7F == 1 + kinds.index(b"irot")]
+                data[drop] = 0  # index 0: no property
+            entry = associations.stop
+    path.write_bytes(bytes(data))
+    return path
+
+
+def dihedral(array):
+    """The eight turns and flips of an (H, W, ...) array, by (quarter turns, flipped)."""
+    return {(turns, flipped): np.rot90(np.flip(array, 1) if flipped else array, turns)
+            for turns in range(4) for flipped in (False, True)}
+
+
+@pytest.fixture(scope="module")
+def pug_turns(pug_heic):
+    """The pug photo's eight turns and flips (every 16th pixel), and its depth map."""
+    from bokehme.photo_io import read_depth
+
+    turns = {name: turned[::16, ::16] for name, turned in dihedral(read_photo(pug_heic).pixels).items()}
+    return turns, read_depth(pug_heic)
+
+
+# What libheif does to the photo: irot turns anticlockwise, imir axis 0
+# exchanges top and bottom (a half turn of the left-right flip), axis 1 left and right.
+@pytest.mark.parametrize("kind, value, on_depth, photo_turn", [
+    (b"irot", 1, False, (1, False)),
+    (b"irot", 2, False, (2, False)),
+    (b"imir", 0, False, (2, True)),
+    (b"imir", 1, False, (0, True)),
+    (b"irot", 1, True, (1, False)),
+    (b"imir", 1, True, (0, True)),
+])
+def test_real_heic_depth_map_lines_up_with_the_turned_photo(pug_heic, pug_turns, tmp_path, kind, value, on_depth,
+                                                            photo_turn):
+    from bokehme.photo_io import read_depth
+
+    photo_turns, original_depth = pug_turns
+    edited = pug_edited(pug_heic, tmp_path / "pug.heic", kind, value, on_depth)
+    photo, depth = read_photo(edited).pixels[::16, ::16], read_depth(edited)
+    errors = {name: np.abs(turned - photo).mean() if turned.shape == photo.shape else np.inf
+              for name, turned in photo_turns.items()}
+    assert min(errors, key=errors.get) == photo_turn and errors[photo_turn] < 0.01
+    np.testing.assert_array_equal(depth, dihedral(original_depth)[photo_turn])
