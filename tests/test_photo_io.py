@@ -640,14 +640,11 @@ def test_damaged_heif_boxes_mean_no_transform():
     head = heif_head([irot(1), imir(1)], [])
     rng = np.random.default_rng(0)
     for damaged in [head[:cut] for cut in range(len(head))] + [
-        bytes(rng.integers(0, 256, len(head), dtype=np.uint8)),
-        head.replace(b"ipma", b"ipmx"),
-        head.replace(struct.pack(">IHB", 2, 1, 2), struct.pack(">IHB", 0xFFFFFFFF, 1, 2)),
-        head.replace(bytes([0x81, 0x82]), bytes([0x81, 0xFF])),  # a property that is not there
+        bytes(rng.integers(0, 256, len(head), dtype=np.uint8)) for _ in range(20)
     ]:
-        operations = photo_io._heif_depth_correction(damaged)
-        assert isinstance(operations, list)
-    assert photo_io._heif_depth_correction(head.replace(b"ipma", b"ipmx")) == []
+        assert isinstance(photo_io._heif_depth_correction(damaged), list)
+    for unreadable in (b"ipma", struct.pack(">IHB", 2, 1, 2), bytes([0x81, 0x82])):
+        assert photo_io._heif_depth_correction(head.replace(unreadable, b"\xff" * len(unreadable))) == []
 
 
 def pug_edited(pug_heic, path, kind: bytes, value: int, on_depth: bool):
@@ -722,3 +719,18 @@ def test_real_heic_depth_map_lines_up_with_the_turned_photo(pug_heic, pug_turns,
               for name, turned in photo_turns.items()}
     assert min(errors, key=errors.get) == photo_turn and errors[photo_turn] < 0.01
     np.testing.assert_array_equal(depth, dihedral(original_depth)[photo_turn])
+
+
+def test_real_heic_exif_orientation_turns_neither_photo_nor_depth(pug_heic, pug_turns, tmp_path):
+    # In HEIF only irot/imir turn an image; pillow-heif resets the EXIF
+    # orientation without applying it, so the depth map must not follow it.
+    from bokehme.photo_io import read_depth
+
+    orientation = b"\x01\x12\x00\x03\x00\x00\x00\x01\x00"  # tag 0x0112, SHORT, count 1 (big-endian EXIF)
+    data = pug_heic.read_bytes()
+    assert data.count(orientation + b"\x01") == 1
+    path = tmp_path / "pug.heic"
+    path.write_bytes(data.replace(orientation + b"\x01", orientation + b"\x06"))
+    photo_turns, depth = pug_turns
+    np.testing.assert_array_equal(read_photo(path).pixels[::16, ::16], photo_turns[(0, False)])
+    np.testing.assert_array_equal(read_depth(path), depth)
