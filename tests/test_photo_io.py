@@ -700,6 +700,20 @@ def pug_turns(pug_heic):
 
 # What libheif does to the photo: irot turns anticlockwise, imir axis 0
 # exchanges top and bottom (a half turn of the left-right flip), axis 1 left and right.
+def assert_depth_turned_like_photo(path, pug_turns, photo_turn):
+    """The photo at `path` is the pug turned by `photo_turn` (found from its pixels), and so is its depth map."""
+    from bokehme.photo_io import read_depth
+
+    photo_turns, original_depth = pug_turns
+    photo, depth = read_photo(path).pixels[::16, ::16], read_depth(path)
+    errors = {name: np.abs(turned - photo).mean() if turned.shape == photo.shape else np.inf
+              for name, turned in photo_turns.items()}
+    assert min(errors, key=errors.get) == photo_turn and errors[photo_turn] < 0.01
+    np.testing.assert_array_equal(depth, dihedral(original_depth)[photo_turn])
+
+
+# What libheif does to the photo: irot turns anticlockwise, imir axis 0
+# exchanges top and bottom (a half turn of the left-right flip), axis 1 left and right.
 @pytest.mark.parametrize("kind, value, on_depth, photo_turn", [
     (b"irot", 1, False, (1, False)),
     (b"irot", 2, False, (2, False)),
@@ -710,15 +724,69 @@ def pug_turns(pug_heic):
 ])
 def test_real_heic_depth_map_lines_up_with_the_turned_photo(pug_heic, pug_turns, tmp_path, kind, value, on_depth,
                                                             photo_turn):
-    from bokehme.photo_io import read_depth
-
-    photo_turns, original_depth = pug_turns
     edited = pug_edited(pug_heic, tmp_path / "pug.heic", kind, value, on_depth)
-    photo, depth = read_photo(edited).pixels[::16, ::16], read_depth(edited)
-    errors = {name: np.abs(turned - photo).mean() if turned.shape == photo.shape else np.inf
-              for name, turned in photo_turns.items()}
-    assert min(errors, key=errors.get) == photo_turn and errors[photo_turn] < 0.01
-    np.testing.assert_array_equal(depth, dihedral(original_depth)[photo_turn])
+    assert_depth_turned_like_photo(edited, pug_turns, photo_turn)
+
+
+def child_boxes(data, start, end):
+    """(type, start) of the boxes in data[start:end]."""
+    children = []
+    while start < end:
+        children.append((bytes(data[start + 4:start + 8]), start))
+        start += struct.unpack_from(">I", data, start)[0]
+    return children
+
+
+def pug_with_primary_properties(pug_heic, path, properties: list[bytes]):
+    """The pug HEIC with `properties` added after the primary image's own; the depth item has none of them.
+
+    Growing ipco and ipma grows iprp and meta, and moves everything stored
+    after meta: its file offsets in iloc move by as much.
+    """
+    data = bytearray(pug_heic.read_bytes())
+    meta = struct.unpack_from(">I", data, 0)[0]  # right after ftyp
+    meta_end = meta + struct.unpack_from(">I", data, meta)[0]
+    in_meta = dict(child_boxes(data, meta + 12, meta_end))
+    iprp = in_meta[b"iprp"]
+    in_iprp = dict(child_boxes(data, iprp + 8, iprp + struct.unpack_from(">I", data, iprp)[0]))
+    ipco, ipma = in_iprp[b"ipco"], in_iprp[b"ipma"]
+    ipco_end = ipco + struct.unpack_from(">I", data, ipco)[0]
+    first_index = 1 + len(child_boxes(data, ipco + 8, ipco_end))
+    primary = struct.unpack_from(">H", data, in_meta[b"pitm"] + 12)[0]
+    assert data[ipma + 8:ipma + 12] == bytes(4)  # version 0, flags 0: 16-bit IDs, 7-bit indices
+    entry = ipma + 16
+    while struct.unpack_from(">H", data, entry)[0] != primary:
+        entry += 3 + data[entry + 2]
+    added = b"".join(properties)
+    data[entry + 3 + data[entry + 2]:entry + 3 + data[entry + 2]] = bytes(
+        0x80 | index for index in range(first_index, first_index + len(properties)))
+    data[entry + 2] += len(properties)
+    data[ipco_end:ipco_end] = added
+    grown = len(added) + len(properties)
+    for start, by in ((ipco, len(added)), (ipma + len(added), len(properties)), (iprp, grown), (meta, grown)):
+        struct.pack_into(">I", data, start, struct.unpack_from(">I", data, start)[0] + by)
+    iloc = in_meta[b"iloc"] + (grown if in_meta[b"iloc"] > iprp else 0)
+    assert data[iloc + 8] == 1 and data[iloc + 12:iloc + 14] == b"\x44\x00"  # 32-bit offsets, no base offset
+    at = iloc + 16
+    for _ in range(struct.unpack_from(">H", data, iloc + 14)[0]):
+        in_file = struct.unpack_from(">H", data, at + 2)[0] & 15 == 0  # construction method 0: file offsets
+        extents, at = struct.unpack_from(">H", data, at + 6)[0], at + 8
+        for _ in range(extents):
+            offset = struct.unpack_from(">I", data, at)[0]
+            if in_file and offset >= meta_end:
+                struct.pack_into(">I", data, at, offset + grown)
+            at += 8
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("properties, photo_turn", [
+    ([irot(1), imir(1)], (3, True)),
+    ([imir(1), irot(1)], (1, True)),
+])
+def test_real_heic_transforms_apply_in_association_order(pug_heic, pug_turns, tmp_path, properties, photo_turn):
+    edited = pug_with_primary_properties(pug_heic, tmp_path / "pug.heic", properties)
+    assert_depth_turned_like_photo(edited, pug_turns, photo_turn)
 
 
 def test_real_heic_exif_orientation_turns_neither_photo_nor_depth(pug_heic, pug_turns, tmp_path):
