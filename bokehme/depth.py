@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
-from .lens import _decode, _fill_unknown, _linear_to_srgb_t, aperture_kernel, upsample_rows
+from .lens import _decode, _fill_unknown, _linear_to_srgb_t, aperture_kernel, upsample, upsample_rows
 from .matte import fast_guided_filter, resize_map
 
 __all__ = [
@@ -407,19 +407,30 @@ def _blurred_layer(side, mean, layer, radius, scale, blades, blade_rotation):
     # bounding box grown by the kernel's reach (and as much again of zeros
     # for the replicated border to extend).
     window = _box(share, margin=2 * half)
+    rows, columns = window[0].stop - window[0].start, window[1].stop - window[1].start
     # Channels-last: four interleaved channels make the depth-wise
-    # convolution several times faster than planes.
-    planes = torch.empty((1, 4, window[0].stop - window[0].start, window[1].stop - window[1].start),
-                         dtype=torch.float32, memory_format=torch.channels_last)
-    torch.mul(side[:4, window[0], window[1]], share[window], out=planes[0])
+    # convolution several times faster than planes.  The layer is written
+    # straight into the middle of the padded input, rather than padded after.
+    planes = torch.empty((1, 4, rows + 2 * half, columns + 2 * half), memory_format=torch.channels_last)
+    torch.mul(side[:4, window[0], window[1]], share[window],
+              out=planes[0, :, half:half + rows, half:half + columns])
     if half:
         # Replicated borders keep a layer's coverage up to the frame's edge,
-        # as the lens's normalized blur does.
-        padded = F.pad(planes, (half, half, half, half), mode="replicate")
-        planes = F.conv2d(padded, kernel.expand(4, 1, *kernel.shape).contiguous(), groups=4)
+        # as the lens's normalized blur does (inside the frame, the window's
+        # margin is zeros and so are its borders).
+        _replicate_border(planes[0], half)
+        planes = F.conv2d(planes, kernel.expand(4, 1, *kernel.shape).contiguous(), groups=4)
     blurred = planes[0]
     blurred[3].clamp_(0, 1)
     return blurred, window
+
+
+def _replicate_border(planes, width):
+    """Fill the outer `width` rows and columns of (C, h, w) planes with the nearest inner ones, in place."""
+    planes[:, :width, width:-width] = planes[:, width:width + 1, width:-width]
+    planes[:, -width:, width:-width] = planes[:, -width - 1:-width, width:-width]
+    planes[:, :, :width] = planes[:, :, width:width + 1]
+    planes[:, :, -width:] = planes[:, :, -width - 1:-width]
 
 
 def _render_side(side, radii, in_front, blades, blade_rotation):
@@ -497,7 +508,7 @@ def _enlarged(stack, stack_scale, scale, pyramid):
     """
     while stack_scale > scale:
         height, width = pyramid[int(math.log2(stack_scale)) - 2].shape[-2:]
-        stack = upsample_rows(stack[None], (height, width), 2, 0, height).permute(2, 0, 1)
+        stack = torch.from_numpy(upsample(stack[None], (height, width), 2)).permute(2, 0, 1)
         stack_scale //= 2
     return stack, stack_scale
 
