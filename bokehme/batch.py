@@ -222,6 +222,7 @@ def run_batch(
     compute: Callable[[Task, object], object],
     save: Callable[[Task, object, object], None],
     overwrite: bool = False,
+    side_outputs: Sequence[str] = (),
     jobs: int = 2,
     progress: bool = True,
     quiet: bool = False,
@@ -242,6 +243,10 @@ def run_batch(
     overwrite : bool, optional
         Redo tasks whose destination exists; by default they are skipped, so
         that running the same command again resumes an interrupted batch.
+    side_outputs : sequence of str, optional
+        Kinds of :data:`SIDE_OUTPUTS` that `save` writes beside each result;
+        a task is only done when they exist too, so a rerun that asks for
+        masks writes them for photos an earlier run did without.
     jobs : int, optional
         Threads for loading and saving.  At most ``jobs + 1`` photos are held
         in memory at once.
@@ -263,7 +268,8 @@ def run_batch(
     summary = Summary()
     todo = []
     for task in tasks:
-        if not overwrite and task.destination.exists():
+        done = [task.destination] + [side_output(task.destination, kind) for kind in side_outputs]
+        if not overwrite and all(path.exists() for path in done):
             summary.skipped += 1
         else:
             todo.append(task)

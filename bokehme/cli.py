@@ -189,8 +189,10 @@ def command(inputs, output, recursive, overwrite, model, weights, subject, radiu
             photo_io.write_cutout(batch.side_output(task.destination, "cutout"), photo.pixels, rendering.alpha,
                                   icc_profile=photo.icc_profile)
 
+    side_outputs = [kind for kind, wanted in (("mask", save_mask), ("cutout", cutout)) if wanted]
     summary = batch.run_batch(
-        tasks, load=load, compute=compute, save=save, overwrite=overwrite, jobs=jobs, quiet=quiet,
+        tasks, load=load, compute=compute, save=save, overwrite=overwrite, side_outputs=side_outputs, jobs=jobs,
+        quiet=quiet,
     )
     for problem in problems:
         click.echo(f"bokehme: {problem}", err=True)

@@ -334,6 +334,18 @@ def test_a_rerun_does_not_take_its_own_masks_and_cutouts_as_photos(tmp_path):
         "me.jpg", "me_bokeh.jpg", "me_bokeh_cutout.png", "me_bokeh_mask.png"]
 
 
+def test_a_rerun_asking_for_masks_writes_them_for_photos_already_done(tmp_path):
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    Image.fromarray(data.astronaut()).resize((200, 200)).save(folder / "me.jpg")
+    assert run(folder, "--model", "selfie").exit_code == 0
+    assert not (folder / "me_bokeh_mask.png").exists()
+    again = run(folder, "--model", "selfie", "--save-mask")
+    assert "processed 1, skipped 0, failed 0" in again.stderr
+    assert (folder / "me_bokeh_mask.png").exists()
+    assert "processed 0, skipped 1, failed 0" in run(folder, "--model", "selfie", "--save-mask").stderr
+
+
 def test_a_photo_named_like_a_result_is_processed_when_named(tmp_path):
     Image.fromarray(data.astronaut()).resize((200, 200)).save(tmp_path / "party_bokeh.jpg")
     result = run(tmp_path / "party_bokeh.jpg", "--model", "selfie", "-o", tmp_path / "out")
