@@ -525,11 +525,13 @@ def _box(coverage, margin=0):
 
 
 def _encoded(stack, box, size):
-    """sRGB colour and coverage, (4, h, w), of a half-size linear stack; zeros for None.
+    """sRGB colour times coverage, and coverage, (4, h, w), of a half-size linear stack; zeros for None.
 
     The stack covers the slices `box` of the half-size frame `size`, as
     :func:`_render_side` returns it; its coverage is its last plane, at most 1.
-    The planes lie in memory pixel by pixel, as upsampling reads them.
+    Premultiplied, so that upsampling never mixes the colour of uncovered
+    pixels (none: black) into a fading edge.  The planes lie in memory pixel
+    by pixel, as upsampling reads them.
     """
     out = torch.zeros(tuple(size) + (4,)).permute(2, 0, 1)
     covered = None if stack is None else _box(stack[3])
@@ -545,8 +547,8 @@ def _encoded(stack, box, size):
     for top in range(0, stack.shape[1], _STRIP_ROWS):
         strip = slice(top, top + _STRIP_ROWS)
         part = stack[:, strip]
-        target[:3, strip] = _linear_to_srgb_t(part[:3] / part[3:4].clamp(min=1e-12))
-        torch.clamp(part[-1], max=1, out=target[3, strip])
+        coverage = torch.clamp(part[-1], max=1, out=target[3, strip])
+        torch.mul(_linear_to_srgb_t(part[:3] / part[3:4].clamp(min=1e-12)), coverage, out=target[:3, strip])
     return out
 
 
@@ -592,7 +594,7 @@ def _fill_hidden(behind, front, image, position):
     Parameters
     ----------
     behind, front : (4, h, w) float32 Tensor
-        sRGB colour and coverage of the two stacks (:func:`_encoded`).
+        Premultiplied sRGB colour and coverage of the two stacks (:func:`_encoded`).
     image, position
         As for :func:`_composite_planes`.
     """
@@ -604,14 +606,14 @@ def _fill_hidden(behind, front, image, position):
     focused = _in_focus_share(image, position, box)
     share = focused[3:4]
     below = behind[:, box[0], box[1]]
-    beneath = (1 - share).mul_(below[3:4])
-    colour = torch.addcmul(focused[:3], below[:3], beneath)
-    coverage = beneath.add_(share)
+    visible = 1 - share
+    colour = torch.addcmul(focused[:3], below[:3], visible)
+    coverage = visible.mul_(below[3:4]).add_(share)
     # Where at least half the middle plane is there its own colour is the
     # estimate, as renormalizing it would give; only below that do
     # coarser blocks take part.
     filled = _fill_unknown(colour[None], coverage[None], 0.5)[0]
-    below[:3].mul_(below[3:4]).addcmul_(filled, 1 - below[3:4])
+    below[:3].addcmul_(filled, 1 - below[3:4])
     below[3] = 1
 
 
@@ -696,7 +698,7 @@ def _composite_planes(image, position, behind, front):
         Layer positions of :func:`_layer_position`; ``max(0, 1 - |q|)`` is
         a pixel's in-focus share.
     behind, front : (4, ceil(H / 2), ceil(W / 2)) float32 Tensor
-        sRGB colour and coverage of the two stacks (:func:`_encoded`).
+        Premultiplied sRGB colour and coverage of the two stacks (:func:`_encoded`).
 
     Returns
     -------
@@ -713,13 +715,13 @@ def _composite_planes(image, position, behind, front):
         bottom = min(height, top + _STRIP_ROWS)
         far = upsample_rows(behind[None], (height, width), 2, top, bottom)
         sharp = _share(position[top:bottom, :, None])
-        far_alpha = far[..., 3:].mul_(1 - sharp)
-        colour = far[..., :3].mul_(far_alpha).addcmul_(photo[top:bottom], sharp)
-        total = far_alpha.add_(sharp)
+        blurred = 1 - sharp
+        colour = far[..., :3].mul_(blurred).addcmul_(photo[top:bottom], sharp)
+        total = far[..., 3:].mul_(blurred).add_(sharp)
         if top < reach[1] and bottom > reach[0]:
             near = upsample_rows(front[None], (height, width), 2, top, bottom)
-            near_alpha, rest = near[..., 3:], 1 - near[..., 3:]
-            colour.mul_(rest).addcmul_(near[..., :3], near_alpha)
-            total.mul_(rest).add_(near_alpha)
+            rest = 1 - near[..., 3:]
+            colour.mul_(rest).add_(near[..., :3])
+            total.mul_(rest).add_(near[..., 3:])
         torch.div(colour, total.clamp_(min=1e-12), out=out[top:bottom]).clamp_(0, 1)
     return out.numpy()

@@ -191,6 +191,17 @@ def test_subject_alpha_stays_sharp_off_the_focus_plane(scene, rendered):
     np.testing.assert_array_equal(out[patch], image[patch])
 
 
+def test_a_flat_photo_comes_back_flat_whatever_its_depth():
+    # Blurring a flat colour changes nothing, also where a near object's
+    # blur fades out over the focus plane (it once mixed in black there).
+    image = np.full((40, 60, 3), 0.8, np.float32)
+    disparity = np.full((40, 60), 0.1, np.float32)
+    disparity[10:30, 20:40] = 1.0
+    disparity[:, :5] = 0.5
+    for radius in (2.2, 3.0, 6.0, 10.0):
+        np.testing.assert_allclose(depth.render_depth(image, disparity, 0.5, radius), image, atol=1e-5)
+
+
 def test_everything_in_focus_returns_the_photo(scene):
     image, disparity, focus = scene
     out = depth.render_depth(image, disparity, focus, MAX_RADIUS, depth_of_field=2.0)
