@@ -147,15 +147,19 @@ def blur_radius_map(disparity, focus, max_radius, depth_of_field=DEFAULT_DEPTH_O
     focus plane, the same slope in front and behind (a thin lens), beginning
     at the edge of the depth-of-field band::
 
-        radius = max_radius * clip((|d - focus| - dof / 2) / (extent - dof / 2), 0, 1)
+        radius = max_radius * clip((|d - focus| - dof / 2) / ramp, 0, 1)
+        ramp = max(extent - dof / 2, dof)
 
     where ``extent = focus - d.min()``, the depth span behind the focus
     plane: the farthest background gets exactly `max_radius`, whatever lies
     in front, and what lies as far or further in front gets it too (the
     largest blur, clipped).  A near object in the frame thus never changes
-    how much the background is blurred.  When nothing lies beyond the band
-    behind the focus plane, the span in front, ``d.max() - focus``, sets
-    the scale instead.
+    how much the background is blurred.  The blur grows over at least one
+    depth of field, though: a background just beyond the band is blurred
+    a little, as by a lens, not at once fully (phone depth is noisy, and a
+    wall just behind the subject would come out blotchy).  When nothing
+    lies beyond the band behind the focus plane, the span in front,
+    ``d.max() - focus``, sets the scale instead.
 
     Parameters
     ----------
@@ -182,7 +186,7 @@ def blur_radius_map(disparity, focus, max_radius, depth_of_field=DEFAULT_DEPTH_O
         return np.zeros_like(disparity)
     distance = np.abs(disparity - np.float32(focus))
     distance -= half
-    distance *= np.float32(max_radius / (extent - half))
+    distance *= np.float32(max_radius / max(extent - half, depth_of_field))
     return np.clip(distance, 0, np.float32(max_radius), out=distance)
 
 

@@ -110,6 +110,9 @@ def test_a_near_object_does_not_change_the_background_blur():
     alone = depth.blur_radius_map(scene, 0.5, 30)
     assert alone[0, 5] == pytest.approx(30)
     np.testing.assert_array_equal(depth.blur_radius_map(with_near, 0.5, 30)[2:], alone[2:])
+    # A background just beyond the sharp band is blurred a little, not fully.
+    barely = depth.blur_radius_map(np.float32([[0.449, 0.5, 1.0]]), 0.5, 10)
+    assert 0 < barely[0, 0] < 0.5 and barely[0, 2] == pytest.approx(10)
     # With nothing behind the focus plane, the near side sets the scale.
     front_only = depth.blur_radius_map(with_near, 0.1, 30)
     assert front_only[0, 0] == pytest.approx(30) and front_only[5, 5] < 30
