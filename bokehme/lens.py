@@ -274,11 +274,6 @@ def _convolve(sums, kernel):
     return F.conv2d(sums, weight, padding=kernel.shape[0] // 2, groups=channels)
 
 
-def _channels_last(x):
-    """A channels-last copy of (1, C, h, w) with standard strides."""
-    return torch.empty(x.shape, memory_format=torch.channels_last).copy_(x)
-
-
 def _fill_unknown(num, den, least):
     """Normalized values num / den, holes filled from coarser scales.
 
