@@ -849,7 +849,7 @@ def read_depth(path) -> np.ndarray | None:
         raise PhotoError(path, f"cannot read: {error.strerror or error}") from None
     try:
         if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
-            return _heif_depth(path, data) if HEIF_SUPPORT else None
+            return _heif_depth(data) if HEIF_SUPPORT else None
         if data[:2] == b"\xff\xd8":
             return _jpeg_depth(data)
     except (OSError, SyntaxError, ValueError, EOFError, zlib.error) as error:
@@ -893,8 +893,9 @@ def _gray_values(image: Image.Image) -> np.ndarray:
     return values / np.float32(255)
 
 
-def _heif_depth(path: Path, data: bytes) -> np.ndarray | None:
-    heif = pillow_heif.open_heif(path)
+def _heif_depth(data: bytes) -> np.ndarray | None:
+    # From the bytes already read for the file type and the boxes, not the path again.
+    heif = pillow_heif.open_heif(io.BytesIO(data))
     if not heif.info.get("depth_images"):
         return None
     depth_image = heif.info["depth_images"][0]
