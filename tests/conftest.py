@@ -1,14 +1,19 @@
-"""Shared fixtures: where the workplace's real models and photos lie.
+"""Shared fixtures: where the workplace's real models and photos lie, and scenes tests in several folders use.
 
 The files under ``../shared`` are never part of the repository.  Tests that
 need them skip on a developer's machine without them, but fail under CI
 (``CI=true``) so that a missing file can never hide a real-model test.
+
+Test files cannot import each other (nor this file): a helper that tests in
+several files need is a fixture here, or in the conftest.py of their folder.
 """
 
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
+from scipy import ndimage
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -41,3 +46,163 @@ def devset_dir():
 def pug_heic():
     """A real iPhone Portrait-mode HEIC with a depth image."""
     return shared_file("photos", "pug_portrait_mode.heic")
+
+
+# ---------------------------------------------------------------------------
+# Synthetic and real scenes that tests in several folders need.
+
+
+class ThreePlanes:
+    """A synthetic scene of three planes side by side: far | in focus | near.
+
+    Each plane has its own colour, darker above a horizontal step at the
+    middle row (to measure the blur) and a fine random texture in the
+    in-focus plane (to see that it stays sharp).  ``image`` is the photo,
+    ``levels`` its 8-bit disparity (8-bit, so that a PNG round trip is exact).
+    """
+
+    height, width = 240, 360
+    third = width // 3
+    far, focus, near = 26, 128, 200
+    colours = {far: (0.9, 0.2, 0.2), focus: (0.2, 0.8, 0.2), near: (0.2, 0.3, 0.9)}
+
+    def __init__(self):
+        rng = np.random.default_rng(1)
+        image = np.empty((self.height, self.width, 3), np.float32)
+        levels = np.empty((self.height, self.width), np.uint8)
+        for i, level in enumerate((self.far, self.focus, self.near)):
+            columns = slice(i * self.third, (i + 1) * self.third)
+            image[:, columns] = self.colours[level]
+            image[:self.height // 2, columns] *= 0.3
+            levels[:, columns] = level
+        middle = image[:, self.third:2 * self.third]
+        middle += rng.uniform(-0.1, 0.1, middle.shape).astype(np.float32)
+        self.image = np.clip(image, 0, 1)
+        self.levels = levels
+
+
+@pytest.fixture(scope="session")
+def three_planes():
+    """The :class:`ThreePlanes` scene (its arrays are shared: do not modify them)."""
+    return ThreePlanes()
+
+
+def _pug_regions(disparity):
+    """Head, wall, near bed and the wall beside the pug, found in the photo's depth map.
+
+    The pug is the largest connected region of middle disparity (between
+    the wall's and the bed's).  Its head is the highest part of the dog: the
+    part of that region within a quarter of the dog's height of the point
+    that far below the top of its head.  The wall is everything well above
+    the pug's top, right of the door frame.  The near bed is the largest
+    region of high disparity.  Beside the pug is the wall (low disparity)
+    3 to 12 map pixels from its outline.
+    """
+    pug, count = ndimage.label((disparity > 0.3) & (disparity < 0.55))
+    sizes = ndimage.sum(np.ones_like(disparity), pug, index=np.arange(1, count + 1))
+    pug = pug == 1 + int(np.argmax(sizes))
+    rows = np.nonzero(pug.any(axis=1))[0]
+    top, bottom = rows[0], rows[-1]
+    reach = (bottom - top) / 4
+    crown = np.nonzero(pug[top])[0].mean()
+    y, x = np.ogrid[:disparity.shape[0], :disparity.shape[1]]
+    head = pug & ((y - top - reach) ** 2 + (x - crown) ** 2 < reach ** 2)
+    wall = np.zeros_like(pug)
+    wall[:int(top * 0.8), disparity.shape[1] // 5:] = True
+    bed, count = ndimage.label(disparity > 0.6)
+    sizes = ndimage.sum(np.ones_like(disparity), bed, index=np.arange(1, count + 1))
+    bed = bed == 1 + int(np.argmax(sizes))
+    beside = (ndimage.binary_dilation(pug, iterations=12) & ~ndimage.binary_dilation(pug, iterations=3)
+              & (disparity < 0.25))
+    return head, wall, bed, beside
+
+
+@pytest.fixture(scope="session")
+def pug_regions():
+    """``pug_regions(disparity) -> (head, wall, bed, beside)``: masks in the pug photo's depth map."""
+    return _pug_regions
+
+
+@pytest.fixture(scope="module")
+def pug(pug_heic):
+    """The pug photo (full size) and its depth map."""
+    from bokehme.io.depth_maps import read_depth
+    from bokehme.io.read import read_photo
+
+    return read_photo(pug_heic), read_depth(pug_heic)
+
+
+class StreetScene:
+    """The PII scrub's street-like scene: a subject in the middle, words and a bystander behind.
+
+    The subject is the astronaut's upper body (270x346) pasted at
+    ``subject_box``, the bystander her head (100x120) at ``bystander_box``;
+    the words of ``words`` are drawn at ``word_places``.  ``image`` is the
+    scene as float32 sRGB in [0, 1].
+    """
+
+    words = ("PRIVATE", "GARDEN", "HOUSE", "STREET")
+    word_places = ((20, 30), (570, 30), (590, 220), (570, 420))
+    height, width = 520, 800
+    subject_box = (280, height - 346, 550, height)
+    bystander_box = (60, 250, 160, 370)
+
+    def __init__(self):
+        from PIL import Image, ImageDraw, ImageFont
+        from skimage import data
+
+        canvas = Image.new("RGB", (self.width, self.height), (214, 206, 190))
+        draw = ImageDraw.Draw(canvas)
+        font = ImageFont.load_default(size=44)
+        for word, place in zip(self.words, self.word_places):
+            draw.text(place, word, fill=(30, 30, 40), font=font)
+        astronaut = Image.fromarray(data.astronaut())
+        x0, y0, x1, y1 = self.subject_box
+        canvas.paste(astronaut.crop((60, 0, 460, 512)).resize((x1 - x0, y1 - y0), Image.LANCZOS), (x0, y0))
+        x0, y0, x1, y1 = self.bystander_box
+        canvas.paste(astronaut.crop((140, 20, 340, 260)).resize((x1 - x0, y1 - y0), Image.LANCZOS), (x0, y0))
+        self.image = np.asarray(canvas, dtype=np.float32) / 255
+
+
+@pytest.fixture(scope="session")
+def street_scene():
+    """The :class:`StreetScene` (its image is shared: do not modify it)."""
+    return StreetScene()
+
+
+def _centre_in(box, region):
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return region[0] <= cx < region[2] and region[1] <= cy < region[3]
+
+
+@pytest.fixture(scope="session")
+def centre_in():
+    """``centre_in(box, region)``: whether the centre of an (x0, y0, x1, y1) box lies in a region."""
+    return _centre_in
+
+
+@pytest.fixture(scope="session")
+def disc_segmenter():
+    """A segmenter class that sees one person, a disc in the middle of the frame (or nobody).
+
+    ``disc_segmenter(radius=0.3, present=True)``: the disc's radius as a
+    fraction of the frame's height.  It stands in for a model where a test is
+    about the pipeline around it, not about finding people.
+    """
+    from bokehme.models.base import Segmenter
+
+    class DiscSegmenter(Segmenter):
+        name = "disc"
+        labels = ("background", "person")
+
+        def __init__(self, radius=0.3, present=True):
+            self.radius, self.present = radius, present
+
+        def class_probabilities(self, image):
+            h, w = 64, round(64 * image.shape[1] / image.shape[0])
+            y, x = np.mgrid[:h, :w]
+            inside = np.hypot((y - h / 2) / h, (x - w / 2) / h) < self.radius
+            person = (inside & self.present).astype(np.float32)
+            return np.stack([1 - person, person])
+
+    return DiscSegmenter

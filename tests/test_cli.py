@@ -12,8 +12,9 @@ from PIL import Image
 from skimage import data
 
 from bokehme import cli
-from bokehme.composite import render_bokeh
-from bokehme.photo_io import read_depth, read_photo
+from bokehme.imaging.composite import render_bokeh
+from bokehme.io.depth_maps import read_depth
+from bokehme.io.read import read_photo
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -162,12 +163,12 @@ def test_unwritable_output_folder(astronaut_jpg, tmp_path):
 
 
 def test_auto_without_weights_falls_back_to_selfie_with_one_warning(tmp_path, monkeypatch, astronaut_jpg):
-    from bokehme import segment
+    from bokehme.models import weights
 
     monkeypatch.setenv("BOKEHME_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     monkeypatch.delenv("BOKEHME_WEIGHTS", raising=False)
-    monkeypatch.setattr(segment, "network_reachable", lambda url, timeout=0: False)
+    monkeypatch.setattr(weights, "network_reachable", lambda url, timeout=0: False)
     result = run(astronaut_jpg, "--quiet")
     assert result.exit_code == 0
     assert result.stderr == ""

@@ -16,35 +16,13 @@ import subprocess
 import cv2
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 from scipy import ndimage
 from skimage import data
 
-from bokehme import pii
-from bokehme.composite import render_bokeh
-from bokehme.segment import load_segmenter
-
-WORDS = ("PRIVATE", "GARDEN", "HOUSE", "STREET")
-WORD_PLACES = ((20, 30), (570, 30), (590, 220), (570, 420))
-HEIGHT, WIDTH = 520, 800
-#: Where the subject (a 270x346 upper body) and the bystander (a 100x120 head) are pasted.
-SUBJECT_BOX = (280, HEIGHT - 346, 550, HEIGHT)
-BYSTANDER_BOX = (60, 250, 160, 370)
-
-
-def make_scene():
-    """A street-like scene: subject in the middle, words and a bystander behind."""
-    canvas = Image.new("RGB", (WIDTH, HEIGHT), (214, 206, 190))
-    draw = ImageDraw.Draw(canvas)
-    font = ImageFont.load_default(size=44)
-    for word, place in zip(WORDS, WORD_PLACES):
-        draw.text(place, word, fill=(30, 30, 40), font=font)
-    astronaut = Image.fromarray(data.astronaut())
-    x0, y0, x1, y1 = SUBJECT_BOX
-    canvas.paste(astronaut.crop((60, 0, 460, 512)).resize((x1 - x0, y1 - y0), Image.LANCZOS), (x0, y0))
-    x0, y0, x1, y1 = BYSTANDER_BOX
-    canvas.paste(astronaut.crop((140, 20, 340, 260)).resize((x1 - x0, y1 - y0), Image.LANCZOS), (x0, y0))
-    return np.asarray(canvas, dtype=np.float32) / 255
+from bokehme.imaging.scrub import scrub, scrub_background, scrub_faces
+from bokehme.models.faces import FaceDetector
+from bokehme.models.loading import load_segmenter
 
 
 def to_uint8(image):
@@ -63,7 +41,7 @@ def tesseract():
 
 
 @pytest.fixture(scope="module")
-def read_words(tesseract, tmp_path_factory):
+def read_words(tesseract, street_scene, tmp_path_factory):
     """The scene's words Tesseract reads in an image (sparse-text mode, its most eager)."""
     folder = tmp_path_factory.mktemp("ocr")
 
@@ -72,7 +50,7 @@ def read_words(tesseract, tmp_path_factory):
         Image.fromarray(to_uint8(image)).save(path)
         result = subprocess.run([tesseract, str(path), "-", "--psm", "11"], capture_output=True, text=True,
                                 check=True)
-        return {word for word in result.stdout.split() if word in WORDS}
+        return {word for word in result.stdout.split() if word in street_scene.words}
 
     return read
 
@@ -89,26 +67,36 @@ def haar_faces():
     return detect
 
 
-def centre_in(box, region):
-    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    return region[0] <= cx < region[2] and region[1] <= cy < region[3]
+@pytest.fixture(scope="module")
+def scene(street_scene):
+    return street_scene.image
 
 
 @pytest.fixture(scope="module")
-def scene():
-    return make_scene()
+def words(street_scene):
+    return set(street_scene.words)
+
+
+@pytest.fixture(scope="module")
+def subject_box(street_scene):
+    return street_scene.subject_box
+
+
+@pytest.fixture(scope="module")
+def bystander_box(street_scene):
+    return street_scene.bystander_box
 
 
 @pytest.fixture(scope="module")
 def face_detector():
-    return pii.FaceDetector()
+    return FaceDetector()
 
 
 @pytest.fixture(scope="module")
 def scrubbed(scene, face_detector):
     """The whole scrub of the scene with the real selfie model and face detector."""
     person = load_segmenter("selfie").subject_probability(scene, "person")
-    return pii.scrub(scene, person, faces=face_detector)
+    return scrub(scene, person, faces=face_detector)
 
 
 def disk_blur(image, radius):
@@ -141,8 +129,8 @@ def quantized(image):
 # The oracles, end to end
 
 
-def test_words_are_read_before_and_none_after(scene, scrubbed, read_words):
-    assert read_words(scene) == set(WORDS)
+def test_words_are_read_before_and_none_after(scene, words, scrubbed, read_words):
+    assert read_words(scene) == words
     image, _, report = scrubbed
     assert read_words(quantized(image)) == set()
     # The attack that reads a blurred document cannot read the scrub either.
@@ -157,20 +145,21 @@ def test_deconvolution_attack_reads_a_plain_lens_blur(scene, read_words):
     assert len(read_words(wiener_attack(blurred, 16))) >= 2
 
 
-def test_bystander_face_is_found_before_and_gone_after(scene, scrubbed, haar_faces):
+def test_bystander_face_is_found_before_and_gone_after(scene, subject_box, bystander_box, centre_in, scrubbed,
+                                                       haar_faces):
     before = haar_faces(scene)
-    assert any(centre_in(box, BYSTANDER_BOX) for box in before)
-    assert any(centre_in(box, SUBJECT_BOX) for box in before)
+    assert any(centre_in(box, bystander_box) for box in before)
+    assert any(centre_in(box, subject_box) for box in before)
     image, alpha, _ = scrubbed
     after = haar_faces(quantized(image))
     background_faces = [box for box in after if alpha[round((box[1] + box[3]) / 2), round((box[0] + box[2]) / 2)] < 0.5]
     assert background_faces == []
-    assert any(centre_in(box, SUBJECT_BOX) for box in after)
+    assert any(centre_in(box, subject_box) for box in after)
 
 
-def test_subject_face_is_unchanged(scene, scrubbed, haar_faces):
+def test_subject_face_is_unchanged(scene, subject_box, centre_in, scrubbed, haar_faces):
     image, alpha, report = scrubbed
-    subject_faces = [box for box in haar_faces(scene) if centre_in(box, SUBJECT_BOX)]
+    subject_faces = [box for box in haar_faces(scene) if centre_in(box, subject_box)]
     assert subject_faces
     for x0, y0, x1, y1 in subject_faces:
         # A Haar box's corners take in the wall beside the jaw; the face is within.
@@ -182,27 +171,19 @@ def test_subject_face_is_unchanged(scene, scrubbed, haar_faces):
     assert report.subject_faces >= 1
 
 
-def test_face_detector_finds_the_small_background_face(scene, face_detector):
-    boxes = face_detector(scene)
-    assert any(centre_in(box, BYSTANDER_BOX) for box in boxes)
-    assert any(centre_in(box, SUBJECT_BOX) for box in boxes)
-    for x0, y0, x1, y1 in boxes:
-        assert 0 <= x0 < x1 <= WIDTH and 0 <= y0 < y1 <= HEIGHT
-
-
-def test_report_names_the_scrubbed_faces_and_serialises(scrubbed):
+def test_report_names_the_scrubbed_faces_and_serialises(subject_box, bystander_box, centre_in, scrubbed):
     _, _, report = scrubbed
     assert report.faces_scrubbed == len(report.face_boxes) >= 1
-    assert any(centre_in(box, BYSTANDER_BOX) for box in report.face_boxes)
-    assert not any(centre_in(box, SUBJECT_BOX) for box in report.face_boxes)
+    assert any(centre_in(box, bystander_box) for box in report.face_boxes)
+    assert not any(centre_in(box, subject_box) for box in report.face_boxes)
     loaded = json.loads(json.dumps(dataclasses.asdict(report)))
     assert loaded["faces_scrubbed"] == report.faces_scrubbed
     assert 0.05 < loaded["subject_area"] < 0.3
 
 
-def test_bystander_is_left_as_smooth_background(scene, scrubbed):
+def test_bystander_is_left_as_smooth_background(scene, bystander_box, scrubbed):
     image, alpha, _ = scrubbed
-    x0, y0, x1, y1 = BYSTANDER_BOX
+    x0, y0, x1, y1 = bystander_box
     assert alpha[y0:y1, x0:x1].max() == 0
     # No edge of the bystander's face or body is left: only bokeh and grain.
     detail = np.abs(ndimage.gaussian_filter(image[y0:y1, x0:x1].mean(axis=2), 1.5) -
@@ -213,96 +194,17 @@ def test_bystander_is_left_as_smooth_background(scene, scrubbed):
 
 
 # --------------------------------------------------------------------------
-# The pieces
+# The face filling, with the real detector
 
 
-def blob(shape, centre, radius):
-    rows, cols = np.ogrid[:shape[0], :shape[1]]
-    distance = np.hypot(rows - centre[0], cols - centre[1])
-    return np.clip((radius + 2 - distance) / 4, 0, 1).astype(np.float32)
-
-
-def test_main_subject_is_the_large_central_person():
-    shape = (96, 128)
-    central, side = blob(shape, (55, 64), 25), blob(shape, (30, 12), 8)
-    main, bystanders = pii.main_subject(np.maximum(central, side))
-    assert main[55, 64] == pytest.approx(1) and main[30, 12] == 0
-    assert bystanders[30, 12] == pytest.approx(1) and bystanders[55, 64] == 0
-    # The soft rim of the subject stays with it.
-    rim = (central > 0) & (central < 0.5)
-    np.testing.assert_allclose(main[rim], central[rim], atol=1e-6)
-
-
-def test_main_subject_of_nobody_is_empty():
-    main, bystanders = pii.main_subject(np.zeros((20, 30), np.float32))
-    assert not main.any() and not bystanders.any()
-
-
-def test_bystanders_are_scrubbed_like_background():
-    # Two people: the bystander's probability must not keep anything sharp.
-    rng = np.random.default_rng(1)
-    image = rng.random((120, 160, 3), dtype=np.float32)
-    person = np.maximum(blob((60, 80), (35, 40), 16), blob((60, 80), (15, 8), 6))
-    scrubbed, alpha, report = pii.scrub(image, person)
-    assert alpha[30:40, 16:20].max() == 0
-    assert report.bystander_area > 0
-    # White noise has no detail larger than a pixel: what is left is grain.
-    assert np.abs(scrubbed[20:40, 6:26] - image[20:40, 6:26]).mean() > 0.2
-    assert scrubbed[20:40, 6:26].std() < 0.03
-
-
-def test_scrub_faces_fills_bystanders_and_spares_the_subject():
-    rng = np.random.default_rng(2)
-    image = rng.random((100, 150, 3), dtype=np.float32)
-    alpha = np.zeros((100, 150), np.float32)
-    alpha[40:100, 90:150] = 1
-    subject_face, bystander_face = (95, 45, 135, 85), (10, 10, 50, 60)
-    partly_hidden = (70, 60, 110, 100)  # mostly background, partly behind the subject
-    out = pii.scrub_faces(image, [subject_face, bystander_face, partly_hidden], alpha)
-    np.testing.assert_array_equal(out[alpha == 1], image[alpha == 1])
-    core = out[20:50, 20:40]
-    assert core.std(axis=(0, 1)).max() < 1e-5  # a solid fill: nothing of the face
-    np.testing.assert_allclose(core[0, 0], image.reshape(-1, 3).mean(axis=0), atol=0.05)
-    assert out[67:93, 77:88].std(axis=(0, 1)).max() < 1e-5
-    assert out is not image and np.array_equal(out[0:5, 60:85], image[0:5, 60:85])
-
-
-def test_scrub_background_radius_has_a_floor(scene):
-    alpha = np.zeros(scene.shape[:2], np.float32)
-    floor = pii.MIN_RADIUS_FRACTION * np.hypot(*scene.shape[:2])
-    assert pii.scrub_radius(scene.shape, 1.0) == pytest.approx(floor)
-    assert pii.scrub_radius(scene.shape, 2 * floor) == pytest.approx(2 * floor)
-    np.testing.assert_array_equal(pii.scrub_background(scene, alpha, 1.0), pii.scrub_background(scene, alpha, floor))
-
-
-def test_scrub_background_is_seeded_and_looks_like_bokeh(scene):
-    alpha = np.zeros(scene.shape[:2], np.float32)
-    alpha[200:, 300:500] = 1
-    first = pii.scrub_background(scene, alpha, None, seed=3)
-    np.testing.assert_array_equal(first, pii.scrub_background(scene, alpha, None, seed=3))
-    assert not np.array_equal(first, pii.scrub_background(scene, alpha, None, seed=4))
-    np.testing.assert_array_equal(first[alpha == 1], scene[alpha == 1])
-    # As smooth as an ordinary lens blur of the same radius: the cells melt away.
-    radius = pii.scrub_radius(scene.shape)
-    plain = render_bokeh(scene, alpha, radius)
-    background = alpha == 0
-
-    def roughness(image):
-        smooth = ndimage.gaussian_filter(image.mean(axis=2), 2)
-        return np.hypot(*np.gradient(smooth))[background].mean()
-
-    assert roughness(first) < 1.5 * roughness(plain)
-    assert np.abs(first - plain)[background].mean() < 0.03
-
-
-def test_a_large_bystander_face_is_gone(face_detector, haar_faces):
+def test_a_large_bystander_face_is_gone(street_scene, face_detector, haar_faces):
     # A face several cells wide could survive the cells and the blur as a
     # shape a detector still knows; it is painted over first.
-    canvas = Image.new("RGB", (WIDTH, HEIGHT), (214, 206, 190))
+    canvas = Image.new("RGB", (street_scene.width, street_scene.height), (214, 206, 190))
     head = Image.fromarray(data.astronaut()).crop((140, 20, 340, 260)).resize((400, 480), Image.LANCZOS)
     canvas.paste(head, (0, 0))
     image = np.asarray(canvas, dtype=np.float32) / 255
     background = np.zeros(image.shape[:2], np.float32)
     assert haar_faces(image)
-    filled = pii.scrub_faces(image, face_detector(image), background)
-    assert haar_faces(quantized(pii.scrub_background(filled, background, None))) == []
+    filled = scrub_faces(image, face_detector(image), background)
+    assert haar_faces(quantized(scrub_background(filled, background, None))) == []

@@ -1,0 +1,119 @@
+"""sRGB transfer curves and the highlight boost, on float32 arrays and tensors.
+
+Every function here takes a NumPy array or a torch tensor and returns the
+same kind: arrays for callers that work in NumPy, tensors for the blur's
+inner loops, which stay in torch.
+"""
+
+import numpy as np
+import torch
+
+__all__ = [
+    "srgb_to_linear",
+    "linear_to_srgb",
+    "boost_highlights",
+    "to_light",
+]
+
+#: How much brighter, at amount 1, a fully clipped highlight is made.
+HIGHLIGHT_GAIN = 8.0
+
+
+def _as_tensor(x):
+    """(tensor, whether to hand back an array) for an array or a tensor."""
+    if isinstance(x, torch.Tensor):
+        return x, False
+    return torch.from_numpy(np.asarray(x, dtype=np.float32)), True
+
+
+def srgb_to_linear(x):
+    """Decode sRGB values into linear light (IEC 61966-2-1).
+
+    Parameters
+    ----------
+    x : ndarray or Tensor
+        float32 sRGB-encoded values in [0, 1], any shape.
+
+    Returns
+    -------
+    ndarray or Tensor
+        float32 linear-light values, same shape and kind, newly allocated.
+    """
+    t, as_array = _as_tensor(x)
+    curve = t + 0.055
+    curve.mul_(1 / 1.055).clamp_(min=0).pow_(2.4)
+    out = torch.where(t <= 0.04045, t * (1 / 12.92), curve)
+    return out.numpy() if as_array else out
+
+
+def linear_to_srgb(x):
+    """Encode linear light as sRGB values (IEC 61966-2-1).
+
+    Parameters
+    ----------
+    x : ndarray or Tensor
+        float32 linear-light values, any shape; values outside [0, 1] are clipped.
+
+    Returns
+    -------
+    ndarray or Tensor
+        float32 sRGB values in [0, 1], same shape and kind.
+    """
+    t, as_array = _as_tensor(x)
+    t = t.clamp(0, 1)
+    # Written as p + 0.055 (p - 1) so that 1 encodes to exactly 1.
+    power = t.pow(1 / 2.4)
+    curve = power.sub(1).mul_(0.055).add_(power)
+    out = torch.where(t <= 0.0031308, t * 12.92, curve)
+    return out.numpy() if as_array else out
+
+
+def boost_highlights(linear, amount, threshold=0.6):
+    """Make near-clipped highlights brighter so they bloom into bokeh discs.
+
+    A clipped street lamp stored as 1.0 was really many times brighter;
+    spread over a large disc at its stored value it would turn grey.
+
+    Parameters
+    ----------
+    linear : ndarray or Tensor
+        (H, W, 3) or (H, W) float32 linear-light values.
+    amount : float
+        Strength; 0 returns `linear` unchanged, 1 makes a fully clipped
+        pixel ``1 + HIGHLIGHT_GAIN`` times brighter.
+    threshold : float, optional
+        Linear value (of the brightest channel) where boosting starts.
+
+    Returns
+    -------
+    ndarray or Tensor
+        float32 values, same shape and kind; may exceed 1.
+    """
+    if not amount:
+        return linear
+    t, as_array = _as_tensor(linear)
+    peak = t.amax(dim=-1, keepdim=True) if t.dim() == 3 else t
+    ramp = ((peak - threshold) / (1 - threshold)).clamp_(0, 1)
+    out = t * (1 + amount * HIGHLIGHT_GAIN * ramp * ramp)
+    return out.numpy() if as_array else out
+
+
+def to_light(srgb, highlights=0.0):
+    """sRGB values to the linear light a lens blurs, highlights boosted by `highlights`.
+
+    Parameters
+    ----------
+    srgb : Tensor
+        (..., 3) float32 sRGB values in [0, 1].
+    highlights : float, optional
+        :func:`boost_highlights` amount; 0 for none.
+
+    Returns
+    -------
+    Tensor
+        float32, a new tensor.
+    """
+    light = srgb_to_linear(srgb)
+    if highlights:
+        light = boost_highlights(light, highlights)
+    return light

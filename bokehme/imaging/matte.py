@@ -1,0 +1,292 @@
+"""The subject's alpha: a segmenter's low-resolution probability made full-resolution.
+
+A segmentation network sees the photo at a few hundred pixels; its
+probability map is blocky at full resolution.  A guided filter with the
+photo as guide fits, in every window, a linear model from the photo's
+colours to that probability, so the alpha follows the real edges and fine
+strands of the photo.  The model is fitted at low resolution and evaluated
+at full resolution only where the alpha is not already sure
+(docs/matte.md).
+"""
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy import ndimage
+
+from .guided_filter import coefficient_planes, guided_coefficients, linear_model
+from .resample import block_mean, resize_map
+
+__all__ = ["refine_alpha", "alpha_model", "evaluate_alpha"]
+
+# Far from any soft edge the segmenter is sure; there the alpha is set to
+# exactly 0 or 1 instead of a guided-filter estimate that wobbles around it.
+_SURE = 0.02
+
+# Pixels per strip of the alpha evaluation: the strip's temporaries stay
+# small, and there are few enough strips for their overhead not to count.
+_STRIP_PIXELS = 1 << 20
+
+
+def refine_alpha(image, probability, *, radius=None, eps=1e-4):
+    """Turn a low-resolution subject probability into a full-resolution alpha.
+
+    Parameters
+    ----------
+    image : ndarray
+        (H, W, 3) float32 sRGB photo in [0, 1], the guide.
+    probability : ndarray
+        (h, w) float32 subject probability in [0, 1] at any (usually much
+        lower) resolution with the photo's aspect ratio.
+    radius : int, optional
+        Guided-filter radius in full-resolution pixels; by default three
+        probability pixels (23 px for a 12 MP photo and a 513 px map).
+        Smaller radii stay closer to the probability, larger ones recover
+        more of fine strands.
+    eps : float, optional
+        Guided-filter regularization.
+
+    Returns
+    -------
+    ndarray
+        (H, W) float32 alpha in [0, 1], 1 = subject.  It is exactly 1 inside
+        the subject and exactly 0 far from it.
+    """
+    image = np.ascontiguousarray(image, dtype=np.float32)
+    return evaluate_alpha(*alpha_model(image, probability, radius, eps), image)
+
+
+def alpha_model(image, probability, radius=None, eps=1e-4):
+    """Low-resolution coefficients of the alpha, see :func:`refine_alpha`.
+
+    Parameters
+    ----------
+    image, probability, radius, eps
+        As for :func:`refine_alpha`.
+
+    Returns
+    -------
+    a : ndarray
+        (h, w, 3) float32 colour coefficients.
+    b, floor : ndarray
+        (h, w) float32; the alpha is ``clip(max(a.I + b, floor), 0, 1)``
+        with all three bilinearly upsampled to the image.
+    """
+    height, width = image.shape[:2]
+    if radius is None:
+        radius = max(2, round(3 * max(height, width) / max(probability.shape)))
+    # The coefficients vary smoothly, so they are fitted at a resolution
+    # where the window is about 4 pixels across its radius.
+    factor = max(1, int(radius) // 4)
+    guide = block_mean(image, factor)
+    prob = resize_map(probability, guide.shape[:2])
+    small_radius = max(1, round(radius / factor))
+    # The probability is the subject's alpha seen at low resolution.  Fitting
+    # it against the photo seen the same way keeps thin strands from being
+    # averaged away: if alpha = a.I + b locally, the same a, b hold for
+    # their low-resolution versions.
+    if prob.shape != probability.shape:
+        guide = _degrade(guide, probability.shape)
+    a, b = guided_coefficients(guide, prob, small_radius, eps)
+    # Far from the subject the map is ~0 but never exactly; there the alpha
+    # is made exactly 0.  Where the segmenter is sure of the subject, a
+    # textured subject must not make the linear model dip below 1.
+    far = ndimage.maximum_filter(prob, size=2 * small_radius + 1) <= _SURE
+    a[far] = 0
+    b[far] = 0
+    floor = np.clip((prob - (1 - 2 * _SURE)) / _SURE, 0, 1)
+    return a, b, floor
+
+
+def _degrade(image, shape):
+    """An (H, W, 3) image seen at resolution ``shape`` and resized back."""
+    t = torch.from_numpy(image).permute(2, 0, 1)[None]
+    low = F.interpolate(t, size=shape, mode="area")
+    back = F.interpolate(low, size=image.shape[:2], mode="bilinear", align_corners=False)
+    return np.ascontiguousarray(back[0].permute(1, 2, 0).numpy())
+
+
+def evaluate_alpha(a, b, floor, image):
+    """The alpha of :func:`alpha_model`'s coefficients, computed only where needed.
+
+    Equal to ``clip(apply_coefficients(a, b, image, floor), 0, 1)``
+    (:func:`bokehme.imaging.guided_filter.apply_coefficients`) to float
+    rounding.
+
+    Where the four cells a pixel interpolates from all have a = b = 0 and no
+    floor, its alpha is exactly 0; where they all have a floor of 1 it is
+    exactly 1.  Only the remaining pixels, usually a small part of the
+    photo, run the linear model.
+
+    Parameters
+    ----------
+    a : ndarray
+        (h, w, 3) float32 colour coefficients.
+    b, floor : ndarray
+        (h, w) float32 offset and floor.
+    image : ndarray
+        (H, W, 3) float32 guide.
+
+    Returns
+    -------
+    ndarray
+        (H, W) float32 alpha in [0, 1].
+    """
+    height, width = image.shape[:2]
+    row_taps = _bilinear_taps(height, a.shape[0])
+    col_taps = _bilinear_taps(width, a.shape[1])
+    # The output splits into rectangles of pixels that read the same four
+    # cells: rows of rectangles share their cell rows, columns their columns.
+    top, row_rects = torch.unique_consecutive(row_taps[0], return_inverse=True)
+    left, col_rects = torch.unique_consecutive(col_taps[0], return_inverse=True)
+    bottom = (top + 1).clamp_(max=a.shape[0] - 1)
+    right = (left + 1).clamp_(max=a.shape[1] - 1)
+    zero = (b == 0) & (floor <= 0)
+    for channel in np.moveaxis(a, -1, 0):
+        zero &= channel == 0
+    sure = _sure_alpha(zero, floor >= 1, top.numpy(), bottom.numpy(),
+                       left.numpy(), right.numpy())
+    # Per rectangle row and output column: all rows of a rectangle row
+    # are alike.
+    sure = torch.from_numpy(sure).index_select(1, col_rects)
+    planes = coefficient_planes(a, b, floor)
+    alpha = torch.empty((height, width))
+    # Strip by strip, the temporaries stay small.
+    strip = max(1, _STRIP_PIXELS // width)
+    for start in range(0, height, strip):
+        rects = row_rects[start:start + strip]
+        block = torch.index_select(sure, 0, rects, out=alpha[start:start + strip])
+        first, last = rects[0].item(), rects[-1].item() + 1
+        pair_rects, pair_cols = torch.nonzero(sure[first:last].isnan()).unbind(1)
+        if not len(pair_cols):
+            continue
+        # Torch blends along cell rows first: once per pair, for all the
+        # rows of its rectangle row.
+        upper, lower = _column_blends(
+            planes, (top[first:last][pair_rects], bottom[first:last][pair_rects]),
+            col_taps, pair_cols)
+        rows, pairs = _rows_of_pairs(pair_rects, rects - first)
+        pixels = pair_cols.index_select(0, pairs).add_(rows * width)
+        rows += start
+        coeffs = _gather_columns(upper, pairs).mul_(row_taps[2].index_select(0, rows))
+        coeffs.add_(_gather_columns(lower, pairs).mul_(row_taps[3].index_select(0, rows)))
+        colours = torch.from_numpy(image[start:start + strip]).reshape(-1, 3)
+        value = linear_model(coeffs, colours.index_select(0, pixels)).clamp_(0, 1)
+        block.view(-1).index_copy_(0, pixels, value)
+    return alpha.numpy()
+
+
+def _bilinear_taps(n_out, n_in):
+    """Where a bilinear resize from n_in to n_out samples reads its input.
+
+    The sampling of ``F.interpolate(mode="bilinear", align_corners=False)``
+    with the same rounding, so that blending with these taps in torch's
+    order matches it to float rounding.
+
+    Returns
+    -------
+    first, second : Tensor
+        (n_out,) int64 the two input samples read; equal at the border.
+    first_weight, second_weight : Tensor
+        (n_out,) float32 their weights.
+    """
+    scale = float(np.float32(n_in) / np.float32(n_out))
+    # torch rounds ``scale * (i + 0.5) - 0.5`` once (a fused multiply-add);
+    # in float64 the product and difference are exact, so one cast matches.
+    source = ((torch.arange(n_out, dtype=torch.float64) + 0.5) * scale - 0.5
+              ).float().clamp_(min=0)
+    first = source.long().clamp_(max=n_in - 1)
+    second_weight = (source - first).clamp_(0, 1)
+    return first, (first + 1).clamp_(max=n_in - 1), 1 - second_weight, second_weight
+
+
+def _gather_columns(x, index):
+    """``x[:, index]`` for a (K, P) float32 Tensor."""
+    out = torch.empty((len(x), len(index)))
+    # A row at a time: torch gathers from 1-d tensors fastest.
+    for row, row_out in zip(x, out):
+        torch.index_select(row, 0, index, out=row_out)
+    return out
+
+
+def _column_blends(planes, cell_rows, col_taps, cols):
+    """Planes blended between the two cells an output column reads.
+
+    The first step of torch's bilinear kernel, which then blends two such
+    results, one per cell row.
+
+    Parameters
+    ----------
+    planes : Tensor
+        (K, h, w) float32 contiguous.
+    cell_rows : sequence of Tensor
+        (P,) int64 rows of cells.
+    col_taps : tuple of Tensor
+        :func:`_bilinear_taps` of the output's columns.
+    cols : Tensor
+        (P,) int64 output columns.
+
+    Returns
+    -------
+    list of Tensor
+        (K, P) float32, one per entry of ``cell_rows``.
+    """
+    left, right, left_weight, right_weight = (t.index_select(0, cols) for t in col_taps)
+    corners = []
+    for row in cell_rows:
+        row = row * planes.shape[2]
+        corners += [row + left, row + right]
+    values = _gather_columns(planes.view(len(planes), -1), torch.cat(corners))
+    values = values.view(len(planes), -1, 2, len(cols)).unbind(1)
+    return [v[:, 0].mul_(left_weight).add_(v[:, 1].mul_(right_weight)) for v in values]
+
+
+def _sure_alpha(zero, one, top, bottom, left, right):
+    """The alpha of pixels whose four bilinear cells are all zero or all one.
+
+    Parameters
+    ----------
+    zero, one : ndarray
+        (h, w) bool cells where the alpha is surely 0, surely 1.
+    top, bottom, left, right : ndarray
+        (R,), (R,), (C,), (C,) int64 cells that the rectangles of output
+        pixels read.
+
+    Returns
+    -------
+    ndarray
+        (R, C) float32 per rectangle: 0 or 1, NaN where it must be computed.
+    """
+    def all_four(cells):
+        pairs = np.take(cells, left, axis=1) & np.take(cells, right, axis=1)
+        return np.take(pairs, top, axis=0) & np.take(pairs, bottom, axis=0)
+
+    alpha = np.full((len(top), len(left)), np.nan, np.float32)
+    alpha[all_four(zero)] = 0
+    alpha[all_four(one)] = 1
+    return alpha
+
+
+def _rows_of_pairs(pair_rects, rects):
+    """Pixels of a strip whose rows each take their rectangle row's pairs.
+
+    Parameters
+    ----------
+    pair_rects : Tensor
+        (P,) int64 sorted rectangle row of every (rectangle row, column)
+        pair, counted from the strip's first.
+    rects : Tensor
+        (S,) int64 rectangle row of every row of the strip, likewise.
+
+    Returns
+    -------
+    rows, pairs : Tensor
+        (N,) int64 row in the strip and pair of every pixel, row by row.
+    """
+    pair_counts = torch.bincount(pair_rects, minlength=int(rects[-1]) + 1)
+    row_counts = pair_counts.index_select(0, rects)
+    rows = torch.repeat_interleave(row_counts)
+    # A pixel's pair: its place in its row plus its rectangle row's first.
+    shift = (pair_counts.cumsum(0) - pair_counts).index_select(0, rects)
+    shift -= row_counts.cumsum(0) - row_counts
+    return rows, torch.arange(len(rows)).add_(shift.index_select(0, rows))

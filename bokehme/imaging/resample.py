@@ -1,0 +1,276 @@
+"""Resampling on float32 arrays and tensors: block sums and means, bilinear resizing.
+
+The blur and the matte both work at reduced resolution and come back to full
+resolution at the end; these are the reductions and enlargements they share.
+Full-resolution passes go strip by strip of rows, so their temporaries stay
+in cache and no full-size copy is made.
+"""
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "block_mean",
+    "block_sums",
+    "upsample",
+    "upsample_rows",
+    "resize_map",
+    "resize_image",
+    "resize_image_to_uint8",
+    "size_for_long_side",
+]
+
+# Full-resolution pixels handled at once, so that the per-pixel work
+# (transfer curve, weighting, interpolation) stays in cache.
+_STRIP_PIXELS = 1 << 19
+
+
+def _sum_rows(x, scale, out):
+    """Sums of each ``scale`` rows of an (h, W, C) tensor into ``out``.
+
+    ``h`` is a multiple of ``scale``.
+    """
+    rows, width, channels = x.shape
+    x = x.view(rows // scale, scale, width, channels)
+    if scale > 8:
+        # One op instead of many: on a busy machine each multi-threaded op
+        # waits for its threads to be scheduled.
+        torch.sum(x, 1, out=out)
+        return
+    # Over a short axis torch's reduction is slow; adds of whole rows are not.
+    out.copy_(x[:, 0])
+    for i in range(1, scale):
+        out.add_(x[:, i])
+
+
+def _sum_columns(x, scale, out):
+    """Sums of each ``scale`` columns of an (h, W, C) tensor into ``out``.
+
+    A last, narrower column of blocks sums only the columns that exist.
+    """
+    rows, width, channels = x.shape
+    full = width // scale
+    main = full * scale
+    # Plain adds of strided slices beat a reduction over a short axis.
+    blocks = x[:, :main].view(rows, full, scale * channels)
+    target = out[:, :full]
+    target.copy_(blocks[..., :channels])
+    for i in range(1, scale):
+        target.add_(blocks[..., i * channels:(i + 1) * channels])
+    if main < width:
+        torch.sum(x[:, main:], 1, out=out[:, full])
+
+
+def _block_counts(height, width, scale):
+    """Number of real pixels in each block, as a (h, w, 1) tensor."""
+    def counts(n):
+        c = torch.full((-(-n // scale),), float(scale))
+        c[-1] = n - scale * (c.numel() - 1)
+        return c
+    return torch.outer(counts(height), counts(width))[..., None]
+
+
+def block_mean(image, scale):
+    """Average ``scale`` x ``scale`` blocks of an (H, W[, C]) float32 array.
+
+    Blocks at the right and bottom edges average only the pixels they hold.
+    At scale 1 the array itself is returned.
+    """
+    if scale == 1:
+        return image
+    gray = image.ndim == 2
+    x = torch.from_numpy(image[..., None] if gray else image)
+    height, width, channels = x.shape
+    row_sums = torch.empty((-(-height // scale), width, channels))
+    rows = max(1, _STRIP_PIXELS // (width * scale)) * scale
+    for top in range(0, height, rows):
+        strip = _pad_rows(x[top:top + rows], scale)
+        _sum_rows(strip, scale, row_sums[top // scale:top // scale + strip.shape[0] // scale])
+    small = torch.empty((row_sums.shape[0], -(-width // scale), channels))
+    _sum_columns(row_sums, scale, small)
+    small /= _block_counts(height, width, scale)
+    return small.numpy()[..., 0] if gray else small.numpy()
+
+
+def _pad_rows(strip, scale):
+    """Zero rows appended to make a strip's height a multiple of ``scale``."""
+    missing = -strip.shape[0] % scale
+    return F.pad(strip, (0, 0, 0, 0, 0, missing)) if missing else strip
+
+
+def block_sums(image, weight, scale, transform=None):
+    """Block sums of ``weight * transform(image)`` and of ``weight``.
+
+    Parameters
+    ----------
+    image : Tensor
+        (H, W, C) float32.
+    weight : Tensor or None
+        (H, W) float32 weights; None for all ones.
+    scale : int
+        Block size.
+    transform : callable, optional
+        ``transform(strip, top)`` maps the strip of ``image`` starting at
+        row ``top`` to a new tensor before weighting.
+
+    Returns
+    -------
+    Tensor
+        (1, C + 1, ceil(H / scale), ceil(W / scale)) float32 block sums, the
+        weight sum last.  Partial blocks at the right and bottom edges sum
+        only their real pixels, so normalized convolution stays exact there.
+    """
+    height, width, channels = image.shape
+    small_h, small_w = -(-height // scale), -(-width // scale)
+    row_sums = torch.empty((small_h, width, channels + (weight is not None)))
+    rows = max(1, _STRIP_PIXELS // (width * scale)) * scale
+    for top in range(0, height, rows):
+        strip = image[top:top + rows]
+        out = row_sums[top // scale:top // scale + -(-strip.shape[0] // scale)]
+        if transform is not None:
+            strip = transform(strip, top)
+        if weight is not None:
+            w = weight[top:top + rows, :, None]
+            # A strip made by ``transform`` is ours to overwrite.
+            strip = strip.mul_(w) if transform is not None else strip * w
+            _sum_rows(_pad_rows(w, scale), scale, out[..., channels:])
+        _sum_rows(_pad_rows(strip, scale), scale, out[..., :channels])
+    # An (N, C, h, w) tensor in channels-last layout whose batch stride is
+    # the full image: torch's fast convolution kernels insist on it.
+    reduced = torch.empty((1, channels + 1, small_h, small_w),
+                          memory_format=torch.channels_last)
+    sums = reduced[0].permute(1, 2, 0)
+    if weight is None:
+        _sum_columns(row_sums, scale, sums[..., :channels])
+        sums[..., channels:] = _block_counts(height, width, scale)
+    else:
+        _sum_columns(row_sums, scale, sums)
+    return reduced
+
+
+def upsample(small, shape, scale):
+    """Bilinearly upsample a reduced (1, C, h, w) result to (H, W, C).
+
+    Parameters
+    ----------
+    small : Tensor
+        (1, C, h, w) float32 values of blocks of `scale` pixels, as
+        :func:`block_sums` lays them out.
+    shape : tuple of int
+        Full-resolution (H, W).
+    scale : int
+        The block size.
+
+    Returns
+    -------
+    ndarray
+        (H, W, C) float32.
+    """
+    height, width = shape
+    out = torch.empty((height, width, small.shape[1]))
+    # Strip by strip, as the interpolations then run in cache.
+    rows = max(1, _STRIP_PIXELS // (width * scale)) * scale
+    for top in range(0, height, rows):
+        out[top:top + rows] = upsample_rows(small, shape, scale, top, min(height, top + rows))
+    return out.numpy()
+
+
+def upsample_rows(small, shape, scale, top, bottom):
+    """Rows ``top:bottom`` of :func:`upsample`, computed from the rows they need.
+
+    Lets a caller finish a full-resolution result strip by strip while each
+    strip is still in cache, without a full-size upsampled copy.  The output
+    is what ``F.interpolate(mode="bilinear", align_corners=False)`` gives
+    for the integer scale, computed one phase of the scale at a time.
+
+    Parameters
+    ----------
+    small : Tensor
+        (1, C, h, w) float32, as for :func:`upsample`.
+    shape : tuple of int
+        Full-resolution (H, W).
+    scale : int
+        The reduction factor.
+    top, bottom : int
+        Full-resolution rows wanted, ``0 <= top < bottom <= H``.
+
+    Returns
+    -------
+    Tensor
+        (bottom - top, W, C) float32.
+    """
+    height, width = small.shape[-2:]
+    # Output pixel i * s + k lies at source coordinate i + (k + 0.5) / s - 0.5:
+    # between block i and the one before it (k < s / 2) or after it, at a
+    # fraction that depends on the phase k alone.  So each phase is one
+    # interpolation of whole rows (then columns), where a general resampling
+    # would weigh every pixel on its own.
+    first, last = top // scale, -(-bottom // scale)
+    columns = -(-shape[1] // scale)
+    # Source rows first - 1 .. last and columns -1 .. columns, the borders
+    # repeated (as the source coordinate is clamped to the image).
+    rows = torch.arange(first - 1, last + 1).clamp_(0, height - 1)
+    across = torch.arange(-1, columns + 1).clamp_(0, width - 1)
+    source = small[0].permute(1, 2, 0).index_select(0, rows).index_select(1, across)
+    tall = torch.empty((last - first, scale, columns + 2, source.shape[-1]))
+    for phase, (neighbour, fraction) in enumerate(_phases(scale)):
+        torch.lerp(source[1:-1], source[1 + neighbour:source.shape[0] - 1 + neighbour], fraction,
+                   out=tall[:, phase])
+    tall = tall.view(-1, columns + 2, source.shape[-1])[top - first * scale:bottom - first * scale]
+    wide = torch.empty((tall.shape[0], columns, scale, source.shape[-1]))
+    for phase, (neighbour, fraction) in enumerate(_phases(scale)):
+        torch.lerp(tall[:, 1:-1], tall[:, 1 + neighbour:columns + 1 + neighbour], fraction,
+                   out=wide[:, :, phase])
+    return wide.view(tall.shape[0], columns * scale, -1)[:, :shape[1]]
+
+
+def _phases(scale):
+    """Neighbour (-1 or +1) and its weight for each phase of an upsampling by `scale`."""
+    for phase in range(scale):
+        offset = (phase + 0.5) / scale - 0.5
+        yield (-1 if offset < 0 else 1), abs(offset)
+
+
+def resize_map(x, shape):
+    """Bilinear resize of an (h, w) map (probability, alpha, disparity).
+
+    Parameters
+    ----------
+    x : (h, w) ndarray
+    shape : (int, int)
+        The (H, W) wanted.
+
+    Returns
+    -------
+    (H, W) float32 ndarray
+    """
+    t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[None, None]
+    return F.interpolate(t, size=shape, mode="bilinear", align_corners=False)[0, 0].numpy()
+
+
+def resize_image(image, size):
+    """Resize an (H, W, 3) float32 image to `size` = (h, w), anti-aliased.
+
+    Returns
+    -------
+    Tensor
+        (1, 3, h, w) float32; torch does the work multi-threaded.
+    """
+    tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None]
+    if tuple(tensor.shape[-2:]) == tuple(size):
+        return tensor.contiguous()
+    return F.interpolate(tensor, size=size, mode="bilinear", antialias=True, align_corners=False)
+
+
+def resize_image_to_uint8(image, size):
+    """:func:`resize_image` as an (h, w, 3) uint8 array in [0, 255], rounded."""
+    small = resize_image(image, size)[0].permute(1, 2, 0)
+    return np.ascontiguousarray((small.clamp(0, 1) * 255 + 0.5).to(torch.uint8).numpy())
+
+
+def size_for_long_side(shape, long_side):
+    """The (h, w) of an image of `shape` scaled so that its long side is `long_side`."""
+    h, w = shape[:2]
+    scale = long_side / max(h, w)
+    return max(1, round(h * scale)), max(1, round(w * scale))

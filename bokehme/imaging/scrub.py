@@ -1,0 +1,338 @@
+"""Scrub personally identifiable detail from the background of a photo.
+
+A moderate blur or a mosaic can be undone or read, so the scrub throws
+information away instead of hiding it (docs/pii.md): bystanders' faces are
+painted over with the colour around them, the background is averaged over
+cells as large as the blur radius with dithered colours, and that coarse
+background is lens-blurred behind the untouched subject, with a fine grain
+on top.  Only the cells' dithered colours reach the output, so no
+deconvolution can bring back detail finer than a cell.
+
+Faces come in as boxes from any detector (see :mod:`bokehme.models.faces`);
+nothing here runs a model.
+
+References
+----------
+.. [1] S. Hill, Z. Zhou, L. Saul and H. Shacham, "On the (In)effectiveness
+   of Mosaicing and Blurring as Tools for Document Redaction", PoPETs 2016.
+"""
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .colour import linear_to_srgb
+from .composite import render_bokeh
+from .lens import weighted_block_mean
+from .matte import refine_alpha
+from .resample import resize_map, upsample
+from .subject import main_subject
+
+__all__ = [
+    "ScrubReport",
+    "keep_subject_faces",
+    "scrub_faces",
+    "scrub_radius",
+    "cell_size",
+    "scrub_background",
+    "scrub",
+]
+
+#: Smallest scrub blur radius, as a fraction of the image diagonal (about
+#: 150 px on a 12-megapixel photo): text and faces smaller than this are
+#: averaged away whole.
+MIN_RADIUS_FRACTION = 0.03
+
+#: Colour levels per channel (in sRGB) that each background cell keeps.
+CELL_LEVELS = 32
+
+#: Standard deviation of the grain laid over the scrubbed background, in
+#: sRGB units; about one 8-bit step, like a clean sensor's noise.
+GRAIN = 1.0 / 255
+
+
+@dataclass
+class ScrubReport:
+    """What a scrub did, for a JSON report beside the photo.
+
+    Attributes
+    ----------
+    faces_scrubbed : int
+        Bystander faces painted over.
+    face_boxes : list of [x0, y0, x1, y1]
+        Their padded boxes in full-resolution pixels.
+    subject_faces : int
+        Faces found on the subject and left untouched.
+    bystander_area : float
+        Share of the image taken by people other than the subject.
+    subject_area : float
+        Share of the image kept sharp (alpha above 0.5).
+    radius : float
+        Blur radius used, in pixels.
+    cell : int
+        Side in pixels of the cells the background was averaged over.
+    """
+
+    faces_scrubbed: int = 0
+    face_boxes: list = field(default_factory=list)
+    subject_faces: int = 0
+    bystander_area: float = 0.0
+    subject_area: float = 0.0
+    radius: float = 0.0
+    cell: int = 0
+
+
+# --------------------------------------------------------------------------
+# Faces
+
+
+def _face_core(box):
+    """The centre half of a padded face box: the face itself, without hair and background."""
+    x0, y0, x1, y1 = box
+    qx, qy = (x1 - x0) // 4, (y1 - y0) // 4
+    return x0 + qx, y0 + qy, x1 - qx, y1 - qy
+
+
+def _is_subjects(box, alpha):
+    """Whether a padded face box belongs to the subject.
+
+    Only the box's core is looked at: the padding around a face is
+    background as often as hair, but the face itself is the subject's when
+    most of it is.
+    """
+    x0, y0, x1, y1 = _face_core(box)
+    core = alpha[y0:y1, x0:x1]
+    return core.size > 0 and float((core > 0.5).mean()) > 0.5
+
+
+def _ramp(start, stop, inner_start, inner_stop, feather):
+    """1-D weights over pixels ``start..stop``: 1 on the inner span, 0 `feather` pixels beyond it."""
+    i = np.arange(start, stop, dtype=np.float32) + 0.5
+    outside = np.maximum(np.maximum(inner_start - i, i - inner_stop), 0)
+    return np.clip(1 - outside / feather, 0, 1)
+
+
+def keep_subject_faces(alpha, boxes):
+    """Make the subject's faces fully opaque, so the scrub leaves them exactly as they are.
+
+    A guided-filter matte is often soft inside a face whose skin is close in
+    colour to the wall behind it; the face detector knows better.  Inside
+    the core of each of the subject's face boxes, pixels that are mostly
+    subject become subject, with a feathered edge around the core.
+
+    Parameters
+    ----------
+    alpha : (H, W) float32 ndarray
+        Subject alpha in [0, 1].
+    boxes : list of (x0, y0, x1, y1)
+        Padded face boxes, see :class:`bokehme.models.faces.FaceDetector`; those that are not the
+        subject's are ignored.
+
+    Returns
+    -------
+    alpha : (H, W) float32 ndarray
+        A copy, at least as opaque as `alpha`.
+    """
+    out = np.array(alpha, dtype=np.float32, copy=True)
+    for box in boxes:
+        if not _is_subjects(box, alpha):
+            continue
+        x0, y0, x1, y1 = box
+        cx0, cy0, cx1, cy1 = _face_core(box)
+        feather = max(1.0, (cx0 - x0) / 2)
+        cover = np.outer(_ramp(y0, y1, cy0, cy1, feather), _ramp(x0, x1, cx0, cx1, feather))
+        region = out[y0:y1, x0:x1]
+        # Background that shows inside the box (alpha under 0.3) stays background.
+        cover *= np.clip((region - 0.3) / 0.4, 0, 1)
+        region += cover * (1 - region)
+    return out
+
+
+def scrub_faces(image, boxes, alpha):
+    """Paint over the faces that are not the subject's.
+
+    Each bystander's box is filled with the mean colour of the background
+    around it, with a feathered edge so that, once the background is
+    blurred, it reads as a soft patch of the surroundings rather than a
+    rectangle.  Nothing of the face survives a solid fill.
+
+    Parameters
+    ----------
+    image : (H, W, 3) float32 ndarray
+        sRGB image in [0, 1].
+    boxes : list of (x0, y0, x1, y1)
+        Face boxes in pixels, see :class:`bokehme.models.faces.FaceDetector`.
+    alpha : (H, W) float32 ndarray
+        Subject alpha in [0, 1].  Boxes whose centre lies mostly on the
+        subject are the subject's own face and are left alone; elsewhere
+        pixels are painted in proportion to ``1 - alpha``, so the subject is
+        never painted on.
+
+    Returns
+    -------
+    scrubbed : (H, W, 3) float32 ndarray
+        A copy of `image`.
+    """
+    out = np.array(image, dtype=np.float32, copy=True)
+    h, w = alpha.shape
+    for box in boxes:
+        if _is_subjects(box, alpha):
+            continue
+        x0, y0, x1, y1 = box
+        bw, bh = x1 - x0, y1 - y0
+        # The ring of background around the box gives the fill colour.
+        rx0, ry0 = max(0, x0 - bw // 2), max(0, y0 - bh // 2)
+        rx1, ry1 = min(w, x1 + bw // 2), min(h, y1 + bh // 2)
+        ring = 1.0 - alpha[ry0:ry1, rx0:rx1]
+        ring[y0 - ry0:y1 - ry0, x0 - rx0:x1 - rx0] = 0
+        if ring.sum() < 1:
+            # Nothing but subject around: the face's own mean still erases it.
+            ring = np.ones_like(ring)
+        colour = np.tensordot(ring, image[ry0:ry1, rx0:rx1], axes=([0, 1], [0, 1])) / ring.sum()
+        # The fill is solid over the box but for a feathered edge.
+        feather = max(1.0, 0.15 * min(bw, bh))
+        cover = np.outer(_ramp(y0, y1, y0 + feather, y1 - feather, feather),
+                         _ramp(x0, x1, x0 + feather, x1 - feather, feather))
+        cover *= 1.0 - alpha[y0:y1, x0:x1]
+        region = out[y0:y1, x0:x1]
+        region += cover[..., None] * (colour.astype(np.float32) - region)
+    return out
+
+
+# --------------------------------------------------------------------------
+# Background
+
+
+def scrub_radius(shape, radius=None):
+    """The scrub's blur radius: `radius`, but at least :data:`MIN_RADIUS_FRACTION` of the diagonal."""
+    floor = MIN_RADIUS_FRACTION * math.hypot(shape[0], shape[1])
+    return floor if radius is None else max(float(radius), floor)
+
+
+def cell_size(radius):
+    """Side in pixels of the cells a background is averaged over: the blur radius."""
+    return max(2, round(radius))
+
+
+def _coarse_background(image, alpha, cell, rng):
+    """The background averaged over `cell`-pixel cells, quantized with dither.
+
+    Cells are averaged in linear light with weight ``1 - alpha``, so the
+    subject's colours stay out and a street lamp keeps its light; cells
+    wholly behind the subject take their colour from the cells around them.
+
+    Returns
+    -------
+    (H, W, 3) float32 ndarray
+        sRGB in [0, 1], the cells smoothly upsampled to full resolution.
+    """
+    x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))
+    weight = torch.from_numpy(1.0 - np.asarray(alpha, dtype=np.float32))
+    cells = linear_to_srgb(weighted_block_mean(x, weight, cell))
+    dither = torch.from_numpy(rng.random(cells.shape, dtype=np.float32))
+    cells = torch.floor(cells * (CELL_LEVELS - 1) + dither) / (CELL_LEVELS - 1)
+    return upsample(cells.clamp_(0, 1), image.shape[:2], cell)
+
+
+def scrub_background(image, alpha, radius, *, seed=0):
+    """Blur the background beyond recovery, keeping the subject sharp.
+
+    The background is first reduced to cells as large as the blur radius,
+    whose colours are quantized to :data:`CELL_LEVELS` levels with random
+    dither; the reduction discards all detail finer than a cell and the
+    dither the last bits a matching attack could use.  The cells are then
+    lens-blurred (:func:`bokehme.imaging.composite.render_bokeh`), which melts them
+    into smooth bokeh, and a light grain is laid over the background.
+
+    Parameters
+    ----------
+    image : (H, W, 3) float32 ndarray
+        sRGB image in [0, 1].
+    alpha : (H, W) float32 ndarray
+        Subject alpha in [0, 1], 1 = subject.
+    radius : float or None
+        Blur radius in pixels; raised to at least :data:`MIN_RADIUS_FRACTION`
+        of the diagonal, see :func:`scrub_radius`.
+    seed : int
+        Seed of the dither and grain, so a scrub can be repeated exactly.
+
+    Returns
+    -------
+    scrubbed : (H, W, 3) float32 ndarray
+        sRGB in [0, 1].  Pixels with alpha 1 equal `image` exactly.
+    """
+    image = np.asarray(image, dtype=np.float32)
+    alpha = np.asarray(alpha, dtype=np.float32)
+    radius = scrub_radius(image.shape, radius)
+    rng = np.random.default_rng(seed)
+    coarse = _coarse_background(image, alpha, cell_size(radius), rng)
+    # The subject and its soft rim stay as they are, so render_bokeh's
+    # edge colours are estimated from the real photo.
+    np.copyto(coarse, image, where=(alpha > 0)[..., None])
+    out = render_bokeh(coarse, alpha, radius)
+    grain = rng.standard_normal(out.shape, dtype=np.float32)
+    grain *= (GRAIN * (1.0 - alpha))[..., None]
+    out += grain
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+# --------------------------------------------------------------------------
+# The whole scrub
+
+
+def scrub(image, person_probability, radius=None, *, faces=None, subject_probability=None, seed=0):
+    """Keep one subject sharp and make everything behind it unidentifiable.
+
+    Parameters
+    ----------
+    image : (H, W, 3) float32 ndarray
+        sRGB image in [0, 1].
+    person_probability : (h, w) float32 ndarray
+        Probability of a person at each pixel, at the model's resolution.
+    radius : float, optional
+        Blur radius in pixels, at least :data:`MIN_RADIUS_FRACTION` of the
+        diagonal (also the default).
+    faces : callable, optional
+        A :class:`bokehme.models.faces.FaceDetector`, or any function of
+        the image returning boxes; it is run on the original photo.  None skips face filling
+        and leaves faces to the background scrub alone.
+    subject_probability : (h, w) float32 ndarray, optional
+        The subject to keep sharp (another class, a user's mask); by
+        default the main person, see
+        :func:`bokehme.imaging.subject.main_subject`.  People outside
+        it are bystanders either way.
+    seed : int
+        Seed of the background's dither and grain.
+
+    Returns
+    -------
+    scrubbed : (H, W, 3) float32 ndarray
+        sRGB in [0, 1]; the subject's pixels (alpha 1) are unchanged.
+    alpha : (H, W) float32 ndarray
+        The subject's alpha.
+    report : ScrubReport
+    """
+    image = np.asarray(image, dtype=np.float32)
+    person = np.asarray(person_probability, dtype=np.float32)
+    if subject_probability is None:
+        subject, bystanders = main_subject(person)
+    else:
+        subject = np.asarray(subject_probability, dtype=np.float32)
+        bystanders = np.clip(person - resize_map(subject, person.shape), 0.0, 1.0)
+    boxes = [] if faces is None else [tuple(int(v) for v in box) for box in faces(image)]
+    alpha = keep_subject_faces(refine_alpha(image, subject), boxes)
+    bystander_boxes = [box for box in boxes if not _is_subjects(box, alpha)]
+    radius = scrub_radius(image.shape, radius)
+    scrubbed = scrub_background(scrub_faces(image, bystander_boxes, alpha), alpha, radius, seed=seed)
+    report = ScrubReport(
+        faces_scrubbed=len(bystander_boxes),
+        face_boxes=[list(box) for box in bystander_boxes],
+        subject_faces=len(boxes) - len(bystander_boxes),
+        bystander_area=float((bystanders > 0.5).mean()),
+        subject_area=float((alpha > 0.5).mean()),
+        radius=float(radius),
+        cell=cell_size(radius),
+    )
+    return scrubbed, alpha, report

@@ -1,0 +1,171 @@
+"""The per-photo job: read a photo file once, render it, write what was asked for.
+
+A :class:`PhotoJob` holds everything a photo needs besides its own file: the
+rendering options, the models (loaded once by the caller), and how files are
+read and written.  Its three stages (:meth:`~PhotoJob.load`,
+:meth:`~PhotoJob.compute`, :meth:`~PhotoJob.save`) are what a batch runner
+overlaps; :meth:`~PhotoJob.run` does all three for one photo, as a cluster
+worker does.  Rendering is :func:`bokehme.render` and nothing else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .io import read as reading
+from .io import write as writing
+from .io.metadata import metadata_fields
+from .io.photo import DEFAULT_MAX_PIXELS, Photo
+from .options import Options
+from .pipeline import Rendering, render
+
+__all__ = ["InputSettings", "OutputSettings", "PhotoJob", "Loaded", "Target"]
+
+
+@dataclass(frozen=True)
+class InputSettings:
+    """How a photo and what goes with it are read.
+
+    Attributes
+    ----------
+    max_pixels : int
+        Refuse images with more pixels than this.
+    depth : "auto", "off" or Path
+        ``"auto"`` uses the depth map a phone stored in the photo, ``"off"``
+        none, a path a grayscale depth image for the photo.
+    depth_far_bright : bool
+        The depth image is a depth map (far = bright), not disparity.
+    mask : Path or None
+        A user's 8-bit subject mask used instead of segmentation.
+    """
+
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    depth: Any = "auto"
+    depth_far_bright: bool = False
+    mask: Path | None = None
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    """How results are written; see :func:`bokehme.io.write.write_photo`.
+
+    Attributes
+    ----------
+    format : str or None
+        Output format; None keeps the photo's where it can be written.
+    quality : int
+        JPEG/WebP quality.
+    subsampling : str
+        JPEG chroma subsampling.
+    metadata : {"keep", "strip"}
+        Metadata policy; a PII scrub always strips.
+    """
+
+    format: str | None = None
+    quality: int = 95
+    subsampling: str = "4:4:4"
+    metadata: str = "keep"
+
+
+class Target(NamedTuple):
+    """Where one photo's results go.
+
+    Attributes
+    ----------
+    destination : Path
+        The rendered photo.
+    mask, cutout : Path or None
+        The subject's 8-bit alpha and the subject on transparency, when asked for.
+    """
+
+    destination: Path
+    mask: Path | None = None
+    cutout: Path | None = None
+
+
+class Loaded(NamedTuple):
+    """A photo read with everything its rendering needs."""
+
+    photo: Photo
+    mask: np.ndarray | None
+    disparity: np.ndarray | None
+
+
+@dataclass
+class PhotoJob:
+    """Everything but the photo: options, models, and how files are read and written.
+
+    Parameters
+    ----------
+    options : Options
+    segmenter : bokehme.models.Segmenter, optional
+        Needed unless ``inputs.mask`` is given.
+    faces : bokehme.models.faces.FaceDetector, optional
+        For ``options.pii``.
+    inputs : InputSettings
+    outputs : OutputSettings
+    """
+
+    options: Options = field(default_factory=Options)
+    segmenter: Any = None
+    faces: Any = None
+    inputs: InputSettings = field(default_factory=InputSettings)
+    outputs: OutputSettings = field(default_factory=OutputSettings)
+
+    def load(self, source) -> Loaded:
+        """Read the photo at `source`, its depth map and the user's mask; the file is read once.
+
+        Raises
+        ------
+        bokehme.io.PhotoError
+        """
+        depth = self.inputs.depth
+        # A scrub renders its own background: the photo's depth map is not read.
+        wants_depth = depth == "auto" and not self.options.pii
+        photo = reading.read_photo(source, max_pixels=self.inputs.max_pixels, with_depth=wants_depth)
+        mask = None
+        if self.inputs.mask is not None:
+            mask = reading.read_mask(self.inputs.mask, photo.pixels.shape[:2])
+        disparity = photo.disparity
+        if depth not in ("auto", "off"):
+            disparity = reading.read_depth_file(depth, far_bright=self.inputs.depth_far_bright)
+        return Loaded(photo, mask, disparity)
+
+    def compute(self, loaded: Loaded) -> Rendering:
+        """Render a loaded photo: :func:`bokehme.render`."""
+        return render(loaded.photo.pixels, self.options, self.segmenter, loaded.mask, self.faces,
+                      loaded.disparity)
+
+    def save(self, loaded: Loaded, rendering: Rendering, target: Target) -> dict | None:
+        """Write the results of one photo atomically.
+
+        Returns
+        -------
+        dict or None
+            With ``options.pii``, the record of what was scrubbed, for a report.
+        """
+        photo = loaded.photo
+        settings = self.outputs
+        writing.write_photo(
+            target.destination, rendering.image, source=photo, format=settings.format,
+            quality=settings.quality, subsampling=settings.subsampling,
+            metadata="strip" if self.options.pii else settings.metadata,
+        )
+        if target.mask is not None:
+            writing.write_mask(target.mask, rendering.alpha)
+        if target.cutout is not None:
+            writing.write_cutout(target.cutout, photo.pixels, rendering.alpha, icc_profile=photo.icc_profile)
+        if rendering.scrub is None:
+            return None
+        return dict(dataclasses.asdict(rendering.scrub), output=str(target.destination),
+                    metadata_removed=metadata_fields(photo))
+
+    def run(self, source, target: Target) -> dict | None:
+        """Load, compute and save one photo; what :meth:`save` returns."""
+        loaded = self.load(source)
+        return self.save(loaded, self.compute(loaded), target)

@@ -1,0 +1,42 @@
+"""MediaPipe selfie segmentation, bundled in the mediapipe wheel: people, offline."""
+
+import numpy as np
+
+from ..imaging.resample import resize_image_to_uint8, size_for_long_side
+from .base import Segmenter
+from .mediapipe_runtime import native_stderr_silenced
+
+__all__ = ["SelfieSegmenter", "SELFIE_LONG_SIDE"]
+
+#: Long side the selfie model's input is shrunk to; the network itself sees 256 px.
+SELFIE_LONG_SIDE = 512
+
+
+class SelfieSegmenter(Segmenter):
+    """MediaPipe selfie segmentation (bundled in the mediapipe wheel, offline).
+
+    People only; its landscape model is trained on head-and-shoulders shots
+    and scored best on the devset's portraits.
+
+    Parameters
+    ----------
+    landscape : bool
+        The landscape model (256x144) rather than the general one (256x256).
+    """
+
+    name = "selfie"
+    labels = ("background", "person")
+
+    def __init__(self, landscape=True):
+        with native_stderr_silenced():
+            from mediapipe.python.solutions import selfie_segmentation
+
+            self._graph = selfie_segmentation.SelfieSegmentation(model_selection=int(landscape))
+            # The first frame loads the network and logs; keep that out of the user's terminal.
+            self._graph.process(np.full((144, 256, 3), 128, np.uint8))
+
+    def class_probabilities(self, image):
+        pixels = resize_image_to_uint8(image, size_for_long_side(image.shape, SELFIE_LONG_SIDE))
+        person = self._graph.process(pixels).segmentation_mask
+        person = np.clip(person, 0.0, 1.0).astype(np.float32)
+        return np.stack([1.0 - person, person])

@@ -1,0 +1,115 @@
+import numpy as np
+import pytest
+from scipy import ndimage
+from scipy.signal import fftconvolve
+from skimage import draw
+
+from bokehme.imaging.aperture import aperture_kernel
+from bokehme.imaging.colour import linear_to_srgb, srgb_to_linear
+from bokehme.imaging.composite import blur_background, render_bokeh
+from bokehme.imaging.lens import lens_blur
+
+SIZE = 192
+
+
+@pytest.fixture()
+def scene(photo):
+    """A bright subject with a soft rim over a darker textured background."""
+    size = SIZE
+    yy, xx = np.mgrid[:size, :size].astype(np.float32)
+    dist = np.hypot(yy - size / 2, xx - size / 2)
+    alpha = np.clip(size * 0.3 - dist + 0.5, 0, 1).astype(np.float32)
+    fg = np.empty((size, size, 3), np.float32)
+    fg[:] = [0.95, 0.9, 0.2]
+    bg = photo("coffee", size) * 0.5
+    a3 = alpha[..., None]
+    return fg * a3 + bg * (1 - a3), alpha, fg, bg
+
+
+def yellow(rgb):
+    return (rgb[..., 0] + rgb[..., 1]) / 2 - rgb[..., 2]
+
+
+def psnr(a, b, mask):
+    return 10 * np.log10(1 / np.mean((a - b)[mask] ** 2))
+
+
+def test_halo_free_render_beats_naive_near_the_subject(scene):
+    radius = 12
+    image, alpha, fg, bg = scene
+    kernel = aperture_kernel(radius)
+    norm = fftconvolve(np.ones(alpha.shape, np.float32), kernel, mode="same")
+    lin = srgb_to_linear(bg)
+    true_bg = linear_to_srgb(np.stack(
+        [fftconvolve(lin[..., c], kernel, mode="same") / norm for c in range(3)], -1)
+        .astype(np.float32))
+    a3 = alpha[..., None]
+    truth = fg * a3 + true_bg * (1 - a3)
+    subject = alpha > 0.5
+    outline = np.where(subject, ndimage.distance_transform_edt(subject),
+                       ndimage.distance_transform_edt(~subject))
+    band = outline <= radius
+    naive_bg = linear_to_srgb(lens_blur(srgb_to_linear(image), radius))
+    naive = image * a3 + naive_bg * (1 - a3)
+    ours = render_bokeh(image, alpha, radius)
+    assert ours.dtype == np.float32 and ours.shape == image.shape
+    assert ours.min() >= 0 and ours.max() <= 1
+    assert psnr(ours, truth, band) >= psnr(naive, truth, band) + 6
+
+
+def test_subject_pixels_are_returned_bit_identical(scene):
+    image, alpha, _, _ = scene
+    out = render_bokeh(image, alpha, 9, blades=6, highlights=1.0)
+    inside = alpha == 1
+    assert inside.sum() > 1000
+    np.testing.assert_array_equal(out[inside], image[inside])
+
+
+def test_all_zero_alpha_is_the_plain_background_blur(photo):
+    image = photo("astronaut", SIZE)
+    zero = np.zeros(image.shape[:2], np.float32)
+    out = render_bokeh(image, zero, 10)
+    np.testing.assert_array_equal(out, blur_background(image, zero, 10))
+    # ... which is the lens blur of the whole photo in linear light (upsampled
+    # from the reduced blur in sRGB rather than in linear light).
+    plain = linear_to_srgb(lens_blur(srgb_to_linear(image), 10))
+    assert psnr(out, plain, np.ones(out.shape[:2], bool)) > 38
+    assert not np.allclose(out, image, atol=0.02)
+
+
+def test_subject_colour_does_not_leak_into_the_background(scene):
+    image, alpha, _, bg = scene
+    out = render_bokeh(image, alpha, 15)
+    # Just outside the subject the naive blur turns yellow; ours keeps the
+    # background's blue-to-red balance.
+    ring = (alpha == 0) & (ndimage.distance_transform_edt(alpha == 0) < 6)
+    naive = linear_to_srgb(lens_blur(srgb_to_linear(image), 15))
+    assert yellow(out[ring]).mean() < yellow(naive[ring]).mean() - 0.1
+    assert abs(yellow(out[ring]).mean() - yellow(bg[ring]).mean()) < 0.05
+
+
+def test_highlights_make_a_blurred_point_light_brighter():
+    image = np.full((96, 96, 3), 0.2, np.float32)
+    image[48, 70] = 1.0
+    alpha = np.zeros((96, 96), np.float32)
+    rr, cc = draw.disk((48, 20), 10)
+    alpha[rr, cc] = 1
+    plain = render_bokeh(image, alpha, 8)
+    np.testing.assert_array_equal(render_bokeh(image, alpha, 8, highlights=0.0), plain)
+    bright = render_bokeh(image, alpha, 8, highlights=1.0)
+    assert bright[48, 70].mean() > plain[48, 70].mean() + 0.05
+    # Away from the light nothing changes.
+    np.testing.assert_allclose(bright[10:20, 40:60], plain[10:20, 40:60], atol=1e-6)
+
+
+@pytest.mark.parametrize("blades", [0, 6])
+def test_soft_edge_blends_subject_colour_with_the_new_background(scene, blades):
+    image, alpha, fg, _ = scene
+    out = render_bokeh(image, alpha, 10, blades=blades)
+    background = blur_background(image, alpha, 10, blades=blades)
+    soft = (alpha > 0.2) & (alpha < 0.8)
+    assert soft.any()
+    a = alpha[soft][:, None]
+    ideal = fg[soft] * a + background[soft] * (1 - a)
+    kept_old = image[soft]
+    assert np.abs(out[soft] - ideal).mean() < 0.5 * np.abs(kept_old - ideal).mean()

@@ -1,0 +1,70 @@
+"""The PII scrub's pieces, on arrays: no model runs here (tests/test_pii.py runs them)."""
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from bokehme.imaging.composite import render_bokeh
+from bokehme.imaging.scrub import MIN_RADIUS_FRACTION, scrub, scrub_background, scrub_faces, scrub_radius
+
+
+@pytest.fixture(scope="module")
+def scene(street_scene):
+    return street_scene.image
+
+
+def test_bystanders_are_scrubbed_like_background(blob):
+    # Two people: the bystander's probability must not keep anything sharp.
+    rng = np.random.default_rng(1)
+    image = rng.random((120, 160, 3), dtype=np.float32)
+    person = np.maximum(blob((60, 80), (35, 40), 16), blob((60, 80), (15, 8), 6))
+    scrubbed, alpha, report = scrub(image, person)
+    assert alpha[30:40, 16:20].max() == 0
+    assert report.bystander_area > 0
+    # White noise has no detail larger than a pixel: what is left is grain.
+    assert np.abs(scrubbed[20:40, 6:26] - image[20:40, 6:26]).mean() > 0.2
+    assert scrubbed[20:40, 6:26].std() < 0.03
+
+
+def test_scrub_faces_fills_bystanders_and_spares_the_subject():
+    rng = np.random.default_rng(2)
+    image = rng.random((100, 150, 3), dtype=np.float32)
+    alpha = np.zeros((100, 150), np.float32)
+    alpha[40:100, 90:150] = 1
+    subject_face, bystander_face = (95, 45, 135, 85), (10, 10, 50, 60)
+    partly_hidden = (70, 60, 110, 100)  # mostly background, partly behind the subject
+    out = scrub_faces(image, [subject_face, bystander_face, partly_hidden], alpha)
+    np.testing.assert_array_equal(out[alpha == 1], image[alpha == 1])
+    core = out[20:50, 20:40]
+    assert core.std(axis=(0, 1)).max() < 1e-5  # a solid fill: nothing of the face
+    np.testing.assert_allclose(core[0, 0], image.reshape(-1, 3).mean(axis=0), atol=0.05)
+    assert out[67:93, 77:88].std(axis=(0, 1)).max() < 1e-5
+    assert out is not image and np.array_equal(out[0:5, 60:85], image[0:5, 60:85])
+
+
+def test_scrub_background_radius_has_a_floor(scene):
+    alpha = np.zeros(scene.shape[:2], np.float32)
+    floor = MIN_RADIUS_FRACTION * np.hypot(*scene.shape[:2])
+    assert scrub_radius(scene.shape, 1.0) == pytest.approx(floor)
+    assert scrub_radius(scene.shape, 2 * floor) == pytest.approx(2 * floor)
+    np.testing.assert_array_equal(scrub_background(scene, alpha, 1.0), scrub_background(scene, alpha, floor))
+
+
+def test_scrub_background_is_seeded_and_looks_like_bokeh(scene):
+    alpha = np.zeros(scene.shape[:2], np.float32)
+    alpha[200:, 300:500] = 1
+    first = scrub_background(scene, alpha, None, seed=3)
+    np.testing.assert_array_equal(first, scrub_background(scene, alpha, None, seed=3))
+    assert not np.array_equal(first, scrub_background(scene, alpha, None, seed=4))
+    np.testing.assert_array_equal(first[alpha == 1], scene[alpha == 1])
+    # As smooth as an ordinary lens blur of the same radius: the cells melt away.
+    radius = scrub_radius(scene.shape)
+    plain = render_bokeh(scene, alpha, radius)
+    background = alpha == 0
+
+    def roughness(image):
+        smooth = ndimage.gaussian_filter(image.mean(axis=2), 2)
+        return np.hypot(*np.gradient(smooth))[background].mean()
+
+    assert roughness(first) < 1.5 * roughness(plain)
+    assert np.abs(first - plain)[background].mean() < 0.03

@@ -1,0 +1,155 @@
+"""Tests for bokehme.io.write and bokehme.io.atomic: results written whole, or not at all."""
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from bokehme.io import atomic
+from bokehme.io.photo import PhotoError
+from bokehme.io.read import read_photo
+from bokehme.io.write import write_cutout, write_mask, write_photo
+
+
+def no_temp_files(folder):
+    return not [name for name in os.listdir(folder) if "bokehme-tmp" in name]
+
+
+def test_16_bit_png_output_keeps_icc(tmp_path, srgb_profile):
+    pytest.importorskip("cv2")
+    values = (np.arange(54).reshape(6, 9) * 1201).astype(np.uint16)
+    Image.fromarray(values).save(tmp_path / "g16.png")
+    photo = read_photo(tmp_path / "g16.png")
+    photo.icc_profile = srgb_profile()
+    write_photo(tmp_path / "out.png", photo.pixels, source=photo)
+    with Image.open(tmp_path / "out.png") as image:
+        assert image.info["icc_profile"] == photo.icc_profile
+        image.load()  # the spliced chunks leave a valid PNG
+
+
+def test_jpeg_quality_and_subsampling(tmp_path, make_source):
+    source = make_source(tmp_path)
+    write_photo(tmp_path / "a.jpg", source.pixels, source=source, subsampling="4:2:0", quality=60)
+    write_photo(tmp_path / "b.jpg", source.pixels, source=source)
+    from PIL import JpegImagePlugin
+
+    with Image.open(tmp_path / "a.jpg") as a, Image.open(tmp_path / "b.jpg") as b:
+        assert JpegImagePlugin.get_sampling(a) == 2  # 4:2:0
+        assert JpegImagePlugin.get_sampling(b) == 0  # 4:4:4 by default
+    assert (tmp_path / "a.jpg").stat().st_size < (tmp_path / "b.jpg").stat().st_size
+
+
+def test_transparency_reattached_where_format_allows(tmp_path, asymmetric_rgb):
+    rgba = np.dstack([asymmetric_rgb(), np.linspace(0, 255, 54).reshape(6, 9).astype(np.uint8)])
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "a.png")
+    source = read_photo(tmp_path / "a.png")
+    write_photo(tmp_path / "out.png", source.pixels, source=source)
+    write_photo(tmp_path / "out.webp", source.pixels, source=source, format="webp")
+    write_photo(tmp_path / "out.jpg", source.pixels, source=source, format="jpg")
+    with Image.open(tmp_path / "out.png") as png, Image.open(tmp_path / "out.webp") as webp:
+        np.testing.assert_array_equal(np.asarray(png), rgba)
+        np.testing.assert_array_equal(np.asarray(webp), rgba)  # lossless source -> lossless WebP
+    with Image.open(tmp_path / "out.jpg") as jpg:
+        assert jpg.mode == "RGB"
+
+
+def test_path_with_spaces_and_non_ascii(tmp_path, make_source):
+    folder = tmp_path / "Fotos von Zoë"
+    folder.mkdir()
+    source = make_source(folder, name="mein bild ü.jpg")
+    out = folder / "résumé photo_bokeh.jpg"
+    write_photo(out, source.pixels[::-1], source=source)
+    assert read_photo(out).pixels.shape == source.pixels.shape
+
+
+def failing_save(monkeypatch):
+    """Make Pillow's encoder write a few bytes, then fail."""
+    original = Image.Image.save
+
+    def save(image, fp, *args, **kwargs):
+        fp.write(b"\xff\xd8 partial")
+        raise OSError("encoder exploded")
+
+    monkeypatch.setattr(Image.Image, "save", save)
+    return original
+
+
+def test_failed_write_leaves_nothing(tmp_path, monkeypatch, make_source):
+    source = make_source(tmp_path)
+    failing_save(monkeypatch)
+    with pytest.raises(PhotoError, match="encoder exploded") as caught:
+        write_photo(tmp_path / "new.jpg", source.pixels, source=source)
+    assert "\n" not in str(caught.value) and "new.jpg" in str(caught.value)
+    assert not (tmp_path / "new.jpg").exists()
+    assert no_temp_files(tmp_path)
+
+
+def test_failed_write_keeps_existing_output(tmp_path, monkeypatch, make_source):
+    source = make_source(tmp_path)
+    out = tmp_path / "out.png"
+    write_mask(out, np.full((4, 4), 0.5, np.float32))
+    before = out.read_bytes()
+    failing_save(monkeypatch)
+    with pytest.raises(PhotoError):
+        write_photo(out, source.pixels, source=source, format="PNG")
+    assert out.read_bytes() == before
+    assert no_temp_files(tmp_path)
+
+
+def test_interrupted_write_leaves_nothing(tmp_path, monkeypatch, make_source):
+    source = make_source(tmp_path)
+
+    def interrupted(image, fp, *args, **kwargs):
+        fp.write(b"partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Image.Image, "save", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_photo(tmp_path / "new.jpg", source.pixels, source=source)
+    assert not (tmp_path / "new.jpg").exists()
+    assert no_temp_files(tmp_path)
+
+
+def test_unwritable_folder(tmp_path, make_source):
+    source = make_source(tmp_path)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as a user who can write anywhere (root)")
+        with pytest.raises(PhotoError, match="cannot write"):
+            write_photo(locked / "x.jpg", source.pixels, source=source)
+    finally:
+        locked.chmod(0o700)
+
+
+def test_write_permission_error_when_running_as_root(tmp_path, monkeypatch, make_source):
+    """What test_unwritable_folder checks, for CI machines that run as root.
+
+    (tests/io/test_read.py checks the reading side.)
+    """
+    source = make_source(tmp_path)
+
+    def denied(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(atomic, "open", denied, raising=False)
+    with pytest.raises(PhotoError, match="cannot write: Permission denied"):
+        write_photo(tmp_path / "x.jpg", source.pixels, source=source)
+    assert not (tmp_path / "x.jpg").exists()
+
+
+def test_mask_and_cutout(tmp_path, asymmetric_rgb, srgb_profile, as_float):
+    alpha = np.linspace(0, 1, 54, dtype=np.float32).reshape(6, 9)
+    pixels = as_float(asymmetric_rgb())
+    write_mask(tmp_path / "m.png", alpha)
+    write_cutout(tmp_path / "c.png", pixels, alpha, icc_profile=srgb_profile())
+    with Image.open(tmp_path / "m.png") as mask:
+        assert mask.mode == "L"
+        np.testing.assert_allclose(as_float(mask), alpha, atol=0.5 / 255 + 1e-6)
+    with Image.open(tmp_path / "c.png") as cutout:
+        assert cutout.mode == "RGBA" and cutout.info["icc_profile"] == srgb_profile()
+        np.testing.assert_allclose(as_float(cutout)[:, :, :3], pixels, atol=1e-6)
+    assert no_temp_files(tmp_path)

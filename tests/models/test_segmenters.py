@@ -1,0 +1,213 @@
+"""Segmentation backends, where their weights come from, and loading one by name."""
+
+import numpy as np
+import pytest
+import torch
+import torchvision.models.segmentation as tv_segmentation
+from scipy import ndimage
+from skimage import data
+
+from bokehme.cli.messages import describe
+from bokehme.imaging.subject import UnknownClassError, anchored
+from bokehme.models import weights
+from bokehme.models.base import VOC_CLASSES, ModelFallback, SegmentationError, WeightsNotFound
+from bokehme.models.loading import load_segmenter
+from bokehme.models.people import PeopleSegmenter
+from bokehme.models.torchvision_deeplab import TorchvisionDeepLab, torchvision_checkpoint
+from bokehme.models.weights import model_of_state_dict
+
+
+@pytest.fixture(scope="module")
+def astronaut():
+    return data.astronaut().astype(np.float32) / 255
+
+
+@pytest.fixture(scope="module")
+def selfie():
+    return load_segmenter("selfie")
+
+
+@pytest.fixture()
+def offline(monkeypatch, tmp_path):
+    """Empty caches and no network, as on a fresh machine with no connection."""
+    monkeypatch.setenv("BOKEHME_CACHE", str(tmp_path / "bokehme-cache"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+    monkeypatch.delenv("BOKEHME_WEIGHTS", raising=False)
+    monkeypatch.setattr(weights, "network_reachable", lambda url, timeout=0: False)
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def random_mobilenet_weights(tmp_path_factory):
+    """A torchvision DeepLabV3-MobileNetV3 state_dict with random weights, saved to a file."""
+    torch.manual_seed(0)
+    model = tv_segmentation.deeplabv3_mobilenet_v3_large(
+        weights=None, weights_backbone=None, num_classes=21, aux_loss=True
+    )
+    path = tmp_path_factory.mktemp("weights") / "random-deeplabv3-mobilenet.pth"
+    torch.save(model.eval().state_dict(), path)
+    return path, model.eval()
+
+
+def test_selfie_finds_the_astronaut(selfie, astronaut):
+    probability = selfie.subject_probability(astronaut, "person")
+    assert probability.dtype == np.float32
+    assert probability.shape == (512, 512)
+    subject = probability > 0.5
+    assert subject[80:180, 180:250].mean() > 0.95  # face
+    assert subject[300:500, 60:300].mean() > 0.9  # body
+    for corner in (subject[:40, :40], subject[:40, -40:]):
+        assert corner.mean() < 0.05
+
+
+def test_selfie_refuses_other_subjects(selfie, astronaut):
+    with pytest.raises(UnknownClassError, match="cannot find cat") as error:
+        selfie.subject_probability(astronaut, "cat")
+    assert error.value.unknown == ("cat",) and error.value.labels == ("background", "person")
+    # The command line words it with the models that do know cats.
+    assert "\n" not in describe(error.value, model="selfie")
+    assert "cannot find cat" in describe(error.value, model="selfie")
+    assert "DeepLabV3" in describe(error.value, model="selfie")
+
+
+def test_torchvision_weights_file_is_really_loaded(random_mobilenet_weights, astronaut):
+    path, model = random_mobilenet_weights
+    segmenter = load_segmenter("deeplabv3-mobilenet", weights=path, device="cpu")
+    assert isinstance(segmenter, TorchvisionDeepLab)
+    probabilities = segmenter.class_probabilities(astronaut)
+    # torchvision's own preprocessing for these weights is the reference.
+    transforms = tv_segmentation.DeepLabV3_MobileNet_V3_Large_Weights.COCO_WITH_VOC_LABELS_V1.transforms()
+    batch = transforms(torch.from_numpy(astronaut).permute(2, 0, 1))[None]
+    with torch.inference_mode():
+        expected = torch.softmax(model(batch)["out"], dim=1)[0].numpy()
+    assert probabilities.shape == expected.shape == (21, 520, 520)
+    assert np.allclose(probabilities.sum(axis=0), 1.0, atol=1e-4)
+    assert np.abs(probabilities - expected).max() < 0.02
+    cat = probabilities[VOC_CLASSES.index("cat")]
+    assert np.allclose(segmenter.subject_probability(astronaut, "cat"), anchored(cat))
+
+
+def test_auto_model_picks_the_architecture_of_a_given_state_dict(random_mobilenet_weights):
+    path, _ = random_mobilenet_weights
+    assert load_segmenter("auto", weights=path, device="cpu").name == "deeplabv3-mobilenet"
+
+
+@pytest.mark.parametrize(
+    "constructor, name",
+    [("deeplabv3_resnet50", "deeplabv3-resnet50"), ("deeplabv3_resnet101", "deeplabv3-resnet101")],
+)
+def test_state_dict_names_tell_the_architecture(constructor, name):
+    model = getattr(tv_segmentation, constructor)(weights=None, weights_backbone=None, num_classes=21)
+    assert model_of_state_dict(model.state_dict()) == name
+
+
+def test_weights_for_another_architecture_are_refused(random_mobilenet_weights):
+    path, _ = random_mobilenet_weights
+    with pytest.raises(SegmentationError, match="do not fit deeplabv3-resnet50"):
+        load_segmenter("deeplabv3-resnet50", weights=path, device="cpu")
+
+
+@pytest.mark.parametrize("content", [b"", b"not a checkpoint at all\n", b"\x00" * 64])
+def test_a_wrong_weights_file_is_one_clear_line(tmp_path, content):
+    path = tmp_path / "weights.pth"
+    path.write_bytes(content)
+    with pytest.raises(SegmentationError) as error:
+        load_segmenter("deeplabv3-mobilenet", weights=path, device="cpu")
+    assert str(path) in str(error.value) and "\n" not in str(error.value)
+
+
+def test_missing_weights_file(tmp_path):
+    with pytest.raises(SegmentationError, match="not found"):
+        load_segmenter("deeplabv3-resnet101", weights=tmp_path / "nope.pth", device="cpu")
+
+
+def test_named_model_without_weights_or_network_says_how_to_get_them(offline):
+    with pytest.raises(WeightsNotFound) as error:
+        load_segmenter("deeplabv3-resnet50", device="cpu")
+    assert isinstance(error.value, SegmentationError) and error.value.model == "deeplabv3-resnet50"
+    assert "\n" not in str(error.value)
+    # The command line says how to get them.
+    assert "--weights" in describe(error.value)
+
+
+def test_auto_falls_back_to_selfie_with_one_warning(offline):
+    warnings = []
+    segmenter = load_segmenter("auto", device="cpu", warn=warnings.append)
+    assert segmenter.name == "selfie"
+    assert len(warnings) == 1 and isinstance(warnings[0], ModelFallback) and warnings[0].used == "selfie"
+    assert "\n" not in str(warnings[0]) and "--" not in str(warnings[0])
+    # The command line says how to get DeepLabV3 weights, on one line.
+    assert "--weights" in describe(warnings[0]) and "\n" not in describe(warnings[0])
+
+
+def test_auto_uses_torchvision_weights_found_in_torch_home(offline, random_mobilenet_weights):
+    path, _ = random_mobilenet_weights
+    checkpoint, _ = torchvision_checkpoint("deeplabv3-mobilenet")
+    checkpoint.parent.mkdir(parents=True)
+    checkpoint.write_bytes(path.read_bytes())
+    warnings = []
+    assert load_segmenter("auto", device="cpu", warn=warnings.append).name == "deeplabv3-mobilenet"
+    assert warnings == []
+
+
+def test_mobilenetv2_from_tflite_is_converted_once_into_the_cache(offline, mobilenetv2_tflite):
+    first = load_segmenter("deeplabv3-mobilenetv2", weights=mobilenetv2_tflite)
+    cached = list((offline / "bokehme-cache").glob("deeplabv3_mobilenetv2-*.pt"))
+    assert len(cached) == 1
+    second = load_segmenter("deeplabv3-mobilenetv2", weights=cached[0])
+    assert load_segmenter("auto", weights=cached[0]).name == "deeplabv3-mobilenetv2+selfie"
+    image = data.chelsea().astype(np.float32) / 255
+    assert np.array_equal(first.class_probabilities(image), second.class_probabilities(image))
+
+
+def test_auto_finds_mobilenetv2_in_the_cache(offline, mobilenetv2_tflite):
+    cache = offline / "bokehme-cache"
+    cache.mkdir()
+    (cache / "deeplabv3_257_mv_gpu.tflite").write_bytes(mobilenetv2_tflite.read_bytes())
+    warnings = []
+    segmenter = load_segmenter("auto", warn=warnings.append)
+    assert segmenter.name == "deeplabv3-mobilenetv2+selfie"
+    assert warnings == []
+
+
+def test_tflite_with_wrong_checksum_is_refused(tmp_path, mobilenetv2_tflite):
+    damaged = bytearray(mobilenetv2_tflite.read_bytes())
+    damaged[-100] ^= 0xFF
+    path = tmp_path / "deeplabv3_257_mv_gpu.tflite"
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(SegmentationError, match="sha256"):
+        load_segmenter("deeplabv3-mobilenetv2", weights=path)
+
+
+def test_tflite_weights_for_a_torchvision_model_are_refused(mobilenetv2_tflite):
+    with pytest.raises(SegmentationError, match="not deeplabv3-resnet50"):
+        load_segmenter("deeplabv3-resnet50", weights=mobilenetv2_tflite)
+
+
+@pytest.fixture(scope="module")
+def mobilenetv2(mobilenetv2_tflite):
+    return load_segmenter("deeplabv3-mobilenetv2", weights=mobilenetv2_tflite)
+
+
+def test_mobilenetv2_cuts_out_the_cat(mobilenetv2):
+    chelsea = data.chelsea().astype(np.float32) / 255  # 300x451, a cat filling most of the frame
+    cat = mobilenetv2.subject_probability(chelsea, "cat") > 0.5
+    assert cat.mean() > 0.3
+    h, w = cat.shape
+    assert cat[h // 3: 2 * h // 3, w // 4: w // 2].mean() > 0.9
+    dog_or_cat = mobilenetv2.subject_probability(chelsea, "dog,cat") > 0.5
+    assert (dog_or_cat >= cat).all()
+    assert (mobilenetv2.subject_probability(chelsea, "auto") > 0.5).sum() >= 0.9 * cat.sum()
+    assert (mobilenetv2.subject_probability(chelsea, "person") > 0.5).mean() < 0.01
+
+
+def test_people_gain_selfie_edges_only_near_deeplab_people(mobilenetv2, selfie, astronaut):
+    combined = PeopleSegmenter(mobilenetv2, selfie)
+    person = VOC_CLASSES.index("person")
+    alone = mobilenetv2.class_probabilities(astronaut)
+    both = combined.class_probabilities(astronaut)
+    assert both.shape == alone.shape
+    assert np.allclose(both.sum(axis=0), 1.0, atol=1e-4)
+    assert (both[person] >= alone[person] - 1e-6).all()
+    near = ndimage.distance_transform_edt(alone[person] <= 0.5) <= combined.reach * max(alone.shape[1:])
+    assert np.allclose(both[person][~near], alone[person][~near])
