@@ -32,9 +32,11 @@ from scipy.signal import fftconvolve
 from skimage import data, transform
 
 import bokehme
-from bokehme import depth, pipeline
-from bokehme.lens import aperture_kernel, linear_to_srgb, srgb_to_linear
-from bokehme.photo_io import read_depth
+from bokehme import options as rendering_options
+from bokehme.imaging import depth_map
+from bokehme.imaging.aperture import aperture_kernel
+from bokehme.imaging.colour import linear_to_srgb, srgb_to_linear
+from bokehme.io import read_depth
 
 ROOT = Path(__file__).resolve().parent.parent
 PHOTO = ROOT / "sample_images" / "depth_scene.jpg"
@@ -474,7 +476,7 @@ def report(before, after, radius, disparity, focus, distance, surface, lens):
         print(f"{name:<22} {np.median(distance[mask]):10.2f} {np.median(disparity[mask]):9.3f} "
               f"{np.median(radius[mask]):9.1f} {kept:11.1%}")
     card = surface == CARD
-    ground_in_focus = (surface == GROUND) & (np.abs(disparity - focus) < depth.DEFAULT_DEPTH_OF_FIELD / 2)
+    ground_in_focus = (surface == GROUND) & (np.abs(disparity - focus) < depth_map.DEFAULT_DEPTH_OF_FIELD / 2)
     along = ndimage.maximum_filter(ground_in_focus, size=15)
     inside = card & ~ndimage.minimum_filter(card, size=7) & along
     outside = ndimage.maximum_filter(card, size=7) & ~card & along
@@ -502,10 +504,10 @@ def main(seed=7):
     options = bokehme.Options()
     rendering = bokehme.render(photo.pixels, options, bokehme.load_segmenter("selfie"), disparity=read)
 
-    fine = depth.upsample_disparity(photo.pixels, read)
+    fine = depth_map.upsample_disparity(photo.pixels, read)
     subject = rendering.alpha > 0.5
-    focus = depth.focus_disparity(fine, rendering.alpha if subject.any() else None)
-    radius = depth.blur_radius_map(fine, focus, pipeline.blur_radius(options, photo.pixels.shape))
+    focus = depth_map.focus_disparity(fine, rendering.alpha if subject.any() else None)
+    radius = depth_map.blur_radius_map(fine, focus, rendering_options.blur_radius(options, photo.pixels.shape))
     on_poster = (surface == POSTER)
     print(f"subject (alpha > 0.5): {subject.mean():.1%} of the photo, {(subject & on_poster).sum() / subject.sum():.0%}"
           f" of it on the poster; focus disparity {focus:.3f} (poster: {np.median(disparity[on_poster]):.3f}); "

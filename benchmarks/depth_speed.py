@@ -3,11 +3,11 @@
 On the 12 MP iPhone Portrait photo of ``../shared/photos``, at the same
 largest radius, times:
 
-* two-plane: ``composite.render_bokeh`` with a soft subject alpha (the pug's
-  depth band, refined by ``matte.refine_alpha`` as a segmenter's would be);
-* depth: ``depth.render_depth`` with the disparity already at full size;
+* two-plane: ``imaging.composite.render_bokeh`` with a soft subject alpha (the pug's
+  depth band, refined by ``imaging.matte.refine_alpha`` as a segmenter's would be);
+* depth: ``imaging.depth_render.render_depth`` with the disparity already at full size;
 * depth + upsample: the same from the phone's 768x576 map, including
-  ``depth.upsample_disparity``;
+  ``imaging.depth_map.upsample_disparity``;
 
 and then the whole photo through ``bokehme.render`` both ways, the dog
 found by DeepLabV3-MobileNetV2 (``../shared/models``) in both.
@@ -29,12 +29,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bokehme import depth
-from bokehme.composite import render_bokeh
-from bokehme.matte import refine_alpha
-from bokehme.photo_io import read_depth, read_photo
-from bokehme.pipeline import Options, render
-from bokehme.segment import load_segmenter
+from bokehme import Options, load_segmenter, render
+from bokehme.imaging import depth_map
+from bokehme.imaging.composite import render_bokeh
+from bokehme.imaging.depth_render import render_depth
+from bokehme.imaging.matte import refine_alpha
+from bokehme.io import read_depth, read_photo
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 PHOTO = SHARED / "photos" / "pug_portrait_mode.heic"
@@ -64,18 +64,18 @@ def main():
     height, width = image.shape[:2]
     radius = float(sys.argv[1]) if len(sys.argv) > 1 else 0.015 * np.hypot(height, width)
     coarse = read_depth(PHOTO)
-    fine = depth.upsample_disparity(image, coarse)
+    fine = depth_map.upsample_disparity(image, coarse)
     # A point on the pug's head.
-    focus = depth.focus_disparity(fine, focus_xy=(0.57 * width, 0.56 * height))
-    band = (np.abs(coarse - focus) < depth.DEFAULT_DEPTH_OF_FIELD / 2).astype(np.float32)
+    focus = depth_map.focus_disparity(fine, focus_xy=(0.57 * width, 0.56 * height))
+    band = (np.abs(coarse - focus) < depth_map.DEFAULT_DEPTH_OF_FIELD / 2).astype(np.float32)
     alpha = refine_alpha(image, band)
 
     segmenter = load_segmenter("deeplabv3-mobilenetv2", weights=MODEL)
     options = Options(radius=radius, subject="dog")
     renders = {
         "two-plane (render_bokeh)": lambda: render_bokeh(image, alpha, radius),
-        "depth (render_depth)": lambda: depth.render_depth(image, fine, focus, radius),
-        "depth + upsample_disparity": lambda: depth.render_depth(image, coarse, focus, radius),
+        "depth (render_depth)": lambda: render_depth(image, fine, focus, radius),
+        "depth + upsample_disparity": lambda: render_depth(image, coarse, focus, radius),
     }
     # The whole per-photo work as bokehme.render does it, the dog found by
     # DeepLabV3-MobileNetV2 in both (and setting the focus with depth).

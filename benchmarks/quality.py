@@ -31,9 +31,11 @@ from scipy import ndimage
 from scipy.signal import fftconvolve
 from skimage import data, draw, transform
 
-from bokehme.composite import render_bokeh
-from bokehme.lens import aperture_kernel, lens_blur, linear_to_srgb, srgb_to_linear
-from bokehme.matte import refine_alpha
+from bokehme.imaging.aperture import aperture_kernel
+from bokehme.imaging.colour import linear_to_srgb, srgb_to_linear
+from bokehme.imaging.composite import render_bokeh
+from bokehme.imaging.lens import lens_blur
+from bokehme.imaging.matte import refine_alpha
 
 SIZE = 1024
 LOW = 256  # the segmenter's long side, 1/4 of the photo as for 12 MP at 513 px

@@ -17,9 +17,10 @@ import numpy as np
 import torch
 from skimage import data, transform
 
-from bokehme.composite import render_bokeh
-from bokehme.lens import lens_blur, srgb_to_linear
-from bokehme.matte import refine_alpha
+from bokehme.imaging.colour import srgb_to_linear
+from bokehme.imaging.composite import render_bokeh
+from bokehme.imaging.lens import lens_blur
+from bokehme.imaging.matte import refine_alpha
 
 
 def timed(function, repeats):

@@ -21,7 +21,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from bokehme import segment
+from bokehme.models import load_segmenter
+from bokehme.models.mobilenetv2_deeplab import MOBILENETV2_LONG_SIDE, MobileNetV2DeepLab
+from bokehme.models.people import PeopleSegmenter
+from bokehme.models.selfie import SelfieSegmenter
 
 REPO = Path(__file__).resolve().parent.parent
 VOC_OF_SUBJECT = {"person": "person", "car": "car", "cow": "cow", "motorbike": "motorbike", "soapbox": "car"}
@@ -53,7 +56,7 @@ def measure(segmenter, photos, subject=None):
     with people and skips the others.
     """
     people, others, times = [], [], []
-    people_only = segmenter.labels == segment.SelfieSegmenter.labels
+    people_only = segmenter.labels == SelfieSegmenter.labels
     for _name, image, mask, classes, has_person in photos:
         if people_only and not has_person:
             continue
@@ -75,14 +78,14 @@ def main():
     davis_people = [p for p in photos if not p[0].startswith("portrait") and p[4]]
     print(f"devset: {len(photos)} photos ({len(portraits)} portraits, {len(davis_people)} DAVIS people, "
           f"{len(photos) - len(portraits) - len(davis_people)} other subjects); torch threads {torch.get_num_threads()}")
-    mobilenet = segment.load_segmenter("deeplabv3-mobilenetv2", weights=args.weights)
-    selfie = segment.SelfieSegmenter()
-    candidates = [("selfie (landscape)", selfie, None), ("selfie (general)", segment.SelfieSegmenter(landscape=False), None)]
+    mobilenet = load_segmenter("deeplabv3-mobilenetv2", weights=args.weights)
+    selfie = SelfieSegmenter()
+    candidates = [("selfie (landscape)", selfie, None), ("selfie (general)", SelfieSegmenter(landscape=False), None)]
     for size in (int(s) for s in args.sizes.split(",")):
-        candidates.append((f"deeplabv3-mobilenetv2 @{size}", segment.MobileNetV2DeepLab(mobilenet.model, size), None))
-        if size == segment.MOBILENETV2_LONG_SIDE:
+        candidates.append((f"deeplabv3-mobilenetv2 @{size}", MobileNetV2DeepLab(mobilenet.model, size), None))
+        if size == MOBILENETV2_LONG_SIDE:
             candidates.append((f"deeplabv3-mobilenetv2 @{size} --subject auto", candidates[-1][1], "auto"))
-    candidates.append(("auto: mobilenetv2 @513 + selfie", segment.PeopleSegmenter(mobilenet, selfie), None))
+    candidates.append(("auto: mobilenetv2 @513 + selfie", PeopleSegmenter(mobilenet, selfie), None))
     print(f"{'model':45s} {'people IoU':>10s} {'other IoU':>10s} {'ms/image':>9s}")
     for label, segmenter, subject in candidates:
         measure(segmenter, photos[:1], subject)  # warm-up

@@ -76,21 +76,22 @@ def median_time(function, repeats):
 
 def process(path, out, segmenter, probability=None):
     """One photo end to end, as the command line does it; ``probability`` stands in for an untrained model's."""
-    from bokehme import composite, matte, photo_io
-    from bokehme.pipeline import default_radius
+    from bokehme import io
+    from bokehme.imaging import composite, matte
+    from bokehme.options import default_radius
 
-    photo = photo_io.read_photo(path)
+    photo = io.read_photo(path)
     found = segmenter.subject_probability(photo.pixels, "person")
     alpha = matte.refine_alpha(photo.pixels, found if probability is None else probability)
     result = composite.render_bokeh(photo.pixels, alpha, default_radius(photo.pixels.shape))
-    photo_io.write_photo(out, result, source=photo)
+    io.write_photo(out, result, source=photo)
 
 
 def load(args):
     """The segmenter, and the stand-in subject for an untrained one."""
-    from bokehme import segment
+    from bokehme.models import load_segmenter
 
-    segmenter = segment.load_segmenter(args.model, weights=args.weights or None, device="cpu")
+    segmenter = load_segmenter(args.model, weights=args.weights or None, device="cpu")
     # Untrained weights cost what trained ones cost, but their map is noise;
     # the stages after segmentation get a real subject's, found beforehand.
     return segmenter, (np.load(args.untrained) if args.untrained else None)
@@ -98,10 +99,11 @@ def load(args):
 
 def save_stand_in(args):
     """The selfie model's subject of a photo, saved for the untrained models' runs."""
-    from bokehme import photo_io, segment
+    from bokehme import io
+    from bokehme.models import load_segmenter
 
-    image = photo_io.read_photo(Path(args.photo)).pixels
-    np.save(args.out, segment.load_segmenter("selfie").subject_probability(image, "person"))
+    image = io.read_photo(Path(args.photo)).pixels
+    np.save(args.out, load_segmenter("selfie").subject_probability(image, "person"))
     print("{}")
 
 
@@ -113,15 +115,16 @@ def child(args):
 
     import torch
 
-    from bokehme import cli, composite, lens, matte, photo_io
-    from bokehme.pipeline import default_radius
+    from bokehme import cli, io
+    from bokehme.imaging import colour, composite, lens, matte
+    from bokehme.options import default_radius
 
     path = Path(args.photo)
     repeats = args.repeats
     report = {"model": args.model, "size": args.size, "threads": torch.get_num_threads(), "model_load": model_load}
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "out.jpg"
-        report["decode"], photo = median_time(lambda: photo_io.read_photo(path), repeats)
+        report["decode"], photo = median_time(lambda: io.read_photo(path), repeats)
         image = photo.pixels
         report["segment"], probability = median_time(lambda: segmenter.subject_probability(image, "person"), repeats)
         if stand_in is not None:
@@ -131,15 +134,15 @@ def child(args):
         report["radius"] = radius
         report["blur"], _ = median_time(lambda: composite.blur_background(image, alpha, radius), repeats)
         report["blur+composite"], rendered = median_time(lambda: composite.render_bokeh(image, alpha, radius), repeats)
-        report["encode"], _ = median_time(lambda: photo_io.write_photo(out, rendered, source=photo), repeats)
+        report["encode"], _ = median_time(lambda: io.write_photo(out, rendered, source=photo), repeats)
         for r in RADII:
-            linear = lens.srgb_to_linear(image)
+            linear = colour.srgb_to_linear(image)
             report[f"lens_blur r={r}"], _ = median_time(lambda: lens.lens_blur(linear, r), repeats)
         # Let go of the full-size arrays before the end-to-end runs make their own.
         image = alpha = rendered = linear = None
         report["end to end"], _ = median_time(lambda: process(path, out, segmenter, stand_in), repeats)
         report["io floor"], _ = median_time(
-            lambda: photo_io.write_photo(out, photo_io.read_photo(path).pixels, source=photo), repeats
+            lambda: io.write_photo(out, io.read_photo(path).pixels, source=photo), repeats
         )
         if args.batch:
             folder = Path(scratch) / "batch"
@@ -174,8 +177,8 @@ def naive(args):
     from PIL import Image
     from scipy.signal import fftconvolve
 
-    from bokehme.lens import aperture_kernel
-    from bokehme.pipeline import default_radius
+    from bokehme.imaging.aperture import aperture_kernel
+    from bokehme.options import default_radius
 
     start = time.perf_counter()
     image = np.asarray(Image.open(args.photo).convert("RGB"), np.float32) / 255
@@ -230,7 +233,7 @@ def main():
         return child(args)
     if args.naive:
         return naive(args)
-    from bokehme import segment
+    from bokehme.models.torchvision_deeplab import TORCHVISION_VARIANTS
 
     with tempfile.TemporaryDirectory() as scratch:
         photos = {}
@@ -243,13 +246,13 @@ def main():
         rows = []
         for model in args.models.split(","):
             weights = args.weights if "mobilenetv2" in model or model == "auto" else None
-            untrained = model in segment.TORCHVISION_VARIANTS
+            untrained = model in TORCHVISION_VARIANTS
             if untrained:
                 # Random weights cost what trained ones cost; timing only.
                 import torch
                 import torchvision.models.segmentation as tv
 
-                constructor, _ = segment.TORCHVISION_VARIANTS[model]
+                constructor, _ = TORCHVISION_VARIANTS[model]
                 weights = str(Path(scratch) / f"random-{model}.pth")
                 torch.save(getattr(tv, constructor)(weights=None, weights_backbone=None, num_classes=21).state_dict(),
                            weights)
