@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .imaging import depth_map, scrub as scrubbing
-from .imaging.composite import render_bokeh
+from .imaging.composite import render_bokeh, replace_background
 from .imaging.depth_render import render_depth
 from .imaging.matte import refine_alpha
 from .options import Options, blur_radius
@@ -108,7 +108,7 @@ def _render_with_depth(image, disparity, options, segmenter=None, mask=None):
     return Rendering(image=result, alpha=alpha if alpha is not None else np.zeros(image.shape[:2], np.float32))
 
 
-def render(image, options=Options(), segmenter=None, mask=None, faces=None, disparity=None):
+def render(image, options=Options(), segmenter=None, mask=None, faces=None, disparity=None, background=None):
     """Blur the background of a photo as a fast lens would.
 
     Parameters
@@ -127,6 +127,10 @@ def render(image, options=Options(), segmenter=None, mask=None, faces=None, disp
         A depth map as disparity in [0, 1], near = 1, at any resolution: the
         blur then grows with distance from the focus plane, as with a lens.
         ``options.focus`` applies only with one.
+    background : (H, W, 3) float32 ndarray, optional
+        A new background (sRGB in [0, 1], the photo's size) that replaces
+        the old one instead of blurring it; the subject's edges are laid
+        over it cleaned of the old background's colours.
 
     Returns
     -------
@@ -139,23 +143,31 @@ def render(image, options=Options(), segmenter=None, mask=None, faces=None, disp
     bokehme.imaging.depth_map.FocusOutsideImage
         When ``options.focus`` lies outside the image.
     ValueError
-        Without a segmenter or a mask, with a mask of another size, or with
-        a depth map for a PII scrub.
+        Without a segmenter or a mask, with a mask or background of another
+        size, with a depth map and a new background, or with either for a
+        PII scrub.
     """
     if mask is None and segmenter is None:
         raise ValueError("render needs a segmenter or a mask")
     if mask is not None and mask.shape != image.shape[:2]:
         raise ValueError(f"mask is {mask.shape[1]}x{mask.shape[0]}, image is {image.shape[1]}x{image.shape[0]}")
+    if background is not None and background.shape != image.shape:
+        raise ValueError(f"background is {background.shape[1]}x{background.shape[0]}, "
+                         f"image is {image.shape[1]}x{image.shape[0]}")
     if options.pii:
-        if disparity is not None:
-            raise ValueError("a PII scrub renders its own background and takes no depth map")
+        if disparity is not None or background is not None:
+            raise ValueError("a PII scrub renders its own background: it takes no depth map or new background")
         return _scrub(image, options, segmenter, mask, faces)
     if disparity is not None:
+        if background is not None:
+            raise ValueError("a new background replaces the scene: it takes no depth map")
         return _render_with_depth(image, disparity, options, segmenter, mask)
     if mask is None:
         alpha = refine_alpha(image, subject_probability(image, segmenter, options.subject))
     else:
         alpha = mask.astype(np.float32, copy=False)
+    if background is not None:
+        return Rendering(image=replace_background(image, alpha, background), alpha=alpha)
     result = render_bokeh(
         image,
         alpha,

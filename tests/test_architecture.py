@@ -16,8 +16,9 @@ ALLOWED = {
     "options": {"imaging"},
     "pipeline": {"imaging", "options"},
     "job": {"io", "options", "pipeline"},
-    "batch": {"io", "job"},
-    "cli": {"batch", "imaging", "io", "job", "models", "options", "pipeline"},
+    "video": {"imaging", "io", "job", "options", "pipeline"},
+    "batch": {"io", "job", "video"},
+    "cli": {"batch", "imaging", "io", "job", "models", "options", "pipeline", "video"},
 }
 
 #: Third-party packages the pure array code may use: no image files, no models, no terminal.

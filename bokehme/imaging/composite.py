@@ -20,7 +20,7 @@ from .foreground import foreground_in_band
 from .lens import blur_block_sums, reduction_for
 from .resample import block_sums, upsample
 
-__all__ = ["blur_background", "render_bokeh"]
+__all__ = ["blur_background", "render_bokeh", "replace_background"]
 
 
 class _Band(NamedTuple):
@@ -129,10 +129,43 @@ def render_bokeh(image, alpha, radius, *, blades=0, blade_rotation=0.0,
     alpha = np.ascontiguousarray(alpha, dtype=np.float32)
     band = _split_band(image, alpha)
     out = _background(image, alpha, radius, band, blades, blade_rotation, highlights)
-    result = torch.from_numpy(out)
+    return _lay_subject(image, alpha, band, out)
+
+
+def replace_background(image, alpha, background):
+    """Lay the subject of a photo over another background.
+
+    The subject's soft edge carries its own colours only, cleaned of the old
+    background (the same foreground estimation as :func:`render_bokeh`), so
+    no fringe of the old scene shows against the new one.
+
+    Parameters
+    ----------
+    image : ndarray
+        (H, W, 3) float32 sRGB photo in [0, 1].
+    alpha : ndarray
+        (H, W) float32 subject matte in [0, 1], 1 = subject.
+    background : ndarray
+        (H, W, 3) float32 sRGB in [0, 1]: the new background (see
+        :func:`bokehme.imaging.resample.cover` to fit a picture of another size).
+
+    Returns
+    -------
+    ndarray
+        (H, W, 3) float32 sRGB in [0, 1]; pixels with alpha 1 equal `image`
+        exactly, pixels with alpha 0 equal `background`.
+    """
+    image = np.ascontiguousarray(image, dtype=np.float32)
+    alpha = np.ascontiguousarray(alpha, dtype=np.float32)
+    return _lay_subject(image, alpha, _split_band(image, alpha), np.array(background, dtype=np.float32))
+
+
+def _lay_subject(image, alpha, band, background):
+    """Composite the subject over `background` (H, W, 3), in place, which is returned."""
+    result = torch.from_numpy(background)
     background_band = result.view(-1, 3).index_select(0, band.index)
     # lerp(b, f, 1) is exactly f and lerp(b, f, 0) exactly b.
     torch.lerp(result, torch.from_numpy(image), torch.from_numpy(alpha)[..., None], out=result)
     # Soft edges get foreground colours cleaned of the old background.
     result.view(-1, 3).index_copy_(0, band.index, torch.lerp(background_band, band.fg, band.alpha))
-    return out
+    return background

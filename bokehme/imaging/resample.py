@@ -19,6 +19,7 @@ __all__ = [
     "resize_image",
     "resize_image_to_uint8",
     "size_for_long_side",
+    "cover",
 ]
 
 # Full-resolution pixels handled at once, so that the per-pixel work
@@ -274,3 +275,27 @@ def size_for_long_side(shape, long_side):
     h, w = shape[:2]
     scale = long_side / max(h, w)
     return max(1, round(h * scale)), max(1, round(w * scale))
+
+
+def cover(image, shape):
+    """Scale an image to cover `shape` and crop it about its centre, as a background fills a frame.
+
+    Parameters
+    ----------
+    image : (h, w, 3) float32 ndarray
+        sRGB in [0, 1].
+    shape : (int, int)
+        The (H, W) to fill.
+
+    Returns
+    -------
+    (H, W, 3) float32 ndarray
+        `image` scaled by ``max(H / h, W / w)`` (anti-aliased when it
+        shrinks), its overhang cut equally on both sides.
+    """
+    height, width = shape
+    scale = max(height / image.shape[0], width / image.shape[1])
+    size = (max(height, round(image.shape[0] * scale)), max(width, round(image.shape[1] * scale)))
+    scaled = resize_image(np.ascontiguousarray(image, dtype=np.float32), size)[0].permute(1, 2, 0)
+    top, left = (size[0] - height) // 2, (size[1] - width) // 2
+    return np.ascontiguousarray(scaled[top:top + height, left:left + width].clamp(0, 1).numpy())

@@ -1,0 +1,91 @@
+"""The per-clip job: a video file in, the same clip with its background blurred or replaced out.
+
+Frame count, frame size, timestamps (variable frame rates included), the
+display rotation a phone records and the audio stream(s) are kept; frames
+are rendered as photos are (:class:`~bokehme.video.renderer.FrameRenderer`)
+and the clip is written atomically, as photos are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ..io.atomic import atomic_write
+from ..options import Options
+from .clips import probe
+from .renderer import FrameRenderer
+from .streams import ClipWriter, EncoderSettings, Frame, read_frames
+
+__all__ = ["VideoJob"]
+
+
+@dataclass
+class VideoJob:
+    """Everything but the clip: options, the segmenter, and how frames are encoded.
+
+    Parameters
+    ----------
+    options : Options
+    segmenter : bokehme.models.Segmenter
+    encoder : EncoderSettings
+    every : int
+        Segment every `every`-th frame; the frames between reuse its subject.
+    background : callable, optional
+        ``background(shape, index) -> (H, W, 3) float32`` the new background
+        of frame `index`, replacing the blurred one (see
+        :mod:`bokehme.video.backdrop`).
+    """
+
+    options: Options = field(default_factory=Options)
+    segmenter: Any = None
+    encoder: EncoderSettings = field(default_factory=EncoderSettings)
+    every: int = 1
+    background: Callable | None = None
+
+    def run(self, source, target, progress: Callable[[int, int], None] | None = None) -> None:
+        """Render the clip at `source` into ``target.destination``.
+
+        Parameters
+        ----------
+        source : path-like
+        target : bokehme.job.Target
+            Only the destination is written; its extension picks the container.
+        progress : callable, optional
+            ``progress(frames_done, frames_total)`` after each frame; the
+            total is 0 when the container does not state it.
+
+        Raises
+        ------
+        bokehme.video.clips.VideoError
+            If the clip cannot be decoded (damaged, cut short) or encoded.
+        bokehme.io.PhotoError
+            If the output cannot be written; nothing is left behind.
+        """
+        source, destination = Path(source), Path(target.destination)
+        info = probe(source)
+        renderer = FrameRenderer(self.options, self.segmenter, self.every)
+
+        def write(file):
+            writer = ClipWriter(file, destination, info, source, self.encoder)
+            try:
+                for item in read_frames(source, info):
+                    if not isinstance(item, Frame):
+                        writer.copy(item)
+                        continue
+                    image = item.pixels.astype(np.float32)
+                    image *= np.float32(1 / 255)
+                    backdrop = None if self.background is None else self.background(image.shape[:2],
+                                                                                     renderer.frames)
+                    writer.write(renderer.render(image, backdrop).image, item.pts)
+                    if progress is not None:
+                        progress(renderer.frames, info.frames)
+            except BaseException:
+                writer.abandon()
+                raise
+            writer.close()
+
+        atomic_write(destination, write)

@@ -1,0 +1,60 @@
+"""Frames rendered as photos, with a subject that stays steady from frame to frame (real selfie model)."""
+
+import numpy as np
+import pytest
+from skimage import data, transform
+
+from bokehme.imaging.matte import refine_alpha
+from bokehme.models import load_segmenter
+from bokehme.options import Options
+from bokehme.video.renderer import FrameRenderer
+
+
+@pytest.fixture(scope="module")
+def selfie():
+    return load_segmenter("selfie")
+
+
+def still_clip(count, seed=0):
+    """The astronaut held still in front of the camera: only sensor noise changes."""
+    rng = np.random.default_rng(seed)
+    photo = transform.resize(data.astronaut(), (288, 288), anti_aliasing=True).astype(np.float32)
+    return [np.clip(photo + rng.normal(0, 0.02, photo.shape), 0, 1).astype(np.float32) for _ in range(count)]
+
+
+def flicker(alphas):
+    """Mean absolute change of the alpha between consecutive frames."""
+    return float(np.mean([np.abs(b - a).mean() for a, b in zip(alphas, alphas[1:])]))
+
+
+def test_a_still_subject_does_not_flicker(selfie):
+    frames = still_clip(12)
+    renderer = FrameRenderer(Options(), selfie)
+    steady = [renderer.render(frame).alpha for frame in frames]
+    raw = [refine_alpha(frame, selfie.subject_probability(frame, "person")) for frame in frames]
+    assert flicker(steady) < 0.01  # under 1% of the alpha's range
+    assert flicker(steady) < 0.6 * flicker(raw)
+    assert all((alpha[144, 100:180] == 1).all() for alpha in steady)  # the face stays subject
+
+
+def test_every_nth_frame_segments_and_the_rest_carry_its_subject(selfie):
+    frames = still_clip(5)
+    calls = []
+    real = selfie.subject_probability
+
+    class Counting:
+        labels = selfie.labels
+
+        def subject_probability(self, image, subject):
+            calls.append(1)
+            return real(image, subject)
+
+    renderer = FrameRenderer(Options(), Counting(), every=3)
+    alphas = [renderer.render(frame).alpha for frame in frames]
+    assert len(calls) == 2 and renderer.frames == 5
+    assert all((alpha[144, 100:180] == 1).all() for alpha in alphas)
+
+
+def test_a_scrub_is_not_for_moving_pictures(selfie):
+    with pytest.raises(ValueError, match="PII"):
+        FrameRenderer(Options(pii=True), selfie)
