@@ -20,7 +20,7 @@ import numpy as np
 from .io import read as reading
 from .io import write as writing
 from .io.metadata import metadata_fields
-from .io.photo import DEFAULT_MAX_PIXELS, Photo
+from .io.photo import DEFAULT_MAX_PIXELS, Photo, PhotoError
 from .options import Options
 from .pipeline import Rendering, render
 
@@ -151,6 +151,11 @@ class PhotoJob:
         """
         photo = loaded.photo
         settings = self.outputs
+        folder = Path(target.destination).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)  # a mirrored tree under an output folder
+        except OSError as error:
+            raise PhotoError(folder, f"cannot create folder: {error.strerror or error}") from None
         writing.write_photo(
             target.destination, rendering.image, source=photo, format=settings.format,
             quality=settings.quality, subsampling=settings.subsampling,

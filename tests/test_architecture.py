@@ -17,7 +17,7 @@ ALLOWED = {
     "pipeline": {"imaging", "options"},
     "job": {"io", "options", "pipeline"},
     "video": {"imaging", "io", "job", "options", "pipeline"},
-    "batch": {"io", "job", "video"},
+    "batch": {"io", "job", "models", "options", "video"},
     "cli": {"batch", "imaging", "io", "job", "models", "options", "pipeline", "video"},
 }
 

@@ -8,6 +8,9 @@ cut (:mod:`bokehme.imaging.temporal`).
 
 from __future__ import annotations
 
+import time
+from collections import defaultdict
+
 import numpy as np
 
 from ..imaging.matte import refine_alpha
@@ -34,6 +37,9 @@ class FrameRenderer:
     ----------
     frames : int
         Frames rendered so far.
+    seconds : dict of str to float
+        Time spent so far in each stage: ``"segment"`` (the segmenter and
+        the steadying), ``"matte"`` and ``"render"``.
     """
 
     def __init__(self, options: Options, segmenter, every: int = 1):
@@ -43,6 +49,7 @@ class FrameRenderer:
             raise ValueError("every must be at least 1")
         self.options, self.segmenter, self.every = options, segmenter, every
         self.frames = 0
+        self.seconds = defaultdict(float)
         self._probability = None  # the segmenter's latest, unsteadied
         self._steady = None
         self._thumbnail = None
@@ -69,5 +76,14 @@ class FrameRenderer:
         background : (H, W, 3) float32 ndarray, optional
             Replaces the background instead of blurring it (see :func:`bokehme.render`).
         """
-        alpha = refine_alpha(image, self.probability(image))
-        return render(image, self.options, mask=alpha, background=background)
+        start = time.perf_counter()
+        probability = self.probability(image)
+        matted = time.perf_counter()
+        alpha = refine_alpha(image, probability)
+        rendered = time.perf_counter()
+        result = render(image, self.options, mask=alpha, background=background)
+        done = time.perf_counter()
+        self.seconds["segment"] += matted - start
+        self.seconds["matte"] += rendered - matted
+        self.seconds["render"] += done - rendered
+        return result

@@ -20,7 +20,7 @@ import numpy as np
 
 from .clips import ClipInfo, VideoError
 
-__all__ = ["Frame", "Sound", "EncoderSettings", "read_frames", "ClipWriter", "CONTAINERS"]
+__all__ = ["Frame", "Sound", "EncoderSettings", "read_frames", "upright", "ClipWriter", "CONTAINERS"]
 
 #: Container format of each extension, and the video codec it takes by default.
 CONTAINERS = {
@@ -87,8 +87,8 @@ class EncoderSettings(NamedTuple):
     preset: str = "veryfast"
 
 
-def _upright(pixels, rotation):
-    # The player turns the coded frame counter-clockwise by `rotation`.
+def upright(pixels, rotation):
+    """A decoded frame (H, W, 3) turned as the player shows it: `rotation` degrees counter-clockwise."""
     return np.ascontiguousarray(np.rot90(pixels, rotation // 90)) if rotation else pixels
 
 
@@ -155,7 +155,7 @@ def read_frames(path, info: ClipInfo) -> Iterator[Frame | Sound]:
                         yield Sound(packet, packet.stream.index)
                     continue
                 for frame in packet.decode():
-                    yield Frame(_upright(frame.to_ndarray(format="rgb24"), info.rotation), frame.pts)
+                    yield Frame(upright(frame.to_ndarray(format="rgb24"), info.rotation), frame.pts)
 
     try:
         yield from _in_thread(produce)
@@ -175,8 +175,8 @@ class ClipWriter:
         (:data:`CONTAINERS`), and errors name it.
     info : ClipInfo
         The source clip's: frame size, time base, rate and rotation are kept.
-    source : path-like
-        The source clip, whose audio stream(s) are copied.
+    source : path-like or None
+        The source clip, whose audio stream(s) are copied; None for none.
     settings : EncoderSettings
     """
 
@@ -205,9 +205,10 @@ class ClipWriter:
         if info.rotation:
             self._video.set_display_rotation(info.rotation)
         self._audio = {}
-        with av.open(str(source)) as original:
-            for stream in original.streams.audio:
-                self._audio[stream.index] = self._output.add_stream_from_template(stream)
+        if source is not None:
+            with av.open(str(source)) as original:
+                for stream in original.streams.audio:
+                    self._audio[stream.index] = self._output.add_stream_from_template(stream)
         # Audio packets wait until the first video packet has opened the encoder.
         self._held = []
         self._started = False
@@ -217,7 +218,7 @@ class ClipWriter:
         self._thread.start()
 
     def write(self, pixels: np.ndarray, pts: int) -> None:
-        """Queue one rendered frame, (H, W, 3) float32 sRGB in [0, 1], upright."""
+        """Queue one rendered frame, upright: (H, W, 3) float32 sRGB in [0, 1], or uint8."""
         self._put(("frame", pixels, pts))
 
     def copy(self, sound: Sound) -> None:
@@ -280,9 +281,10 @@ class ClipWriter:
         import av
         import torch
 
-        coded = np.rot90(pixels, -(self._info.rotation // 90)) if self._info.rotation else pixels
-        quantized = torch.from_numpy(np.ascontiguousarray(coded)).mul(255).add_(0.5).clamp_(0, 255)
-        frame = av.VideoFrame.from_ndarray(quantized.to(torch.uint8).numpy(), format="rgb24")
+        coded = np.ascontiguousarray(np.rot90(pixels, -(self._info.rotation // 90)) if self._info.rotation else pixels)
+        if coded.dtype != np.uint8:
+            coded = torch.from_numpy(coded).mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).numpy()
+        frame = av.VideoFrame.from_ndarray(coded, format="rgb24")
         frame.pts = pts
         frame.time_base = self._info.time_base
         self._mux(self._video.encode(frame))

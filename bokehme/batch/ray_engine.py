@@ -1,0 +1,206 @@
+"""The batch on a Ray cluster: the same tasks and the same job, run by a pool of Ray actors.
+
+The driver plans the run as the local engine does and hands Ray Data one
+row per task; each actor builds the job once (loading the models) from a
+:class:`JobRecipe` and runs :meth:`bokehme.job.PhotoJob.run` on its rows, so
+an image is processed exactly as on this machine: the engine decides only
+where.  Ray restarts an actor that dies and retries its rows; every output is
+written atomically by the worker, so a death leaves no partial file and a
+rerun finishes only what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence, TextIO
+
+from ..job import InputSettings, OutputSettings, PhotoJob, Target
+from ..models.mediapipe_runtime import native_stderr_silenced
+from ..options import Options
+from .plan import Task
+from .progress import Reporter
+from .runner import Summary, describe_error
+
+__all__ = ["JobRecipe", "EngineError", "run_batch_ray"]
+
+
+class EngineError(Exception):
+    """Ray cannot be used as asked: not installed, or no cluster at the address."""
+
+
+@dataclass(frozen=True)
+class JobRecipe:
+    """How a worker builds the job the local engine runs: small, and sent to every actor.
+
+    Attributes
+    ----------
+    options : Options
+    model, weights, device : str, str or None, str
+        As for :func:`bokehme.models.load_segmenter`; None model for a
+        user's mask (``inputs.mask``).
+    faces : bool
+        Load the face detector (for a PII scrub).
+    inputs : InputSettings
+    outputs : OutputSettings
+    """
+
+    options: Options
+    model: str | None = "auto"
+    weights: str | None = None
+    device: str = "auto"
+    faces: bool = False
+    inputs: InputSettings = InputSettings()
+    outputs: OutputSettings = OutputSettings()
+
+    def build(self) -> PhotoJob:
+        """The job, its models loaded: what each actor does once."""
+        from ..models import load_segmenter
+
+        segmenter = None if self.model is None else load_segmenter(self.model, self.weights, self.device)
+        faces = None
+        if self.faces:
+            from ..models.faces import FaceDetector
+
+            faces = FaceDetector()
+        return PhotoJob(self.options, segmenter, faces, inputs=self.inputs, outputs=self.outputs)
+
+
+def _worker_class(recipe: JobRecipe, describe):
+    """A Ray Data actor class with `recipe` built in (not passed as constructor arguments,
+    which Ray would keep in its object store for restarts)."""
+
+    class PhotoWorker:
+        def __init__(self):
+            self.job = recipe.build()
+
+        def __call__(self, rows):
+            results = {"source": [], "failed": [], "record": []}
+            for source, destination, mask, cutout in zip(rows["source"], rows["destination"], rows["mask"],
+                                                         rows["cutout"]):
+                target = Target(Path(destination), Path(mask) if mask else None, Path(cutout) if cutout else None)
+                task = Task(Path(source), target)
+                try:
+                    record = self.job.run(task.source, target)
+                    failed = ""
+                except Exception as error:  # one bad photo must not stop the batch
+                    record, failed = None, describe(task, error) or "failed"
+                results["source"].append(source)
+                results["failed"].append(failed)
+                results["record"].append(json.dumps(record))
+            return results
+
+    return PhotoWorker
+
+
+def _connect(address, cpus):
+    try:
+        import ray
+    except ImportError:
+        raise EngineError("Ray is not installed: pip install 'bokehme[ray]'") from None
+    if ray.is_initialized():
+        return ray
+    address = address or os.environ.get("RAY_ADDRESS")
+    logging.getLogger("ray").setLevel(logging.ERROR)
+    quiet = dict(configure_logging=False, log_to_driver=False)
+    try:
+        if address:
+            ray.init(address=address, **quiet)
+        else:
+            ray.init(num_cpus=cpus, include_dashboard=False, **quiet)
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        raise EngineError(f"cannot reach a Ray cluster at {address}: {' '.join(str(error).split())}") from None
+    return ray
+
+
+def run_batch_ray(
+    tasks: Sequence[Task],
+    recipe: JobRecipe,
+    *,
+    address: str | None = None,
+    cpus: int = 2,
+    workers: int | None = None,
+    progress: bool = True,
+    quiet: bool = False,
+    log: TextIO | None = None,
+    describe: Callable[[Task, BaseException], str] = describe_error,
+) -> Summary:
+    """Process tasks in a pool of Ray actors; the counterpart of :func:`bokehme.batch.runner.run_batch`.
+
+    Parameters
+    ----------
+    tasks : sequence of Task
+        The tasks to do (see :func:`bokehme.batch.runner.pending`).
+    recipe : JobRecipe
+        What each actor builds once.
+    address : str, optional
+        A cluster to connect to; else ``RAY_ADDRESS``; else a local Ray is
+        started with `cpus` CPUs.
+    cpus : int
+        CPUs of a local Ray.
+    workers : int, optional
+        Actors in the pool; by default one per CPU of the cluster (each
+        actor asks for one CPU, and one GPU where the cluster has them).
+    progress, quiet, log, describe
+        As for :func:`~bokehme.batch.runner.run_batch`; `describe` runs in
+        the workers.
+
+    Returns
+    -------
+    Summary
+
+    Raises
+    ------
+    EngineError
+        Ray missing, or no cluster at `address`.
+    """
+    summary = Summary()
+    if not tasks:
+        return summary
+    # Ray's core writes notices of its own (its actors' restart policy) straight
+    # to file descriptor 2: they go, and the batch's lines go to a copy of it.
+    if log is None:
+        log = os.fdopen(os.dup(2), "w", buffering=1)
+    with native_stderr_silenced():
+        ray = _connect(address, cpus)
+        _run(ray, tasks, recipe, workers, summary, Reporter(len(tasks), log, progress=progress and not quiet,
+                                                             quiet=quiet), describe)
+    return summary
+
+
+def _run(ray, tasks, recipe, workers, summary, reporter, describe):
+    import ray.data
+
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    context.print_on_execution_start = False
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
+    resources = ray.cluster_resources()
+    size = workers or max(1, int(resources.get("CPU", 1)))
+    gpus = 1 if resources.get("GPU", 0) >= size else 0
+    rows = [{"source": str(task.source), "destination": str(task.target.destination),
+             "mask": str(task.target.mask or ""), "cutout": str(task.target.cutout or "")} for task in tasks]
+    by_source = {str(task.source): task for task in tasks}
+    results = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
+        _worker_class(recipe, describe), batch_size=1, compute=ray.data.ActorPoolStrategy(size=size),
+        num_cpus=1, num_gpus=gpus)
+    try:
+        for row in results.iter_rows():
+            task = by_source[row["source"]]
+            if row["failed"]:
+                summary.failed.append((task.source, row["failed"]))
+                reporter.failed(task.source, row["failed"])
+                continue
+            summary.processed += 1
+            record = json.loads(row["record"])
+            if record is not None:
+                summary.records[task.source] = record
+            reporter.done(task.source, task.destination)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+    finally:
+        reporter.close()
