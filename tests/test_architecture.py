@@ -17,8 +17,9 @@ ALLOWED = {
     "pipeline": {"imaging", "options"},
     "job": {"io", "options", "pipeline"},
     "video": {"imaging", "io", "job", "options", "pipeline"},
+    "live": {"io", "options", "video"},
     "batch": {"io", "job", "models", "options", "video"},
-    "cli": {"batch", "imaging", "io", "job", "models", "options", "pipeline", "video"},
+    "cli": {"batch", "imaging", "io", "job", "live", "models", "options", "pipeline", "video"},
 }
 
 #: Third-party packages the pure array code may use: no image files, no models, no terminal.
