@@ -200,8 +200,13 @@ def write_cutout(
 
 
 def write_json(path, value) -> None:
-    """Write a JSON document atomically (reports)."""
+    """Write a JSON document atomically (reports), in UTF-8.
+
+    A file name that is not valid in the file system's encoding holds lone
+    surrogates (Python's ``surrogateescape``); they are written as JSON's
+    ``\\udcXX`` escapes, which read back to the same name.
+    """
     import json
 
     text = json.dumps(value, indent=2, ensure_ascii=False) + "\n"
-    atomic_write(path, lambda file: file.write(text.encode("utf-8")))
+    atomic_write(path, lambda file: file.write(text.encode("utf-8", "backslashreplace")))
