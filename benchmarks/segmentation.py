@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from bokehme.models import load_segmenter
+from bokehme.models.loading import load_segmenter
 from bokehme.models.mobilenetv2_deeplab import MOBILENETV2_LONG_SIDE, MobileNetV2DeepLab
 from bokehme.models.people import PeopleSegmenter
 from bokehme.models.selfie import SelfieSegmenter

@@ -89,7 +89,7 @@ def process(path, out, segmenter, probability=None):
 
 def load(args):
     """The segmenter, and the stand-in subject for an untrained one."""
-    from bokehme.models import load_segmenter
+    from bokehme.models.loading import load_segmenter
 
     segmenter = load_segmenter(args.model, weights=args.weights or None, device="cpu")
     # Untrained weights cost what trained ones cost, but their map is noise;
@@ -100,7 +100,7 @@ def load(args):
 def save_stand_in(args):
     """The selfie model's subject of a photo, saved for the untrained models' runs."""
     from bokehme import io
-    from bokehme.models import load_segmenter
+    from bokehme.models.loading import load_segmenter
 
     image = io.read_photo(Path(args.photo)).pixels
     np.save(args.out, load_segmenter("selfie").subject_probability(image, "person"))

@@ -32,7 +32,7 @@ def make_clip(path, width, height, frames, motion=True):
     from skimage import data, transform
 
     from bokehme.imaging.matte import refine_alpha
-    from bokehme.models import load_segmenter
+    from bokehme.models.loading import load_segmenter
 
     backdrop = transform.resize(data.coffee(), (height, width), anti_aliasing=True).astype(np.float32)
     side = int(height * 0.9)
@@ -134,7 +134,7 @@ def main():
     import torch
 
     from bokehme.job import Target
-    from bokehme.models import load_segmenter
+    from bokehme.models.loading import load_segmenter
     from bokehme.options import Options
     from bokehme.video.job import VideoJob
 

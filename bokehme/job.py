@@ -13,18 +13,29 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from .io import read as reading
 from .io import write as writing
 from .io.metadata import metadata_fields
-from .io.photo import DEFAULT_MAX_PIXELS, Photo, PhotoError
+from .io.photo import DEFAULT_MAX_PIXELS, Photo
 from .options import Options
-from .pipeline import Rendering, render
 
-__all__ = ["InputSettings", "OutputSettings", "PhotoJob", "Loaded", "Target"]
+if TYPE_CHECKING:
+    from .pipeline import Rendering
+
+__all__ = ["InputSettings", "OutputSettings", "PhotoJob", "Loaded", "Target", "scrub_record"]
+
+#: Scrub report fields as a report names them, with their units.
+REPORT_NAMES = {
+    "face_boxes": "face_boxes_px",
+    "bystander_area": "bystander_area_fraction",
+    "subject_area": "subject_area_fraction",
+    "radius": "radius_px",
+    "cell": "cell_px",
+}
 
 
 @dataclass(frozen=True)
@@ -138,6 +149,10 @@ class PhotoJob:
 
     def compute(self, loaded: Loaded) -> Rendering:
         """Render a loaded photo: :func:`bokehme.render`."""
+        # Imported at the first photo: planning a batch (which names targets)
+        # must not wait for torch, and a rerun with nothing to do never loads it.
+        from .pipeline import render
+
         return render(loaded.photo.pixels, self.options, self.segmenter, loaded.mask, self.faces,
                       loaded.disparity)
 
@@ -147,16 +162,13 @@ class PhotoJob:
         Returns
         -------
         dict or None
-            With ``options.pii``, the record of what was scrubbed, for a report.
+            What is worth recording about the photo, or None: ``notes``, one
+            line per piece of metadata that did not fit the output, and with
+            ``options.pii`` what was scrubbed (see :func:`scrub_record`).
         """
         photo = loaded.photo
         settings = self.outputs
-        folder = Path(target.destination).parent
-        try:
-            folder.mkdir(parents=True, exist_ok=True)  # a mirrored tree under an output folder
-        except OSError as error:
-            raise PhotoError(folder, f"cannot create folder: {error.strerror or error}") from None
-        writing.write_photo(
+        notes = writing.write_photo(
             target.destination, rendering.image, source=photo, format=settings.format,
             quality=settings.quality, subsampling=settings.subsampling,
             metadata="strip" if self.options.pii else settings.metadata,
@@ -165,12 +177,24 @@ class PhotoJob:
             writing.write_mask(target.mask, rendering.alpha)
         if target.cutout is not None:
             writing.write_cutout(target.cutout, photo.pixels, rendering.alpha, icc_profile=photo.icc_profile)
-        if rendering.scrub is None:
-            return None
-        return dict(dataclasses.asdict(rendering.scrub), output=str(target.destination),
-                    metadata_removed=metadata_fields(photo))
+        record = {}
+        if rendering.scrub is not None:
+            record.update(scrub_record(rendering.scrub), output=str(target.destination),
+                          metadata_removed=metadata_fields(photo))
+        if notes:
+            record["notes"] = notes
+        return record or None
 
     def run(self, source, target: Target) -> dict | None:
         """Load, compute and save one photo; what :meth:`save` returns."""
         loaded = self.load(source)
         return self.save(loaded, self.compute(loaded), target)
+
+
+def scrub_record(report) -> dict:
+    """A :class:`bokehme.imaging.scrub.ScrubReport` as a JSON report has it: each field named with its unit.
+
+    Areas are fractions of the image (0 to 1), boxes, radius and cell are in
+    full-resolution pixels, counts are plain.
+    """
+    return {REPORT_NAMES.get(name, name): value for name, value in dataclasses.asdict(report).items()}

@@ -3,7 +3,7 @@
 import math
 from dataclasses import dataclass
 
-from .imaging.subject import subject_classes
+from .imaging.classes import subject_classes
 
 __all__ = ["Options", "OptionsError", "DEFAULT_RADIUS_FRACTION", "default_radius", "blur_radius"]
 

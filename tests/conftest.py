@@ -10,6 +10,7 @@ several files need is a fixture here, or in the conftest.py of their folder.
 
 import math
 import os
+import subprocess
 from fractions import Fraction
 from pathlib import Path
 
@@ -49,6 +50,37 @@ def devset_dir():
 def pug_heic():
     """A real iPhone Portrait-mode HEIC with a depth image."""
     return shared_file("photos", "pug_portrait_mode.heic")
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """``small_disk(kilobytes)``: a real tmpfs of that size mounted in tmp_path, to fill up or make read-only.
+
+    Mounting needs root (CI runs as root); elsewhere the test is skipped, under
+    CI=true it fails.  ``small_disk.read_only(folder)`` remounts it read-only.
+    """
+    mounted = []
+
+    def mount(kilobytes):
+        folder = tmp_path / f"disk{len(mounted)}"
+        folder.mkdir()
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={kilobytes}k", "tmpfs", str(folder)],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            message = f"cannot mount a tmpfs: {done.stderr.strip()}"
+            if os.environ.get("CI", "").lower() == "true":
+                pytest.fail(message + " (required under CI=true)")
+            pytest.skip(message)
+        mounted.append(folder)
+        return folder
+
+    def read_only(folder):
+        subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+
+    mount.read_only = read_only
+    yield mount
+    for folder in mounted:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
 # ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from PIL import Image
 from skimage import data
 
 from bokehme import cli
+from bokehme.cli.command import command
 from bokehme.imaging.composite import render_bokeh
 from bokehme.io.depth_maps import read_depth
 from bokehme.io.read import read_photo
@@ -20,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def run(*args):
-    return CliRunner().invoke(cli.command, [str(arg) for arg in args], catch_exceptions=False)
+    return CliRunner().invoke(command, [str(arg) for arg in args], catch_exceptions=False)
 
 
 def digest(path):
@@ -51,7 +52,7 @@ def astronaut_jpg(tmp_path):
 def test_version_and_help_name_every_option():
     assert run("--version").output.strip().endswith(cli.__version__)
     text = run("--help").output
-    for param in cli.command.params:
+    for param in command.params:
         for name in getattr(param, "opts", []):
             if name.startswith("--"):
                 assert name in text
@@ -248,8 +249,11 @@ def test_pii_output_carries_no_metadata_but_the_colour_profile(tmp_path):
     assert scrubbed.info["icc_profile"] == icc
     report = json.loads((tmp_path / "report.json").read_text())[str(source)]
     assert report["output"] == str(output)
-    assert {"Make", "Artist", "BodySerialNumber", "GPSGPSLatitude"} <= set(report["metadata_removed"])
+    assert {"Make", "Artist", "BodySerialNumber", "GPSLatitude", "Comment"} <= set(report["metadata_removed"])
     assert report["subject_faces"] >= 1 and report["faces_scrubbed"] == 0
+    # Each field says its unit: areas are fractions of the image, sizes are pixels.
+    assert 0 < report["subject_area_fraction"] < 1 and 0 <= report["bystander_area_fraction"] < 1
+    assert report["radius_px"] > 0 and report["cell_px"] > 0 and report["face_boxes_px"] == []
 
 
 def test_report_needs_pii(astronaut_jpg, tmp_path):

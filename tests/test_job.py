@@ -20,16 +20,19 @@ DEPTH_SCENE = REPO / "sample_images" / "depth_scene.jpg"
 
 @pytest.fixture()
 def opened(monkeypatch):
-    """The real paths every ``open()`` of the test reads, in order."""
+    """The real paths every ``open()`` and ``os.open()`` of the test opens, in order."""
     paths = []
-    real_open = builtins.open
 
-    def counting(file, *args, **kwargs):
-        if isinstance(file, (str, bytes, os.PathLike)):
-            paths.append(os.path.realpath(file))
-        return real_open(file, *args, **kwargs)
+    def counting(real_open):
+        def open_(file, *args, **kwargs):
+            if isinstance(file, (str, bytes, os.PathLike)):
+                paths.append(os.path.realpath(file))
+            return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "open", counting)
+        return open_
+
+    monkeypatch.setattr(builtins, "open", counting(builtins.open))
+    monkeypatch.setattr(os, "open", counting(os.open))
     return paths
 
 

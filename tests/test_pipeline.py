@@ -6,7 +6,7 @@ from skimage import data, transform
 
 import bokehme
 from bokehme.imaging.depth_map import FocusOutsideImage
-from bokehme.imaging.subject import UnknownClassError
+from bokehme.imaging.classes import UnknownClassError
 from bokehme.options import Options, OptionsError
 
 

@@ -8,19 +8,28 @@
 Other engines (a cluster) run the same tasks through the same job.
 """
 
-from .plan import IMAGE_EXTENSIONS, SIDE_OUTPUTS, OutputOverwritesInput, Task, plan_tasks, side_output
-from .runner import Summary, describe_error, format_summary, pending, run_batch
+from .plan import (IMAGE_EXTENSIONS, SIDE_OUTPUTS, OutputFolderHoldsOriginals, OutputOverwritesInput, Plan, Task,
+                   is_photo, plan_tasks, side_output)
+from .progress import printable
+from .runner import (Pending, Summary, describe_error, format_summary, pending, remove_stale_temporaries,
+                     run_batch)
 
 __all__ = [
     "IMAGE_EXTENSIONS",
     "SIDE_OUTPUTS",
+    "OutputFolderHoldsOriginals",
     "OutputOverwritesInput",
+    "Pending",
+    "Plan",
     "Summary",
     "Task",
     "describe_error",
     "format_summary",
+    "is_photo",
     "pending",
     "plan_tasks",
+    "printable",
+    "remove_stale_temporaries",
     "run_batch",
     "side_output",
 ]

@@ -2,10 +2,37 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import TextIO
 
-__all__ = ["Reporter"]
+__all__ = ["Reporter", "printable"]
+
+
+def printable(path) -> str:
+    """A file name as it may be shown on a terminal or in a log: nothing in it can act as a control.
+
+    Control characters (a newline would fake a line of the log) and bytes
+    that are not valid in the file system's encoding are written as
+    C-style escapes (``\\n``, ``\\x1b``), and a backslash as two, as ``ls -b``
+    does; every other character is kept.
+    """
+    text = os.fsdecode(path) if isinstance(path, bytes) else str(path)
+    if text.isprintable() and "\\" not in text:
+        return text
+    return "".join(_escaped(character) for character in text)
+
+
+def _escaped(character: str) -> str:
+    code = ord(character)
+    if character == "\\":
+        return "\\\\"
+    if 0xDC80 <= code <= 0xDCFF:  # a byte the file system's encoding could not decode
+        return f"\\x{code - 0xDC00:02x}"
+    if character.isprintable():
+        return character
+    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(character)
+    return named or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
 
 
 class Reporter:
@@ -53,14 +80,14 @@ class Reporter:
             self.bar.update()
         elif self.lines:
             rate = self.count / max(time.monotonic() - self.started, 1e-9)
-            self._write(f"[{self.count}/{self.total}] {source} -> {destination} ({rate:.2f} img/s)")
+            self._write(f"[{self.count}/{self.total}] {printable(source)} -> {printable(destination)} ({rate:.2f} img/s)")
 
     def failed(self, source, reason: str) -> None:
         """One task failed, for `reason`; always shown."""
         self.count += 1
         if self.bar is not None:
             self.bar.update()
-        self._write(f"FAILED {source}: {reason}")
+        self._write(f"FAILED {printable(source)}: {printable(reason)}")
 
     def close(self) -> None:
         if self.bar is not None:

@@ -59,7 +59,7 @@ class JobRecipe:
 
     def build(self) -> PhotoJob:
         """The job, its models loaded: what each actor does once."""
-        from ..models import load_segmenter
+        from ..models.loading import load_segmenter
 
         segmenter = None if self.model is None else load_segmenter(self.model, self.weights, self.device)
         faces = None

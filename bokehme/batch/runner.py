@@ -10,18 +10,33 @@ computation.
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence, TextIO
+from typing import Callable, NamedTuple, Sequence, TextIO
 
+from ..io.atomic import is_temporary_of
+from ..io.files import file_kind
 from ..io.photo import PhotoError
 from .plan import Task
-from .progress import Reporter
+from .progress import Reporter, printable
 
-__all__ = ["Summary", "describe_error", "format_summary", "pending", "run_batch"]
+__all__ = [
+    "Pending",
+    "Summary",
+    "describe_error",
+    "format_summary",
+    "pending",
+    "remove_stale_temporaries",
+    "run_batch",
+]
+
+#: Write errors after which no later photo can be written either: the batch stops.
+STOPPING_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 
 
 @dataclass
@@ -34,8 +49,13 @@ class Summary:
         Tasks done now, and tasks found done by an earlier run.
     failed : list of (Path, str)
         Each failed task's source and why.
+    undone : list of Path
+        Sources not reached because the batch ended early.
     interrupted : bool
-        Ctrl-C stopped the batch.
+        Ctrl-C (or SIGTERM, SIGHUP) stopped the batch.
+    stopped : str or None
+        Why the batch stopped early by itself: a full or read-only disk,
+        on which no later photo could be written either.
     records : dict
         What each processed task's job returned (None left out), by source.
     """
@@ -43,25 +63,89 @@ class Summary:
     processed: int = 0
     skipped: int = 0
     failed: list[tuple[Path, str]] = field(default_factory=list)
+    undone: list[Path] = field(default_factory=list)
     interrupted: bool = False
+    stopped: str | None = None
     records: dict = field(default_factory=dict)
 
 
-def pending(tasks: Sequence[Task], overwrite: bool = False) -> tuple[list[Task], list[Task]]:
-    """Split tasks into those to do and those an earlier run finished.
+class Pending(NamedTuple):
+    """Tasks split by what an earlier run left: see :func:`pending`."""
+
+    todo: list
+    done: list
+    blocked: list
+
+
+def pending(tasks: Sequence[Task], overwrite: bool = False) -> Pending:
+    """Split tasks into those to do, those an earlier run finished, and those that cannot be written.
 
     A task is finished when every file it writes exists (a rerun that asks
-    for masks writes them for photos an earlier run did without).
+    for masks writes them for photos an earlier run did without).  Something
+    that is not a file where an output goes (a folder, a pipe) blocks its
+    task, with or without `overwrite`.
 
     Returns
     -------
     todo, done : list of Task
+    blocked : list of (Path, str)
+        The sources of blocked tasks, and why.
     """
-    todo, done = [], []
+    todo, done, blocked = [], [], []
     for task in tasks:
-        finished = not overwrite and all(path.exists() for path in task.outputs())
-        (done if finished else todo).append(task)
-    return todo, done
+        kinds = [(path, _kind_at(path)) for path in task.outputs()]
+        in_the_way = [(path, kind) for path, kind in kinds if kind not in (None, "file")]
+        if in_the_way:
+            path, kind = in_the_way[0]
+            blocked.append((task.source, f"{kind} is where its output {path} goes: move it away"))
+        elif not overwrite and all(kind == "file" for _, kind in kinds):
+            done.append(task)
+        else:
+            todo.append(task)
+    return Pending(todo, done, blocked)
+
+
+def _kind_at(path: Path) -> str | None:
+    """What is at `path`: None for nothing, "file" for a regular file, else its kind in words."""
+    try:
+        return file_kind(os.stat(path).st_mode) or "file"
+    except FileNotFoundError:
+        return None  # nothing, or a dangling link that the write replaces
+    except OSError as error:
+        return f"something unreadable ({error.strerror})"
+
+
+def remove_stale_temporaries(tasks: Sequence[Task], before: float) -> int:
+    """Remove the temporary files that killed runs left beside the tasks' outputs.
+
+    Only temporaries of these outputs (see :mod:`bokehme.io.atomic`) last
+    modified before `before` (the start of this run, ``time.time()``) are
+    removed: a run still writing is left alone.
+
+    Returns
+    -------
+    int
+        How many were removed.
+    """
+    by_folder: dict[Path, list[Path]] = {}
+    for task in tasks:
+        for path in task.outputs():
+            by_folder.setdefault(path.parent, []).append(path)
+    removed = 0
+    for folder, outputs in by_folder.items():
+        try:
+            entries = [entry for entry in os.scandir(folder) if entry.name.endswith(".bokehme-tmp")]
+        except OSError:
+            continue  # a folder not made yet holds nothing stale
+        for entry in entries:
+            try:
+                if (any(is_temporary_of(entry.name, path) for path in outputs)
+                        and entry.stat(follow_symlinks=False).st_mtime < before):
+                    os.unlink(entry.path)
+                    removed += 1
+            except OSError:
+                pass  # gone already, or not ours to remove
+    return removed
 
 
 def describe_error(task: Task, error: BaseException) -> str:
@@ -91,7 +175,9 @@ def run_batch(
         ``job.load(source) -> item`` runs in the thread pool;
         ``job.compute(item) -> result`` in the calling thread, one at a
         time; ``job.save(item, result, target) -> record`` in the thread
-        pool, and must write atomically (a failed save leaves no file).
+        pool, and must write atomically (a failed save leaves no file).  A
+        record is None or a dict; its ``"notes"`` (lines about the photo,
+        such as metadata left out) are reported as the photo is done.
     jobs : int, optional
         Threads for loading and saving.  At most ``jobs + 1`` photos are held
         in memory at once.
@@ -108,28 +194,37 @@ def run_batch(
     -------
     summary : Summary
         Counts and one-line reasons for failures; ``interrupted`` is set when
-        Ctrl-C stopped the batch (the photos already written are complete).
+        Ctrl-C stopped the batch (the photos already written are complete),
+        ``stopped`` when a full or read-only disk did: nothing is rendered
+        after the first such failure, and ``undone`` names what was left.
     """
     log = log if log is not None else sys.stderr
     jobs = max(1, int(jobs))
     summary = Summary()
     reporter = Reporter(len(tasks), log, progress=progress and not quiet, quiet=quiet)
+    finished: set[Path] = set()
 
     def failed(task: Task, error: BaseException) -> None:
         reason = describe(task, error)
         summary.failed.append((task.source, reason))
+        finished.add(task.source)
         reporter.failed(task.source, reason)
+        if getattr(error, "errno", None) in STOPPING_ERRORS and summary.stopped is None:
+            summary.stopped = reason
 
     def finish_save(task: Task, future: Future) -> None:
         error = future.exception()
-        if error is None:
-            summary.processed += 1
-            record = future.result()
-            if record is not None:
-                summary.records[task.source] = record
-            reporter.done(task.source, task.destination)
-        else:
+        if error is not None:
             failed(task, error)
+            return
+        summary.processed += 1
+        finished.add(task.source)
+        record = future.result()
+        if record is not None:
+            summary.records[task.source] = record
+            for note in record.get("notes", ()):
+                reporter.note(f"{printable(task.source)}: {note}")
+        reporter.done(task.source, task.destination)
 
     loads: deque[tuple[Task, Future]] = deque()
     saves: deque[tuple[Task, Future]] = deque()
@@ -137,7 +232,7 @@ def run_batch(
     exhausted = False
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="bokehme-io")
     try:
-        while True:
+        while summary.stopped is None:
             while saves and saves[0][1].done():
                 finish_save(*saves.popleft())
             # Decoded photos waiting + photos waiting to be written stay
@@ -162,13 +257,12 @@ def run_batch(
             except Exception as error:  # one bad photo must not stop the batch
                 failed(task, error)
                 continue
-            saves.append((task, pool.submit(_save_into_folder, job, task, item, result)))
+            saves.append((task, pool.submit(job.save, item, result, task.target)))
             del item, result
     except KeyboardInterrupt:
         summary.interrupted = True
         for _, future in loads:
             future.cancel()
-        loads.clear()
         try:
             # Results already computed are worth writing: at most `jobs` of them.
             for _, future in saves:
@@ -177,6 +271,9 @@ def run_batch(
             for _, future in saves:
                 future.cancel()
     finally:
+        # A disk that is full stays full: photos decoded ahead are not rendered.
+        for _, future in loads:
+            future.cancel()
         # Saves already running complete (they are atomic either way), so no
         # temporary file outlives the batch.
         pool.shutdown(wait=True, cancel_futures=True)
@@ -184,23 +281,20 @@ def run_batch(
             if not future.cancelled():
                 finish_save(task, future)
         reporter.close()
+    summary.undone = [task.source for task in tasks if task.source not in finished]
     return summary
 
 
-def _save_into_folder(job, task: Task, item, result):
-    folder = task.destination.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)  # the mirrored tree under --output
-    except OSError as error:
-        raise PhotoError(folder, f"cannot create folder: {error.strerror or error}") from None
-    return job.save(item, result, task.target)
-
-
 def format_summary(summary: Summary) -> str:
-    """Summarise a batch: a count line, then one line per failure."""
-    counts = f"processed {summary.processed}, skipped {summary.skipped}"
-    lines = [f"{counts}, failed {len(summary.failed)}"]
-    if summary.interrupted:
-        lines[0] += " (interrupted; run the same command again to resume)"
-    lines += [f"  {source}: {reason}" for source, reason in summary.failed]
+    """Summarise a batch: a count line, then one line per failure and, if it stopped, per photo not done."""
+    counts = f"processed {summary.processed}, skipped {summary.skipped}, failed {len(summary.failed)}"
+    if summary.undone:
+        counts += f", not done {len(summary.undone)}"
+    if summary.stopped is not None:
+        counts += f" (stopped: {summary.stopped}; run the same command again once that is fixed)"
+    elif summary.interrupted:
+        counts += " (interrupted; run the same command again to resume)"
+    lines = [counts] + [f"  {printable(source)}: {printable(reason)}" for source, reason in summary.failed]
+    if summary.stopped is not None:
+        lines += [f"  not done: {printable(source)}" for source in summary.undone]
     return "\n".join(lines)

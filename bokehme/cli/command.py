@@ -1,20 +1,24 @@
-"""The ``bokehme`` command: a thin click layer over :mod:`bokehme`'s Python API."""
+"""The ``bokehme`` command: a thin click layer over :mod:`bokehme`'s Python API.
+
+This module imports only click and the model catalog: ``--help``,
+``--version`` and usage errors answer at once.  Each stage of a run imports
+what it needs when it starts: the planner and file I/O to find the photos,
+torch and the models only when a photo is about to be processed, so a rerun
+with nothing left to do never loads them.
+"""
 
 import os
 import sys
+import time
+from functools import wraps
 from pathlib import Path
 
 import click
-import PIL.Image
 
 from .. import __version__
-from ..batch import OutputOverwritesInput, format_summary, pending, plan_tasks, run_batch
-from ..imaging.subject import UnknownClassError, check_classes
-from ..io import PhotoError, output_extension, write_json
-from ..job import InputSettings, OutputSettings, PhotoJob
-from ..models import MODEL_NAMES, SegmentationError, load_segmenter
-from ..options import Options, OptionsError
-from .messages import describe, describe_failure
+from ..imaging.classes import UnknownClassError, check_classes
+from ..models.catalog import MODEL_NAMES, model_labels
+from .interrupts import exit_code, interrupts_deferred, signals_as_interrupts
 
 MODEL_HELP = (
     "Segmentation model. auto: DeepLabV3-MobileNetV2 when its weights are found, else a cached "
@@ -30,6 +34,25 @@ def _warn(message):
 def _fail(message, code):
     click.echo(f"bokehme: error: {message}", err=True)
     sys.exit(code)
+
+
+def _usage_error(error, **context):
+    from .messages import describe
+
+    _fail(describe(error, **context), 2)
+
+
+def _interruptible(run):
+    """Ctrl-C (or SIGTERM, SIGHUP) outside the batch, which handles its own: one line, no traceback."""
+
+    @wraps(run)
+    def wrapper(*args, **kwargs):
+        try:
+            return run(*args, **kwargs)
+        except KeyboardInterrupt:
+            _fail("interrupted", exit_code())
+
+    return wrapper
 
 
 def _focus_point(focus):
@@ -105,21 +128,19 @@ def _focus_point(focus):
               help="Where the model runs; auto picks CUDA when present.")
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
 @click.version_option(__version__, "-V", "--version", prog_name="bokehme")
+@_interruptible
 def command(inputs, output, recursive, overwrite, model, weights, subject, radius, blades, blade_rotation,
             highlights, depth_source, depth_far_bright, focus, mask_path, save_mask, cutout, pii_scrub,
             report_path, output_format, quality, subsampling, strip_metadata, max_pixels, jobs, device, quiet):
     """Blur the background of photos as a fast lens would, keeping the subject sharp.
 
-    PHOTO_OR_FOLDER... are image files, folders or glob patterns.  Each photo
-    is written as NAME_bokeh.EXT beside it, or under --output.
+    PHOTO_OR_FOLDER... are image files, folders or glob patterns (** spans
+    sub-folders).  Each photo is written as NAME_bokeh.EXT beside it, or
+    under --output.  Exit code: 0 when every photo was processed or already
+    done, 1 when one failed, 2 for a usage error, 128 + N after signal N
+    (130 for Ctrl-C).
     """
-    import torch
-
-    # One intra-op thread per core this process may use (containers, taskset).
-    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
-    torch.set_num_threads(len(usable))
-    # bokehme's reader enforces --max-pixels itself, naming the image's size.
-    PIL.Image.MAX_IMAGE_PIXELS = None
+    started = time.time()
     for ignored, why in (
         (report_path is not None and not pii_scrub, "--report goes with --pii"),
         (pii_scrub and depth_source not in ("auto", "off"), "--pii does not use a depth map: drop --depth FILE"),
@@ -129,62 +150,127 @@ def command(inputs, output, recursive, overwrite, model, weights, subject, radiu
     ):
         if ignored:
             _fail(why, 2)
+    from ..options import Options, OptionsError
+
     try:
         options = Options(radius=radius, blades=blades, blade_rotation=blade_rotation, highlights=highlights,
                           subject=subject, pii=pii_scrub, focus=None if focus is None else _focus_point(focus))
     except OptionsError as error:
-        _fail(describe(error), 2)
+        _usage_error(error)
+    if mask_path is None:
+        try:  # what the chosen model can find is known before it loads
+            check_classes(options.subject, model_labels(model))
+        except UnknownClassError as error:
+            _usage_error(error, model=model)
+
+    import PIL.Image
+
+    from ..batch import (OutputFolderHoldsOriginals, OutputOverwritesInput, Summary, format_summary, pending,
+                         plan_tasks, printable, remove_stale_temporaries)
+    from ..io import output_extension
+
+    # bokehme's reader enforces --max-pixels itself, naming the image's size.
+    PIL.Image.MAX_IMAGE_PIXELS = None
     side_outputs = [kind for kind, wanted in (("mask", save_mask), ("cutout", cutout)) if wanted]
     try:
-        tasks, problems = plan_tasks(
-            inputs, output_dir=output, recursive=recursive, side_outputs=side_outputs,
+        plan = plan_tasks(
+            inputs, output_dir=output, recursive=recursive, side_outputs=side_outputs, overwrite=overwrite,
             extension_for=lambda source: output_extension(source, output_format),
         )
-    except OutputOverwritesInput as error:
-        _fail(describe(error), 2)
+    except (OutputOverwritesInput, OutputFolderHoldsOriginals) as error:
+        _usage_error(error)
     depth_file = None if depth_source in ("auto", "off") else Path(depth_source)
     for given, name in ((mask_path, "--mask"), (depth_file, "--depth FILE")):
-        if given is not None and len(tasks) + len(problems) != 1:
+        if given is not None and len(plan.tasks) + len(plan.failed) != 1:
             _fail(f"{name} needs exactly one input photo", 2)
+    if not plan.tasks:  # nothing to do, nothing done before: the reasons are all there is to say
+        for source, reason in plan.failed:
+            click.echo(f"bokehme: error: {printable(source)}: {printable(reason)}", err=True)
+        sys.exit(1)
 
-    todo, done = pending(tasks, overwrite)
-    if done and not quiet:
-        click.echo(f"skipping {len(done)} already done (use --overwrite to redo)", err=True)
+    removed = remove_stale_temporaries(plan.tasks, before=started)
+    todo, done, blocked = pending(plan.tasks, overwrite)
+    failed = plan.failed + blocked
+    if not quiet:
+        for note in plan.notes + [f"removed {removed} temporary files left by an interrupted run"] * bool(removed):
+            click.echo(f"bokehme: {printable(note)}", err=True)
+        if done:
+            click.echo(f"skipping {len(done)} already done (use --overwrite to redo)", err=True)
+    for source, reason in failed:
+        click.echo(f"FAILED {printable(source)}: {printable(reason)}", err=True)
+
+    summary = Summary()
+    if todo:
+        summary = _process(todo, options, model=model, weights=weights, device=device, quiet=quiet, jobs=jobs,
+                           inputs=dict(max_pixels=max_pixels, depth=depth_file or depth_source,
+                                       depth_far_bright=depth_far_bright, mask=mask_path),
+                           outputs=dict(format=output_format, quality=quality, subsampling=subsampling,
+                                        metadata="strip" if strip_metadata else "keep"))
+    summary.skipped = len(done)
+    summary.failed[:0] = failed
+    if summary.failed or summary.interrupted or summary.undone or not quiet:
+        click.echo(format_summary(summary), err=True)
+    if report_path is not None:
+        from ..io import PhotoError, write_json
+
+        try:
+            write_json(report_path, {str(source): record for source, record in summary.records.items()})
+        except PhotoError as error:
+            _fail(printable(error), 1)
+    if summary.interrupted:
+        sys.exit(exit_code())
+    sys.exit(1 if summary.failed or summary.undone else 0)
+
+
+def _job(options, *, model, weights, device, quiet, inputs, outputs):
+    """The per-photo job, its models loaded."""
+    import torch
+
+    from ..job import InputSettings, OutputSettings, PhotoJob
+    from ..models.catalog import SegmentationError
+    from ..models.loading import load_segmenter
+
+    # One intra-op thread per core this process may use (containers, taskset).
+    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
+    torch.set_num_threads(len(usable))
     segmenter = faces = None
-    if mask_path is None and todo:
+    if inputs["mask"] is None:
+        from .messages import describe
+
         try:
             segmenter = load_segmenter(model, weights, device,
                                        warn=None if quiet else lambda notice: _warn(describe(notice)))
             check_classes(options.subject, segmenter.labels)
         except (SegmentationError, UnknownClassError) as error:
-            _fail(describe(error, model=getattr(segmenter, "name", model)), 2)
-    if pii_scrub and todo:
+            _usage_error(error, model=getattr(segmenter, "name", model), requested=model)
+    if options.pii:
         from ..models.faces import FaceDetector
 
         faces = FaceDetector()
-    job = PhotoJob(
-        options, segmenter, faces,
-        inputs=InputSettings(max_pixels=max_pixels or InputSettings.max_pixels,
-                             depth=depth_file or depth_source, depth_far_bright=depth_far_bright, mask=mask_path),
-        outputs=OutputSettings(format=output_format, quality=quality, subsampling=subsampling,
-                               metadata="strip" if strip_metadata else "keep"),
-    )
-    summary = run_batch(todo, job=job, jobs=jobs, quiet=quiet, describe=describe_failure)
-    summary.skipped = len(done)
-    for problem in problems:
-        click.echo(f"bokehme: {problem}", err=True)
-    if summary.failed or summary.interrupted or not quiet:
-        click.echo(format_summary(summary), err=True)
-    if report_path is not None:
-        try:
-            write_json(report_path, {str(source): record for source, record in summary.records.items()})
-        except PhotoError as error:
-            _fail(str(error), 1)
-    if summary.interrupted:
-        sys.exit(130)
-    sys.exit(1 if summary.failed or problems else 0)
+    inputs["max_pixels"] = inputs["max_pixels"] or InputSettings.max_pixels
+    return PhotoJob(options, segmenter, faces, inputs=InputSettings(**inputs), outputs=OutputSettings(**outputs))
+
+
+def _process(todo, options, *, model, weights, device, quiet, jobs, inputs, outputs):
+    """Load the models and run the batch: the only stage that needs torch."""
+    with interrupts_deferred():
+        job = _job(options, model=model, weights=weights, device=device, quiet=quiet, inputs=inputs,
+                   outputs=outputs)
+    from ..batch import run_batch
+    from .failures import describe_failure
+
+    return run_batch(todo, job=job, jobs=jobs, quiet=quiet, describe=describe_failure)
 
 
 def main(args=None, prog_name="bokehme"):
-    """Entry point of the ``bokehme`` console script, ``python -m bokehme`` and ``bokehME.py``."""
-    command.main(args=args, prog_name=prog_name)
+    """Run the command; SIGTERM and SIGHUP end it as Ctrl-C does, at any moment without a traceback."""
+    with signals_as_interrupts():
+        try:
+            code = command.main(args=args, prog_name=prog_name, standalone_mode=False)
+        except click.ClickException as error:  # a usage error
+            error.show()
+            code = error.exit_code
+        except (click.Abort, KeyboardInterrupt):  # click turns Ctrl-C while it parses into Abort
+            click.echo("bokehme: error: interrupted", err=True)
+            code = exit_code()
+    sys.exit(code or 0)

@@ -1,17 +1,20 @@
-"""What the command line says: errors carry data, these lines word them with flag hints."""
+"""What the command line says about its arguments: errors carry data, these lines word them with flag hints.
+
+Everything here is about the run as a whole (options, subjects, models,
+where results go) and is said before any photo is processed, so this module
+imports no array or model library; why one photo failed is worded in
+:mod:`bokehme.cli.failures`.
+"""
 
 from __future__ import annotations
 
-from ..batch.plan import OutputOverwritesInput
-from ..batch.runner import describe_error
-from ..imaging.depth_map import FocusOutsideImage
-from ..imaging.subject import UnknownClassError
-from ..io.photo import ImageTooLarge, PhotoError
-from ..models.base import DeviceUnavailable, ModelFallback, WeightsNotFound
+from ..batch.plan import OutputFolderHoldsOriginals, OutputOverwritesInput
+from ..batch.progress import printable
+from ..imaging.classes import UnknownClassError
+from ..models.catalog import VOC_CLASSES, DeviceUnavailable, ModelFallback, WeightsNotFound
 from ..options import OptionsError
-from ..pipeline import NoSubjectError
 
-__all__ = ["describe", "describe_failure", "FLAGS"]
+__all__ = ["describe", "FLAGS"]
 
 #: The command-line flag of each field of :class:`bokehme.Options`.
 FLAGS = {
@@ -23,6 +26,8 @@ FLAGS = {
     "pii": "--pii",
     "focus": "--focus",
 }
+
+_WEIGHTS_HINT = "pass --weights deeplabv3_257_mv_gpu.tflite (see README, 'Models')"
 
 
 def _options_error(error: OptionsError) -> str:
@@ -36,42 +41,52 @@ def _options_error(error: OptionsError) -> str:
     return f"{FLAGS[first]}: {error.reason}"
 
 
-def _hint(error: BaseException) -> str:
-    if isinstance(error, ImageTooLarge):
-        return "; raise the limit with --max-pixels"
-    if isinstance(error, NoSubjectError):
-        return "; try --subject auto or another class"
-    return ""
+def _unknown_classes(error: UnknownClassError, model: str, requested: str) -> str:
+    nowhere = [name for name in error.unknown if name not in VOC_CLASSES]
+    if nowhere:
+        return (f"--subject: no model knows {', '.join(nowhere)}; the subjects are "
+                f"{', '.join(VOC_CLASSES[1:])}, or auto for the most salient object")
+    names = ", ".join(error.unknown)
+    if requested == "auto":
+        return f"--subject {names}: no DeepLabV3 weights were found and the {model} model finds only people; {_WEIGHTS_HINT}"
+    return (f"--subject {names}: the {model} model finds only people; use a DeepLabV3 model for other subjects "
+            "(see README, 'Models')")
 
 
-def describe(error: BaseException, *, model: str = "") -> str:
-    """One line for the user about `error`, naming the flags that change it."""
+def _output_folder(error: OutputFolderHoldsOriginals) -> str:
+    output, folder = printable(error.output), printable(error.folder)
+    if error.why == "holds input":
+        return (f"--output {output} holds the input folder {folder}: results would land among originals; "
+                "choose a folder outside it")
+    example = printable(error.photos[0])
+    if error.why == "foreign":
+        return (f"--output {output} lies inside {folder}, which -r reads, and holds {len(error.photos)} photos "
+                f"that are no results of this run (such as {example}): they look like originals; move them away "
+                "or choose another folder")
+    return (f"--overwrite would replace {len(error.photos)} photos in --output {output} (such as {example}), "
+            f"which lies inside {folder} that -r reads: nothing tells results there from originals; delete the "
+            "old results first, or choose a folder outside the input")
+
+
+def describe(error: BaseException, *, model: str = "", requested: str = "") -> str:
+    """One line for the user about `error`, naming the flags that change it.
+
+    `model` is the model in use (or asked for, before loading) and
+    `requested` the one the user asked for.
+    """
     if isinstance(error, OptionsError):
         return _options_error(error)
     if isinstance(error, UnknownClassError):
-        known = ", ".join(label for label in error.labels if label != "background")
-        line = f"model {model!r} cannot find {', '.join(error.unknown)}; it knows: {known}"
-        if error.labels == ("background", "person"):
-            line += " (use a DeepLabV3 model for other subjects)"
-        return line
+        return _unknown_classes(error, model, requested or model)
     if isinstance(error, WeightsNotFound):
         return f"{error}; pass --weights FILE (see README, 'Models')"
     if isinstance(error, DeviceUnavailable):
         return f"--device {error.device}: {error}"
     if isinstance(error, ModelFallback):
-        return (f"{error} (people only); pass --weights deeplabv3_257_mv_gpu.tflite for DeepLabV3 "
-                "(see README, 'Models')")
-    if isinstance(error, OutputOverwritesInput) and error.overwritten == error.source:
-        return f"{error}; write it elsewhere with --output"
-    if isinstance(error, FocusOutsideImage):
-        return f"--focus: {error}"
-    return str(error) + _hint(error)
-
-
-def describe_failure(task, error: BaseException) -> str:
-    """Why one photo of a batch failed; the summary line names the photo already."""
-    if isinstance(error, PhotoError) and error.path == task.source:
-        return error.reason + _hint(error)
-    if isinstance(error, (PhotoError, NoSubjectError, FocusOutsideImage)):
-        return describe(error)
-    return describe_error(task, error)
+        return f"{error} (people only); {_WEIGHTS_HINT}"
+    if isinstance(error, OutputOverwritesInput):
+        line = printable(error)
+        return f"{line}; write it elsewhere with --output" if error.overwritten == error.source else line
+    if isinstance(error, OutputFolderHoldsOriginals):
+        return _output_folder(error)
+    return printable(error)

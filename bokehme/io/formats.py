@@ -6,7 +6,10 @@ from pathlib import Path
 
 from PIL import Image
 
-__all__ = ["HEIF_BRANDS", "is_heif", "output_format", "output_extension"]
+from .files import open_regular
+from .photo import PhotoError
+
+__all__ = ["HEIF_BRANDS", "is_heif", "output_format", "output_extension", "looks_complete"]
 
 #: ISO-BMFF brands (``ftyp``) of HEIF still images.
 HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
@@ -18,6 +21,8 @@ _FORMAT_ALIASES = {"JPG": "JPEG", "TIF": "TIFF"}
 _FALLBACK_FORMATS = {"MPO": "JPEG", "HEIF": "JPEG", "AVIF": "JPEG"}
 #: Formats whose files can hold an alpha channel.
 ALPHA_FORMATS = ("PNG", "WEBP", "TIFF")
+#: Formats whose files can be gray (one channel, with alpha where they hold it).
+GRAY_FORMATS = ("JPEG", "PNG", "TIFF")
 #: Formats that are always lossless (WebP may be either).
 LOSSLESS_FORMATS = ("PNG", "TIFF", "BMP", "GIF")
 
@@ -62,13 +67,13 @@ def output_format(source_format: str, requested: str | None = None) -> tuple[str
 def _source_format(path: Path) -> str:
     """Pillow's name for the format of the file at `path`, from its header; "" if unknown."""
     try:
-        with open(path, "rb") as file:
+        with open_regular(path) as file:
             if is_heif(file.read(12)):
                 return "HEIF"
             file.seek(0)
             with Image.open(file) as image:
                 return image.format or ""
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, PhotoError):
         return ""
 
 
@@ -88,3 +93,31 @@ def output_extension(path, requested: str | None = None) -> str:
     if _FORMAT_ALIASES.get(spelled, spelled) == name:
         return path.suffix
     return extension
+
+
+def looks_complete(name: str, head: bytes, tail: bytes, size: int) -> bool:
+    """Whether a file of Pillow format `name` holds a whole image, by its ends.
+
+    A cheap check of a file just written: its signature at the start and
+    the marker its format puts last (JPEG's end-of-image, PNG's IEND chunk)
+    or the length its header announces (WebP).  A truncated file fails it.
+
+    Parameters
+    ----------
+    name : str
+        ``"JPEG"``, ``"PNG"``, ``"WEBP"`` or ``"TIFF"``.
+    head, tail : bytes
+        The first and the last 16 bytes of the file (fewer if it is shorter).
+    size : int
+        The file's size in bytes.
+    """
+    if name == "JPEG":
+        return head[:2] == b"\xff\xd8" and tail[-2:] == b"\xff\xd9"
+    if name == "PNG":
+        return head[:8] == b"\x89PNG\r\n\x1a\n" and tail[-12:] == b"\x00\x00\x00\x00IEND\xaeB`\x82"
+    if name == "WEBP":
+        return head[:4] == b"RIFF" and head[8:12] == b"WEBP" and int.from_bytes(head[4:8], "little") + 8 == size
+    if name == "TIFF":
+        order = {b"II*\x00": "little", b"MM\x00*": "big"}.get(head[:4])
+        return order is not None and 8 <= int.from_bytes(head[4:8], order) < size
+    return size > 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from PIL import Image, PngImagePlugin
+from PIL import ExifTags, Image, IptcImagePlugin, PngImagePlugin
 
 __all__ = [
     "ORIENTATION",
@@ -19,6 +19,8 @@ __all__ = [
     "source_xmp",
     "reset_orientation",
     "metadata_fields",
+    "left_behind",
+    "fitting_metadata",
     "writer_params",
 ]
 
@@ -28,6 +30,11 @@ ORIENTATION = 0x0112
 XMP_TAG = 700
 _EXIF_IFD = 0x8769
 _GPS_IFD = 0x8825
+_INTEROP_IFD = 0xA005
+_SHORT = 3  # the TIFF field type of Orientation
+#: The most EXIF (with its ``Exif\0\0`` header) and XMP one JPEG APP1 segment holds.
+JPEG_EXIF_LIMIT = 65533
+JPEG_XMP_LIMIT = 65533 - len(b"http://ns.adobe.com/xap/1.0/\x00")
 # Descriptive IFD0 tags worth carrying over from a TIFF source; the rest of a
 # TIFF's IFD0 describes its own pixel layout and must not leak into an output.
 _TIFF_DESCRIPTIVE_TAGS = (0x010E, 0x010F, 0x0110, 0x0131, 0x0132, 0x013B, 0x8298)
@@ -39,6 +46,25 @@ _DEPTH_XMP = re.compile(
     rb"|<(GDepth:\w+|xmpNote:HasExtendedXMP|Container:Directory)\b[^>]*?(?:/>|>.*?</\1>)",
     re.DOTALL,
 )
+
+
+# XMP thumbnails (xmp:Thumbnails, a base64 JPEG of the whole photo, under
+# any namespace prefix) and any thumbnail image outside that structure.
+_XMP_THUMBNAILS = re.compile(
+    rb"<(\w+:Thumbnails)\b[^>]*?(?:/>|>.*?</\1>)"
+    rb'|\s\w*GImg:image\s*=\s*"[^"]*"'
+    rb"|<(\w+GImg:image)\b[^>]*>.*?</\2>",
+    re.DOTALL,
+)
+
+#: exiftool's names of the IPTC datasets (record 2) photos carry most.
+IPTC_NAMES = {
+    5: "ObjectName", 15: "Category", 20: "SupplementalCategories", 25: "Keywords", 40: "SpecialInstructions",
+    55: "DateCreated", 60: "TimeCreated", 80: "By-line", 85: "By-lineTitle", 90: "City", 92: "Sub-location",
+    95: "Province-State", 100: "Country-PrimaryLocationCode", 101: "Country-PrimaryLocationName",
+    103: "OriginalTransmissionReference", 105: "Headline", 110: "Credit", 115: "Source", 116: "CopyrightNotice",
+    118: "Contact", 120: "Caption-Abstract", 122: "Writer-Editor",
+}
 
 
 def source_exif(image: Image.Image) -> bytes | None:
@@ -110,7 +136,12 @@ def reset_orientation(data: bytearray, tiff: int) -> int:
     ifd0 = tiff + number(tiff + 4, 4)
     for entry, tag in entries(ifd0):
         if tag == ORIENTATION:
-            data[entry + 8 : entry + 10] = (1).to_bytes(2, byteorder)
+            # Written as the standard says, one SHORT, whatever type the
+            # source used: a LONG patched in its first two bytes would read
+            # 65537 in big-endian files.
+            data[entry + 2 : entry + 12] = (
+                _SHORT.to_bytes(2, byteorder) + (1).to_bytes(4, byteorder) + (1).to_bytes(2, byteorder) + bytes(2)
+            )
     return ifd0 + 2 + 12 * number(ifd0, 2)
 
 
@@ -157,28 +188,86 @@ def source_xmp(image: Image.Image) -> bytes | None:
     xmp = re.sub(rb'(tiff:Orientation(?:="|>))[0-9]', rb"\g<1>1", xmp)
     # A written photo never carries the depth map along (extended XMP and
     # appended items are not copied), and a depth map would no longer fit
-    # blurred pixels: pointers to one would be stale.
-    return re.sub(_DEPTH_XMP, b"", xmp)
+    # blurred pixels: pointers to one would be stale.  Thumbnails show the
+    # unblurred photo.
+    return re.sub(_XMP_THUMBNAILS, b"", re.sub(_DEPTH_XMP, b"", xmp))
+
+
+def left_behind(image: Image.Image) -> tuple[str, ...]:
+    """Metadata of an opened image that no output carries, by exiftool's tag names.
+
+    Embedded previews (the EXIF ``ThumbnailImage`` and XMP ``Thumbnails``
+    show the unblurred photo), IPTC datasets, comments and PNG text chunks.
+    Damaged metadata is passed over: naming it must never cost the photo.
+    """
+    names = []
+    try:
+        raw = image.info.get("exif")
+        if isinstance(raw, bytes) and raw:
+            exif = Image.Exif()
+            exif.load(raw if raw.startswith(b"Exif\x00\x00") else b"Exif\x00\x00" + raw)
+            if exif.get_ifd(ExifTags.IFD.IFD1):
+                names.append("ThumbnailImage")
+    except (SyntaxError, ValueError, TypeError, IndexError, KeyError, OSError):
+        pass
+    xmp = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp") or b""
+    if re.search(_XMP_THUMBNAILS, xmp if isinstance(xmp, bytes) else str(xmp).encode("utf-8", "replace")):
+        names.append("ThumbnailsImage")
+    try:
+        iptc = IptcImagePlugin.getiptcinfo(image) or {}
+    except (SyntaxError, ValueError, TypeError, IndexError, KeyError, OSError):
+        iptc = {}
+    names += sorted({IPTC_NAMES.get(dataset, f"IPTC:{record}:{dataset}") for record, dataset in iptc})
+    if image.info.get("comment"):
+        names.append("Comment")
+    if image.format == "PNG":  # text chunks are the string values of its info
+        names += sorted(key for key, value in image.info.items()
+                        if isinstance(value, str) and key != "XML:com.adobe.xmp" and not key.startswith("Raw profile"))
+    return tuple(dict.fromkeys(names))
 
 
 def metadata_fields(photo) -> list[str]:
-    """Names of the metadata a photo carries besides its ICC profile.
+    """Names of the metadata a photo's file carries besides its ICC profile, as exiftool names them.
 
-    EXIF tags by their EXIF names (GPS tags prefixed ``GPS``), and ``XMP``;
-    what a stripped output no longer has.
+    EXIF tags (GPS ones included: ``GPSLatitude``), ``XMP``, and what no output
+    carries (``Photo.left_behind``: thumbnails, IPTC, comments); what a
+    stripped output no longer has.
     """
-    from PIL import ExifTags
-
-    fields = set()
+    fields = set(photo.left_behind)
     if photo.exif:
         exif = Image.Exif()
         exif.load(photo.exif)
-        fields.update(ExifTags.TAGS.get(tag, f"0x{tag:04x}") for tag in exif)
-        fields.update(ExifTags.TAGS.get(tag, f"0x{tag:04x}") for tag in exif.get_ifd(_EXIF_IFD))
-        fields.update("GPS" + ExifTags.GPSTAGS.get(tag, f"0x{tag:04x}") for tag in exif.get_ifd(_GPS_IFD))
+        pointers = {_EXIF_IFD, _GPS_IFD, _INTEROP_IFD}
+        fields.update(ExifTags.TAGS.get(tag, f"0x{tag:04x}") for tag in exif if tag not in pointers)
+        fields.update(ExifTags.TAGS.get(tag, f"0x{tag:04x}") for tag in exif.get_ifd(_EXIF_IFD)
+                      if tag not in pointers)
+        fields.update(ExifTags.GPSTAGS.get(tag, f"GPS0x{tag:04x}") for tag in exif.get_ifd(_GPS_IFD))
     if photo.xmp:
         fields.add("XMP")
     return sorted(fields)
+
+
+def fitting_metadata(name: str, exif: bytes | None, xmp: bytes | None):
+    """EXIF and XMP that a file of Pillow format `name` can hold, and what is left out.
+
+    A JPEG holds each in one APP1 segment of at most 64 KB; larger ones are
+    left out rather than the photo (no other format has such a limit).
+
+    Returns
+    -------
+    exif, xmp : bytes or None
+    left_out : list of str
+        What was left out, in a few words each.
+    """
+    left_out = []
+    if name == "JPEG":
+        if exif and len(exif) > JPEG_EXIF_LIMIT:
+            left_out.append(f"EXIF left out ({len(exif):,} bytes; a JPEG holds at most {JPEG_EXIF_LIMIT:,})")
+            exif = None
+        if xmp and len(xmp) > JPEG_XMP_LIMIT:
+            left_out.append(f"XMP left out ({len(xmp):,} bytes; a JPEG holds at most {JPEG_XMP_LIMIT:,})")
+            xmp = None
+    return exif, xmp, left_out
 
 
 def writer_params(name: str, exif: bytes | None, xmp: bytes | None) -> dict:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DEFAULT_MAX_PIXELS", "Photo", "PhotoError", "ImageTooLarge"]
+__all__ = ["DEFAULT_MAX_PIXELS", "Photo", "PhotoError", "ImageTooLarge", "megapixels"]
 
 #: Pillow's own decompression-bomb limit (about 89 megapixels), the default
 #: limit of every image bokehme reads.
@@ -23,11 +23,15 @@ class PhotoError(Exception):
         The file concerned.
     reason : str
         Why, in a few words.
+    errno : int, optional
+        The operating system's error number, when one caused it (``ENOSPC``
+        for a full disk: a batch stops there).
     """
 
-    def __init__(self, path, reason: str):
+    def __init__(self, path, reason: str, errno: int | None = None):
         self.path = Path(path)
         self.reason = " ".join(str(reason).split())  # always a single line
+        self.errno = errno
         super().__init__(f"{self.path}: {self.reason}")
 
 
@@ -44,8 +48,13 @@ class ImageTooLarge(PhotoError):
 
     def __init__(self, path, size, limit: int):
         self.size, self.limit = size, limit
-        what = f"{size[0]}x{size[1]} = {size[0] * size[1]:,} pixels" if size else "image"
-        super().__init__(path, f"too large ({what} > {limit:,})")
+        what = f"{size[0]}x{size[1]} pixels ({megapixels(size[0] * size[1])})" if size else "larger than Pillow allows"
+        super().__init__(path, f"too large: {what}, above the limit of {megapixels(limit)} ({limit:,} pixels)")
+
+
+def megapixels(pixels: int) -> str:
+    """A pixel count in megapixels, as a photographer says it: ``"108.0 MP"``."""
+    return f"{pixels / 1e6:.1f} MP"
 
 
 @dataclass
@@ -73,6 +82,12 @@ class Photo:
     disparity : (h, w) float32 ndarray or None
         The depth map the camera stored in the file, as disparity in [0, 1]
         (near = 1) oriented like `pixels`, when it was asked for and found.
+    gray : bool
+        The source is grayscale (its three channels in `pixels` are equal);
+        results are written gray where the format allows.
+    left_behind : tuple of str
+        Metadata of the source that no output carries (thumbnails, IPTC,
+        comments, PNG text), by exiftool's tag names.
     """
 
     pixels: np.ndarray
@@ -85,3 +100,5 @@ class Photo:
     lossless: bool = False
     frame_count: int = 1
     disparity: np.ndarray | None = None
+    gray: bool = False
+    left_behind: tuple = ()

@@ -19,8 +19,9 @@ import numpy as np
 from PIL import Image, ImageCms, UnidentifiedImageError
 
 from .depth_maps import depth_from_bytes
+from .files import open_regular
 from .formats import LOSSLESS_FORMATS, is_heif
-from .metadata import ORIENTATION, reset_orientation, source_exif, source_xmp
+from .metadata import ORIENTATION, left_behind, reset_orientation, source_exif, source_xmp
 from .photo import DEFAULT_MAX_PIXELS, ImageTooLarge, Photo, PhotoError
 
 try:
@@ -29,6 +30,9 @@ except ImportError:  # pragma: no cover - depends on the installation
     pillow_heif = None
 
 __all__ = ["read_photo", "read_mask", "read_depth_file"]
+
+# Pillow modes of one gray channel, with or without alpha.
+_GRAY_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
 
 
 def read_photo(path, *, max_pixels: int = DEFAULT_MAX_PIXELS, with_depth: bool = False) -> Photo:
@@ -63,7 +67,7 @@ def read_photo(path, *, max_pixels: int = DEFAULT_MAX_PIXELS, with_depth: bool =
     """
     path = Path(path)
     try:
-        with open(path, "rb") as file:
+        with open_regular(path) as file:
             data = file.read()
         if not data:
             raise PhotoError(path, "empty file (0 bytes)")
@@ -72,8 +76,6 @@ def read_photo(path, *, max_pixels: int = DEFAULT_MAX_PIXELS, with_depth: bool =
         raise
     except FileNotFoundError:
         raise PhotoError(path, "no such file") from None
-    except IsADirectoryError:
-        raise PhotoError(path, "is a folder, not an image") from None
     except PermissionError:
         raise PhotoError(path, "permission denied") from None
     except (OSError, SyntaxError, ValueError, EOFError, zlib.error) as error:
@@ -122,6 +124,7 @@ def _decode(image: Image.Image, data: bytes, frame_count: int) -> Photo:
         source_format == "WEBP" and _webp_is_lossless(image.fp)  # before load() closes fp
     )
 
+    gray = image.mode in _GRAY_MODES
     high_bit_depth = _is_16_bit(image, data)
     if high_bit_depth and image.mode in ("RGB", "RGBA", "LA"):
         # Pillow has no 16-bit colour mode and would truncate to 8 bits.
@@ -136,6 +139,8 @@ def _decode(image: Image.Image, data: bytes, frame_count: int) -> Photo:
     if transparency is not None:
         transparency = _orient(transparency, orientation)
     return Photo(
+        gray=gray,
+        left_behind=left_behind(image),
         pixels=pixels,
         transparency=transparency,
         format=source_format,

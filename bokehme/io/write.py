@@ -7,14 +7,15 @@ bit depth and metadata policy chosen from its source photo.
 from __future__ import annotations
 
 import zlib
+from functools import partial
 from typing import BinaryIO, Callable
 
 import numpy as np
 from PIL import Image
 
 from .atomic import atomic_write
-from .formats import ALPHA_FORMATS, output_format
-from .metadata import XMP_TAG, writer_params
+from .formats import ALPHA_FORMATS, GRAY_FORMATS, looks_complete, output_format
+from .metadata import XMP_TAG, fitting_metadata, writer_params
 from .photo import Photo
 
 __all__ = ["write_photo", "write_mask", "write_cutout", "write_json"]
@@ -29,7 +30,7 @@ def write_photo(
     quality: int = 95,
     subsampling: str = "4:4:4",
     metadata: str = "keep",
-) -> None:
+) -> list[str]:
     """Write an RGB result atomically, alongside the source's alpha and metadata.
 
     Parameters
@@ -39,8 +40,8 @@ def write_photo(
     pixels : (H, W, 3) float32 ndarray
         RGB values in [0, 1] (clipped).
     source : Photo
-        The photo the result comes from: its format, bit depth, transparency
-        and metadata decide how the result is written.
+        The photo the result comes from: its format, bit depth, transparency,
+        grayness and metadata decide how the result is written.
     format : str, optional
         Output format (see `output_format`); the source's by default.
     quality : int, optional
@@ -52,10 +53,22 @@ def write_photo(
         format allows; ``"strip"`` writes only the ICC profile (no EXIF, GPS,
         XMP, comments or thumbnails).
 
+    Returns
+    -------
+    left_out : list of str
+        The metadata that did not fit the output format and was left out
+        (a JPEG holds at most 64 KB of EXIF and of XMP), in a few words each.
+
     Raises
     ------
     PhotoError
         If the file cannot be written; nothing is left behind.
+
+    Notes
+    -----
+    A gray source gives a gray file (8 or 16 bits) in the formats that hold
+    one (JPEG, PNG, TIFF); the channels of its rendering are equal, since
+    every step treats them alike.
     """
     if metadata not in ("keep", "strip"):
         raise ValueError(f"metadata must be 'keep' or 'strip', not {metadata!r}")
@@ -64,12 +77,15 @@ def write_photo(
     name, _ = output_format(source.format, format)
     keep = metadata == "keep"
     icc = source.icc_profile
-    exif = source.exif if keep else None
-    xmp = source.xmp if keep else None
+    exif, xmp, left_out = fitting_metadata(name, source.exif if keep else None, source.xmp if keep else None)
+    gray = source.gray and name in GRAY_FORMATS
+    if gray:
+        pixels = pixels.mean(axis=2, dtype=np.float32)[:, :, None]
 
     alpha = source.transparency
     if alpha is None or name not in ALPHA_FORMATS or alpha.shape != pixels.shape[:2]:
         alpha = None  # alpha belongs to the source geometry and to formats that hold it
+    complete = partial(looks_complete, name)
 
     if source.high_bit_depth and name in ("PNG", "TIFF"):
         channels = pixels if alpha is None else np.dstack([pixels, alpha])
@@ -78,10 +94,11 @@ def write_photo(
             writer = _png16_writer(array, icc, exif, xmp)
         else:
             writer = _tiff16_writer(array, icc, xmp)
-        atomic_write(path, writer)
-        return
+        atomic_write(path, writer, complete)
+        return left_out
 
-    image = Image.fromarray(_quantize(pixels, np.uint8), "RGB")
+    channels = _quantize(pixels, np.uint8)
+    image = Image.fromarray(channels[:, :, 0] if gray else channels, "L" if gray else "RGB")
     if alpha is not None:
         image.putalpha(Image.fromarray(_quantize(alpha, np.uint8), "L"))
     params: dict = {}
@@ -98,7 +115,8 @@ def write_photo(
         params.update(quality=quality, lossless=source.lossless, exact=source.lossless, method=4)
     if exif or xmp:
         params.update(writer_params(name, exif, xmp))
-    atomic_write(path, lambda file: image.save(file, format=name, **params))
+    atomic_write(path, lambda file: image.save(file, format=name, **params), complete)
+    return left_out
 
 
 def _quantize(values: np.ndarray, dtype) -> np.ndarray:
@@ -122,8 +140,9 @@ def _png16_writer(array: np.ndarray, icc, exif, xmp) -> Callable[[BinaryIO], Non
     def write(file: BinaryIO) -> None:
         import cv2
 
-        bgr = array[:, :, [2, 1, 0, 3][: array.shape[2]]]
-        ok, encoded = cv2.imencode(".png", bgr)
+        # OpenCV orders colour BGR(A); gray with alpha it cannot write, so that becomes RGBA.
+        order = {1: [0], 2: [0, 0, 0, 1], 3: [2, 1, 0], 4: [2, 1, 0, 3]}[array.shape[2]]
+        ok, encoded = cv2.imencode(".png", array[:, :, order])
         if not ok:
             raise OSError("16-bit PNG encoder failed")
         data = encoded.tobytes()
@@ -154,8 +173,8 @@ def _tiff16_writer(array: np.ndarray, icc, xmp) -> Callable[[BinaryIO], None]:
         tifffile.imwrite(
             file,
             array,
-            photometric="rgb",
-            extrasamples=("unassalpha",) if array.shape[2] == 4 else None,
+            photometric="rgb" if array.shape[2] >= 3 else "minisblack",
+            extrasamples=("unassalpha",) if array.shape[2] in (2, 4) else None,
             compression="zlib",
             iccprofile=icc,
             extratags=extratags,
@@ -167,7 +186,7 @@ def _tiff16_writer(array: np.ndarray, icc, xmp) -> Callable[[BinaryIO], None]:
 def write_mask(path, alpha: np.ndarray) -> None:
     """Write an (H, W) alpha in [0, 1] as an 8-bit greyscale PNG, atomically."""
     image = Image.fromarray(_quantize(alpha, np.uint8), "L")
-    atomic_write(path, lambda file: image.save(file, format="PNG"))
+    atomic_write(path, lambda file: image.save(file, format="PNG"), partial(looks_complete, "PNG"))
 
 
 def write_cutout(
@@ -177,12 +196,17 @@ def write_cutout(
     rgba = _quantize(np.dstack([pixels, alpha]), np.uint8)
     image = Image.fromarray(rgba, "RGBA")
     params = {"icc_profile": icc_profile} if icc_profile else {}
-    atomic_write(path, lambda file: image.save(file, format="PNG", **params))
+    atomic_write(path, lambda file: image.save(file, format="PNG", **params), partial(looks_complete, "PNG"))
 
 
 def write_json(path, value) -> None:
-    """Write a JSON document atomically (reports)."""
+    """Write a JSON document atomically (reports), in UTF-8.
+
+    A file name that is not valid in the file system's encoding holds lone
+    surrogates (Python's ``surrogateescape``); they are written as JSON's
+    ``\\udcXX`` escapes, which read back to the same name.
+    """
     import json
 
     text = json.dumps(value, indent=2, ensure_ascii=False) + "\n"
-    atomic_write(path, lambda file: file.write(text.encode("utf-8")))
+    atomic_write(path, lambda file: file.write(text.encode("utf-8", "backslashreplace")))

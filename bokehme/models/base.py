@@ -1,6 +1,8 @@
 """The one interface every segmentation backend has: image in, subject probability out."""
 
-from ..imaging.subject import anchored, check_classes, select_subject
+from ..imaging.classes import check_classes
+from ..imaging.subject import anchored, select_subject
+from .catalog import VOC_CLASSES, DeviceUnavailable, ModelFallback, SegmentationError, WeightsNotFound
 
 __all__ = [
     "VOC_CLASSES",
@@ -10,58 +12,6 @@ __all__ = [
     "DeviceUnavailable",
     "ModelFallback",
 ]
-
-#: The 21 PASCAL VOC classes in their usual order, background first.
-VOC_CLASSES = (
-    "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus",
-    "car", "cat", "chair", "cow", "diningtable", "dog", "horse", "motorbike",
-    "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor",
-)
-
-
-class SegmentationError(Exception):
-    """A model cannot be used as asked; ``str(error)`` is one line."""
-
-
-class WeightsNotFound(SegmentationError):
-    """No weights for a model are cached and none can be downloaded.
-
-    Attributes
-    ----------
-    model : str
-        The model's name.
-    """
-
-    def __init__(self, model):
-        self.model = model
-        super().__init__(f"no weights for {model}: none cached and no network")
-
-
-class DeviceUnavailable(SegmentationError):
-    """The device asked for is not present.
-
-    Attributes
-    ----------
-    device : str
-    """
-
-    def __init__(self, device):
-        self.device = device
-        super().__init__(f"no {device.upper()} device is available")
-
-
-class ModelFallback(UserWarning):
-    """``auto`` found no DeepLabV3 weights and uses another model.
-
-    Attributes
-    ----------
-    used : str
-        The name of the model used instead.
-    """
-
-    def __init__(self, used):
-        self.used = used
-        super().__init__(f"no DeepLabV3 weights cached and no network: using the {used} model")
 
 
 class Segmenter:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import torch
 
-from .base import DeviceUnavailable, ModelFallback, SegmentationError, WeightsNotFound
+from .catalog import MODEL_NAMES, DeviceUnavailable, ModelFallback, SegmentationError, WeightsNotFound
 from .mobilenetv2_deeplab import MobileNetV2DeepLab
 from .people import PeopleSegmenter
 from .selfie import SelfieSegmenter
@@ -13,16 +13,6 @@ from .torchvision_deeplab import TORCHVISION_VARIANTS, TorchvisionDeepLab
 from . import weights as weight_files
 
 __all__ = ["MODEL_NAMES", "load_segmenter", "resolve_device"]
-
-MODEL_NAMES = (
-    "auto",
-    "deeplabv3-mobilenetv2",
-    "deeplabv3-mobilenet",
-    "deeplabv3-resnet50",
-    "deeplabv3-resnet101",
-    "selfie",
-)
-
 
 def _build(name, weights, device):
     weights = Path(weights)

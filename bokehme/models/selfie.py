@@ -4,6 +4,7 @@ import numpy as np
 
 from ..imaging.resample import resize_image_to_uint8, size_for_long_side
 from .base import Segmenter
+from .catalog import PEOPLE
 from .mediapipe_runtime import native_stderr_silenced
 
 __all__ = ["SelfieSegmenter", "SELFIE_LONG_SIDE"]
@@ -25,7 +26,7 @@ class SelfieSegmenter(Segmenter):
     """
 
     name = "selfie"
-    labels = ("background", "person")
+    labels = PEOPLE
 
     def __init__(self, landscape=True):
         with native_stderr_silenced():

@@ -74,7 +74,7 @@ def run(flip_job):
 
     def run(tasks, overwrite=False, job=flip_job, **kwargs):
         kwargs.setdefault("log", io.StringIO())
-        todo, done = pending(tasks, overwrite)
+        todo, done, _ = pending(tasks, overwrite)
         summary = run_batch(todo, job=job, **kwargs)
         summary.skipped = len(done)
         return summary

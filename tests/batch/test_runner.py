@@ -2,14 +2,16 @@
 
 import hashlib
 import io
+import os
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from bokehme.batch.plan import plan_tasks
-from bokehme.batch.runner import Summary, format_summary, pending, run_batch
+from bokehme.batch.runner import Summary, format_summary, pending, remove_stale_temporaries, run_batch
 from bokehme.io.read import read_photo
 
 
@@ -32,7 +34,8 @@ BAD = ["bad/cut.jpg", "bad/empty.jpg", "bad/text.jpg"]
 def test_batch_over_a_hostile_tree(tree, tmp_path, run):
     out = tmp_path / "out"
     before = digests(tree)
-    tasks, problems = plan_tasks([str(tree)], output_dir=out, recursive=True)
+    plan = plan_tasks([str(tree)], output_dir=out, recursive=True)
+    tasks, problems = plan.tasks, plan.failed
     assert problems == []
     assert sorted(str(t.source.relative_to(tree)) for t in tasks) == sorted(GOOD + BAD)
 
@@ -62,22 +65,22 @@ def test_batch_over_a_hostile_tree(tree, tmp_path, run):
 
 def test_pending_needs_every_output_of_a_task(tree, tmp_path, run):
     out = tmp_path / "out"
-    plain, _ = plan_tasks([str(tree / "a" / "x.jpg")], output_dir=out, recursive=False)
-    with_mask, _ = plan_tasks([str(tree / "a" / "x.jpg")], output_dir=out, recursive=False, side_outputs=["mask"])
+    plain = plan_tasks([str(tree / "a" / "x.jpg")], output_dir=out, recursive=False).tasks
+    with_mask = plan_tasks([str(tree / "a" / "x.jpg")], output_dir=out, recursive=False, side_outputs=["mask"]).tasks
     assert with_mask[0].outputs() == [out / "x.jpg", out / "x_mask.png"]
-    assert pending(plain) == (plain, [])
+    assert pending(plain) == (plain, [], [])
     assert run(plain).processed == 1  # writes the photo, not its mask
-    assert pending(plain) == ([], plain)
-    assert pending(plain, overwrite=True) == (plain, [])
+    assert pending(plain) == ([], plain, [])
+    assert pending(plain, overwrite=True) == (plain, [], [])
     # A rerun that asks for the mask is not done yet.
-    assert pending(with_mask) == (with_mask, [])
+    assert pending(with_mask) == (with_mask, [], [])
     (out / "x_mask.png").write_bytes(b"")
-    assert pending(with_mask) == ([], with_mask)
+    assert pending(with_mask) == ([], with_mask, [])
 
 
 def test_failing_save_leaves_no_partial_output(tree, tmp_path, monkeypatch, run):
     inputs = [str(tree / "a"), str(tree / "b"), str(tree / "a" / "deep" / "y.png")]
-    tasks, _ = plan_tasks(inputs, output_dir=None, recursive=False)
+    tasks = plan_tasks(inputs, output_dir=None, recursive=False).tasks
     original = Image.Image.save
 
     def exploding_save(image, fp, *args, **kwargs):
@@ -97,7 +100,7 @@ def test_failing_save_leaves_no_partial_output(tree, tmp_path, monkeypatch, run)
 
 
 def test_unexpected_exception_is_named(tree, tmp_path, flip_job):
-    tasks, _ = plan_tasks([str(tree / "a" / "x.jpg")], output_dir=tmp_path / "o", recursive=False)
+    tasks = plan_tasks([str(tree / "a" / "x.jpg")], output_dir=tmp_path / "o", recursive=False).tasks
 
     class Broken:
         load, save = flip_job.load, flip_job.save
@@ -111,7 +114,7 @@ def test_unexpected_exception_is_named(tree, tmp_path, flip_job):
 
 def test_keyboard_interrupt_stops_cleanly(tree, tmp_path, flip_job):
     out = tmp_path / "out"
-    tasks, _ = plan_tasks([str(tree)], output_dir=out, recursive=True)
+    tasks = plan_tasks([str(tree)], output_dir=out, recursive=True).tasks
     calls = []
 
     class Interrupted:
@@ -144,7 +147,7 @@ def test_keyboard_interrupt_stops_cleanly(tree, tmp_path, flip_job):
 def test_memory_stays_bounded(tmp_path, picture, flip_job):
     for index in range(12):
         picture(tmp_path / "in" / f"p{index:02}.png", index)
-    tasks, _ = plan_tasks([str(tmp_path / "in")], output_dir=tmp_path / "out", recursive=False)
+    tasks = plan_tasks([str(tmp_path / "in")], output_dir=tmp_path / "out", recursive=False).tasks
     lock = threading.Lock()
     alive = [0, 0]  # now, most
 
@@ -172,7 +175,7 @@ def test_memory_stays_bounded(tmp_path, picture, flip_job):
 
 
 def test_records_are_what_save_returns(tree, flip_job):
-    tasks, _ = plan_tasks([str(tree / "a"), str(tree / "b"), str(tree / "bad")], output_dir=None, recursive=False)
+    tasks = plan_tasks([str(tree / "a"), str(tree / "b"), str(tree / "bad")], output_dir=None, recursive=False).tasks
 
     class Recording:
         load, compute = flip_job.load, flip_job.compute
@@ -189,7 +192,7 @@ def test_records_are_what_save_returns(tree, flip_job):
 
 def test_log_lines_and_quiet(tree, tmp_path, run):
     inputs = [str(tree / "a"), str(tree / "bad")]
-    tasks, _ = plan_tasks(inputs, output_dir=tmp_path / "o", recursive=False)
+    tasks = plan_tasks(inputs, output_dir=tmp_path / "o", recursive=False).tasks
     log = io.StringIO()
     run(tasks, log=log)
     lines = log.getvalue().splitlines()
@@ -205,3 +208,80 @@ def test_format_summary():
     summary = Summary(processed=3, skipped=1, failed=[(Path("a.jpg"), "empty file")])
     text = format_summary(summary)
     assert text.splitlines() == ["processed 3, skipped 1, failed 1", "  a.jpg: empty file"]
+
+
+def test_something_that_is_not_a_file_at_an_output_path_blocks_its_task(tree, tmp_path, run):
+    out = tmp_path / "out"
+    tasks = plan_tasks([str(tree / "a"), str(tree / "b")], output_dir=out, recursive=False).tasks
+    (out / "x.jpg").mkdir(parents=True)  # a folder where a/x.jpg's result goes
+    for overwrite in (False, True):
+        todo, done, blocked = pending(tasks, overwrite)
+        assert todo == [] and done == []
+        assert blocked == [(tree / "a" / "x.jpg", f"a folder is where its output {out / 'x.jpg'} goes: move it away")]
+    assert (out / "x.jpg").is_dir()
+
+
+def test_stale_temporaries_of_our_outputs_are_removed(tree, tmp_path):
+    out = tmp_path / "out"
+    tasks = plan_tasks([str(tree / "a")], output_dir=out, recursive=False, side_outputs=["mask"]).tasks
+    out.mkdir()
+    stale = [out / ".x.jpg.0a1b2c3d.bokehme-tmp", out / ".x_mask.png.deadbeef.bokehme-tmp"]
+    fresh = out / ".x.jpg.12345678.bokehme-tmp"  # a run still writing
+    foreign = [out / ".y.jpg.0a1b2c3d.bokehme-tmp", out / "x.jpg.0a1b2c3d.bokehme-tmp"]
+    for path in stale + foreign + [fresh]:
+        path.write_bytes(b"")
+    for path in stale + foreign:
+        os.utime(path, (1_000_000_000, 1_000_000_000))
+    assert remove_stale_temporaries(tasks, before=time.time() - 60) == 2
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in foreign + [fresh])
+
+
+class CountingFlip:
+    """FlipJob at 300x400, counting the photos it renders."""
+
+    def __init__(self, flip_job):
+        self.flip_job, self.rendered = flip_job, 0
+
+    def load(self, source):
+        return self.flip_job.load(source)
+
+    def compute(self, photo):
+        self.rendered += 1
+        return self.flip_job.compute(photo)
+
+    def save(self, photo, result, target):
+        self.flip_job.save(photo, result, target)
+
+
+def noise_photos(folder, count):
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for index in range(count):  # ~360 KB each as PNG: noise does not compress
+        Image.fromarray(rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)).save(folder / f"p{index}.png")
+
+
+def test_a_full_disk_stops_the_batch_and_leaves_no_partial_file(tmp_path, small_disk, flip_job):
+    noise_photos(tmp_path / "in", 8)
+    disk = small_disk(1000)  # room for two results and part of a third
+    tasks = plan_tasks([str(tmp_path / "in")], output_dir=disk, recursive=False).tasks
+    job = CountingFlip(flip_job)
+    summary = run_batch(tasks, job=job, jobs=1, log=io.StringIO())
+    assert summary.processed == 2 and "No space left on device" in summary.stopped
+    assert len(summary.failed) == 1 and summary.failed[0][0] == tmp_path / "in" / "p2.png"
+    assert summary.undone == [tmp_path / "in" / f"p{index}.png" for index in range(3, 8)]
+    assert job.rendered <= 4  # not the whole folder rendered only to fail writing
+    assert sorted(p.name for p in disk.iterdir()) == ["p0.png", "p1.png"]
+    for name in ("p0.png", "p1.png"):
+        read_photo(disk / name)  # complete
+    text = format_summary(summary)
+    assert "not done 5" in text and "stopped: " in text and "  not done: " + str(tmp_path / "in" / "p7.png") in text
+
+
+def test_a_read_only_disk_stops_the_batch(tmp_path, small_disk, flip_job):
+    noise_photos(tmp_path / "in", 4)
+    disk = small_disk(4000)
+    small_disk.read_only(disk)
+    tasks = plan_tasks([str(tmp_path / "in")], output_dir=disk, recursive=False).tasks
+    summary = run_batch(tasks, job=CountingFlip(flip_job), jobs=1, log=io.StringIO())
+    assert summary.processed == 0 and "Read-only file system" in summary.stopped
+    assert len(summary.failed) == 1 and len(summary.undone) == 3

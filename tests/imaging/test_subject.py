@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from bokehme.imaging.subject import UnknownClassError, anchored, check_classes, main_subject, select_subject
+from bokehme.imaging.classes import UnknownClassError, check_classes
+from bokehme.imaging.subject import anchored, main_subject, select_subject
 from bokehme.models.base import VOC_CLASSES
 
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from bokehme.cli.messages import describe
+from bokehme.batch.plan import Task
+from bokehme.cli.failures import describe_failure
 from bokehme.io import depth_maps, read
 from bokehme.io.depth_maps import read_depth
 from bokehme.io.formats import output_format
@@ -199,16 +200,16 @@ def test_missing_file_and_folder(tmp_path):
 
 
 def test_above_max_pixels(tmp_path):
-    Image.new("RGB", (40, 30)).save(tmp_path / "big.png")
-    message = assert_one_line_error(tmp_path / "big.png", "too large", max_pixels=1000)
-    assert "40x30" in message
+    Image.new("RGB", (4000, 3000)).save(tmp_path / "big.png")
+    message = assert_one_line_error(tmp_path / "big.png", "too large", max_pixels=10_000_000)
+    assert "4000x3000 pixels (12.0 MP), above the limit of 10.0 MP (10,000,000 pixels)" in message
     with pytest.raises(ImageTooLarge) as caught:
         read_photo(tmp_path / "big.png", max_pixels=1000)
-    assert caught.value.size == (40, 30) and caught.value.limit == 1000
-    # The command line says which flag raises the limit, on the same line.
-    hint = describe(caught.value)
-    assert "--max-pixels" in hint and str(tmp_path / "big.png") in hint and "\n" not in hint
-    assert read_photo(tmp_path / "big.png", max_pixels=1200).pixels.shape == (30, 40, 3)
+    assert caught.value.size == (4000, 3000) and caught.value.limit == 1000
+    # The command line says which flag raises the limit, and to what, on the same line.
+    hint = describe_failure(Task(tmp_path / "big.png", None), caught.value)
+    assert hint.endswith("; raise the limit with --max-pixels 12000000") and "\n" not in hint
+    assert read_photo(tmp_path / "big.png", max_pixels=12_000_000).pixels.shape == (3000, 4000, 3)
     assert DEFAULT_MAX_PIXELS >= 48_000_000  # a 48 MP phone photo must pass by default
 
 
@@ -234,7 +235,7 @@ def test_read_permission_error_when_running_as_root(tmp_path, monkeypatch, make_
     def denied(path, *args, **kwargs):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(read, "open", denied, raising=False)
+    monkeypatch.setattr(read, "open_regular", denied)
     assert_one_line_error(tmp_path / "src.jpg", "permission denied")
 
 
@@ -255,3 +256,16 @@ def test_reading_does_not_modify_the_file(tmp_path, asymmetric_rgb, exif_with):
     before, stamp = path.read_bytes(), path.stat().st_mtime_ns
     read_photo(path)
     assert path.read_bytes() == before and path.stat().st_mtime_ns == stamp
+
+
+def test_a_named_pipe_is_never_waited_on(tmp_path):
+    import threading
+
+    os.mkfifo(tmp_path / "pipe.jpg")
+    errors = []
+    reader = threading.Thread(target=lambda: errors.append(pytest.raises(PhotoError, read_photo, tmp_path / "pipe.jpg")),
+                              daemon=True)
+    reader.start()
+    reader.join(timeout=20)
+    assert not reader.is_alive(), "reading a named pipe hangs"
+    assert "a named pipe, not a photo file" in str(errors[0].value)

@@ -1,5 +1,6 @@
 """Tests for bokehme.io.write and bokehme.io.atomic: results written whole, or not at all."""
 
+import errno
 import os
 
 import numpy as np
@@ -7,6 +8,7 @@ import pytest
 from PIL import Image
 
 from bokehme.io import atomic
+from bokehme.io.formats import looks_complete
 from bokehme.io.photo import PhotoError
 from bokehme.io.read import read_photo
 from bokehme.io.write import write_cutout, write_mask, write_photo
@@ -153,3 +155,73 @@ def test_mask_and_cutout(tmp_path, asymmetric_rgb, srgb_profile, as_float):
         assert cutout.mode == "RGBA" and cutout.info["icc_profile"] == srgb_profile()
         np.testing.assert_allclose(as_float(cutout)[:, :, :3], pixels, atol=1e-6)
     assert no_temp_files(tmp_path)
+
+
+@pytest.fixture
+def astronaut(tmp_path):
+    """A real 512x512 photo read back: a JPEG of it at quality 95 is about 120 KB."""
+    from skimage import data
+
+    Image.fromarray(data.astronaut()).save(tmp_path / "astronaut.png")
+    return read_photo(tmp_path / "astronaut.png")
+
+
+def test_a_full_disk_leaves_no_truncated_jpeg(small_disk, astronaut):
+    # Pillow's JPEG encoder, writing to a file descriptor, takes a short write
+    # for success: the file used to be left cut at 64 KB, with no error.
+    disk = small_disk(64)
+    with pytest.raises(PhotoError, match="No space left on device") as caught:
+        write_photo(disk / "out.jpg", astronaut.pixels, source=astronaut, format="JPEG")
+    assert caught.value.errno == errno.ENOSPC
+    assert os.listdir(disk) == []
+
+
+def test_a_read_only_disk_is_named(small_disk, astronaut):
+    disk = small_disk(1024)
+    small_disk.read_only(disk)
+    with pytest.raises(PhotoError, match="Read-only file system") as caught:
+        write_photo(disk / "out.png", astronaut.pixels, source=astronaut)
+    assert caught.value.errno == errno.EROFS
+
+
+def test_names_as_long_as_the_file_system_takes(tmp_path, make_source):
+    source = make_source(tmp_path)
+    limit = os.pathconf(tmp_path, "PC_NAME_MAX")
+    longest = tmp_path / ("é" * ((limit - 4) // 2) + "x" * ((limit - 4) % 2) + ".jpg")
+    assert len(os.fsencode(longest.name)) == limit
+    write_photo(longest, source.pixels, source=source)  # the temporary name is cut, not the output's
+    assert read_photo(longest).pixels.shape == source.pixels.shape
+    assert no_temp_files(tmp_path)
+    temporary = atomic.temporary_path(longest, "0a1b2c3d")
+    assert len(os.fsencode(temporary.name)) == limit and atomic.is_temporary_of(temporary.name, longest)
+    assert not atomic.is_temporary_of(temporary.name, tmp_path / "other.jpg")
+
+
+@pytest.mark.parametrize("name, head, tail", [
+    ("JPEG", b"\xff\xd8\xff\xe0", b"\x00\xff\xd9"),
+    ("PNG", b"\x89PNG\r\n\x1a\n", b"\x00\x00\x00\x00IEND\xaeB`\x82"),
+])
+def test_looks_complete_needs_both_ends(name, head, tail):
+    assert looks_complete(name, head, tail, 100)
+    assert not looks_complete(name, head, tail[:-1] + b"\x00", 100)  # cut off before its end
+    assert not looks_complete(name, b"\x00" * 8, tail, 100)
+
+
+def test_gray_stays_gray_where_the_format_allows(tmp_path, asymmetric_rgb):
+    gray = asymmetric_rgb()[:, :, 0]
+    Image.fromarray(gray).save(tmp_path / "g.png")
+    Image.fromarray(np.dstack([gray, gray[::-1]]), "LA").save(tmp_path / "ga.png")
+    Image.fromarray(gray.astype(np.uint16) * 257).save(tmp_path / "g16.png")
+    source, with_alpha, deep = (read_photo(tmp_path / name) for name in ("g.png", "ga.png", "g16.png"))
+    assert source.gray and with_alpha.gray and deep.gray and deep.high_bit_depth
+    expected = {("g", "PNG"): "L", ("g", "JPEG"): "L", ("g", "TIFF"): "L", ("g", "WEBP"): "RGB",
+                ("ga", "PNG"): "LA", ("ga", "TIFF"): "LA", ("g16", "PNG"): "I;16", ("g16", "TIFF"): "I;16"}
+    photos = {"g": source, "ga": with_alpha, "g16": deep}
+    for (name, fmt), mode in expected.items():
+        out = tmp_path / f"out_{name}.{fmt.lower()}"
+        write_photo(out, photos[name].pixels, source=photos[name], format=fmt)
+        with Image.open(out) as image:
+            assert image.mode == mode, (name, fmt)
+            if fmt in ("PNG", "TIFF"):  # lossless: the very values come back
+                values = np.asarray(image.getchannel(0) if mode == "LA" else image)
+                np.testing.assert_array_equal(values, gray.astype(values.dtype) * (257 if name == "g16" else 1))

@@ -5,7 +5,7 @@ import pytest
 from skimage import data, transform
 
 from bokehme.imaging.matte import refine_alpha
-from bokehme.models import load_segmenter
+from bokehme.models.loading import load_segmenter
 from bokehme.options import Options
 from bokehme.video.renderer import FrameRenderer
 
