@@ -120,6 +120,9 @@ class PhotoJob:
         For ``options.pii``.
     inputs : InputSettings
     outputs : OutputSettings
+    background : callable, optional
+        ``background(shape, index) -> (H, W, 3) float32``: a new background
+        that replaces the blurred one (see :mod:`bokehme.video.backdrop`).
     """
 
     options: Options = field(default_factory=Options)
@@ -127,6 +130,7 @@ class PhotoJob:
     faces: Any = None
     inputs: InputSettings = field(default_factory=InputSettings)
     outputs: OutputSettings = field(default_factory=OutputSettings)
+    background: Any = None
 
     def load(self, source) -> Loaded:
         """Read the photo at `source`, its depth map and the user's mask; the file is read once.
@@ -136,8 +140,8 @@ class PhotoJob:
         bokehme.io.PhotoError
         """
         depth = self.inputs.depth
-        # A scrub renders its own background: the photo's depth map is not read.
-        wants_depth = depth == "auto" and not self.options.pii
+        # A scrub and a new background make their own: the photo's depth map is not read.
+        wants_depth = depth == "auto" and not self.options.pii and self.background is None
         photo = reading.read_photo(source, max_pixels=self.inputs.max_pixels, with_depth=wants_depth)
         mask = None
         if self.inputs.mask is not None:
@@ -153,8 +157,9 @@ class PhotoJob:
         # must not wait for torch, and a rerun with nothing to do never loads it.
         from .pipeline import render
 
-        return render(loaded.photo.pixels, self.options, self.segmenter, loaded.mask, self.faces,
-                      loaded.disparity)
+        pixels = loaded.photo.pixels
+        background = None if self.background is None else self.background(pixels.shape[:2], 0)
+        return render(pixels, self.options, self.segmenter, loaded.mask, self.faces, loaded.disparity, background)
 
     def save(self, loaded: Loaded, rendering: Rendering, target: Target) -> dict | None:
         """Write the results of one photo atomically.

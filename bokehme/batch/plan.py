@@ -1,10 +1,11 @@
 """Planning a batch: which files, and where their results go.
 
-Inputs are files, folders and glob patterns in any mix; each photo found
-gets a destination, beside it or in a mirrored tree under an output folder,
-such that no two photos share one and no result is ever written over an
-original.  Nothing is opened but folders: what each input gave, and why an
-input gives nothing, is known before the first photo is read.
+Inputs are files, folders and glob patterns in any mix; each photo or clip
+found gets a destination, beside it or in a mirrored tree under an output
+folder, such that no two share one and no result is ever written over an
+original.  Nothing is read but folders and the first bytes of regular files
+(never a pipe or device): what each input gave, and why an input gives
+nothing, is known before the first photo is decoded.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Callable, Sequence
 from ..io.atomic import name_limit
 from ..io.files import file_kind
 from ..job import Target
+from ..video.clips import VIDEO_EXTENSIONS, is_video
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -26,6 +28,7 @@ __all__ = [
     "OutputFolderHoldsOriginals",
     "Plan",
     "Task",
+    "is_clip",
     "is_photo",
     "plan_tasks",
     "side_output",
@@ -49,6 +52,28 @@ def is_photo(path) -> bool:
     """
     name = Path(path).name
     return not name.startswith(".") and os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+
+
+def is_clip(path) -> bool:
+    """Whether a file met in a folder is taken as a video clip, by its name (hidden files are not)."""
+    name = Path(path).name
+    return not name.startswith(".") and os.path.splitext(name)[1].lower() in VIDEO_EXTENSIONS
+
+
+def _takes(name) -> bool:
+    """Whether a walk takes a file: a photo or a clip."""
+    return is_photo(name) or is_clip(name)
+
+
+def _is_clip_file(path: Path) -> bool:
+    """Whether a regular file is a clip: by its name, else by its first bytes (a file named explicitly)."""
+    if is_clip(path):
+        return True
+    try:
+        with open(path, "rb") as file:
+            return is_video(path, file.read(16))
+    except OSError:
+        return False  # reading it as a photo will say why
 
 
 class OutputOverwritesInput(Exception):
@@ -100,10 +125,18 @@ class OutputFolderHoldsOriginals(Exception):
 
 @dataclass
 class Task:
-    """One photo to process: where it is read from and where its results go."""
+    """One photo or clip to process: where it is read from and where its results go.
+
+    Attributes
+    ----------
+    source : Path
+    target : bokehme.job.Target
+    kind : {"photo", "clip"}
+    """
 
     source: Path
     target: Target
+    kind: str = "photo"
 
     @property
     def destination(self) -> Path:
@@ -207,13 +240,16 @@ def plan_tasks(
         if real in seen_sources:
             continue
         seen_sources.add(real)
-        extension = extension_for(source) if extension_for else source.suffix
+        kind = "clip" if _is_clip_file(source) else "photo"
+        # A clip keeps its container; masks and cutouts are for photos.
+        extension = extension_for(source) if extension_for and kind == "photo" else source.suffix
         if output_dir is None:
             destination = source.with_name(f"{source.stem}{suffix}{extension}")
         else:
             relative = source.relative_to(folder) if folder is not None else Path(source.name)
             destination = Path(output_dir) / relative.with_suffix(extension)
-        target = Target(destination, **{kind: side_output(destination, kind) for kind in side_outputs})
+        target = Target(destination, **{side: side_output(destination, side) for side in side_outputs
+                                        if kind == "photo"})
         key = os.path.normcase(os.path.realpath(destination))
         if key == os.path.normcase(real):
             raise OutputOverwritesInput(source, source)
@@ -226,7 +262,7 @@ def plan_tasks(
             plan.failed.append((source, too_long))
             continue
         by_destination[key] = source
-        plan.tasks.append(Task(source, target))
+        plan.tasks.append(Task(source, target, kind))
 
     inputs_by_key = {os.path.normcase(real): real for real in seen_sources}
     for task in plan.tasks:
@@ -349,7 +385,7 @@ def _walk(folder: Path, recursive: bool, output_root: Path | None, suffix: str, 
         if not recursive:
             left_out = [os.path.join(root, name) for name in wanted]
         found += [Path(root) / name for name in sorted(files)
-                  if is_photo(name) and not _is_our_output(Path(name), suffix)]
+                  if _takes(name) and not _is_our_output(Path(name), suffix)]
         visited.update(reals[name] for name in dirs)
 
     hidden = sum(_count_photos(sub) for sub in left_out)
@@ -367,7 +403,7 @@ def _count_photos(folder: str) -> int:
     count = 0
     for root, dirs, files in os.walk(folder):
         dirs[:] = [name for name in dirs if not name.startswith(".")]
-        count += sum(1 for name in files if is_photo(name))
+        count += sum(1 for name in files if _takes(name))
     return count
 
 
@@ -388,7 +424,7 @@ def _check_output_folder(output_dir: Path, output_root: Path, folders: list[Path
         if not (recursive and real in output_root.parents):
             continue
         photos = [Path(root) / name for root, dirs, files in os.walk(output_root) for name in sorted(files)
-                  if is_photo(name)]
+                  if _takes(name)]
         foreign = [path for path in photos if os.path.splitext(os.path.realpath(path))[0] not in ours]
         if foreign:
             raise OutputFolderHoldsOriginals(output_dir, folder, "foreign", foreign)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import TextIO
 
 __all__ = ["Reporter", "printable"]
@@ -88,6 +89,26 @@ class Reporter:
         if self.bar is not None:
             self.bar.update()
         self._write(f"FAILED {printable(source)}: {printable(reason)}")
+
+    def frames(self, source, total: int):
+        """A ``progress(done, total)`` callback for the frames of one clip, and a function that ends it.
+
+        On a terminal a second bar counts the clip's frames with their rate
+        and the time left; elsewhere a line says how the clip went when it is done.
+        """
+        if self.bar is None:
+            return (lambda done, total: None), (lambda: None)
+        from tqdm import tqdm
+
+        bar = tqdm(total=total or None, unit="frame", desc=printable(Path(source).name), file=self.stream,
+                   dynamic_ncols=True, leave=False, position=1)
+
+        def advance(done, total):
+            if total and not bar.total:
+                bar.total = total
+            bar.update(done - bar.n)
+
+        return advance, bar.close
 
     def close(self) -> None:
         if self.bar is not None:

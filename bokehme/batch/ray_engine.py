@@ -1,9 +1,10 @@
 """The batch on a Ray cluster: the same tasks and the same job, run by a pool of Ray actors.
 
 The driver plans the run as the local engine does and hands Ray Data one
-row per task; each actor builds the job once (loading the models) from a
-:class:`JobRecipe` and runs :meth:`bokehme.job.PhotoJob.run` on its rows, so
-an image is processed exactly as on this machine: the engine decides only
+row per task; each actor builds the jobs once (loading the models) from a
+:class:`~bokehme.batch.recipe.JobRecipe` and runs
+:meth:`bokehme.job.PhotoJob.run` (or the clip job's) on its rows, so an
+image is processed exactly as on this machine: the engine decides only
 where.  Ray restarts an actor that dies and retries its rows; every output is
 written atomically by the worker, so a death leaves no partial file and a
 rerun finishes only what is missing.
@@ -15,59 +16,21 @@ import json
 import logging
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence, TextIO
 
-from ..job import InputSettings, OutputSettings, PhotoJob, Target
+from ..job import Target
 from ..models.mediapipe_runtime import native_stderr_silenced
-from ..options import Options
 from .plan import Task
 from .progress import Reporter
+from .recipe import JobRecipe
 from .runner import Summary, describe_error
 
-__all__ = ["JobRecipe", "EngineError", "run_batch_ray"]
+__all__ = ["EngineError", "run_batch_ray"]
 
 
 class EngineError(Exception):
     """Ray cannot be used as asked: not installed, or no cluster at the address."""
-
-
-@dataclass(frozen=True)
-class JobRecipe:
-    """How a worker builds the job the local engine runs: small, and sent to every actor.
-
-    Attributes
-    ----------
-    options : Options
-    model, weights, device : str, str or None, str
-        As for :func:`bokehme.models.load_segmenter`; None model for a
-        user's mask (``inputs.mask``).
-    faces : bool
-        Load the face detector (for a PII scrub).
-    inputs : InputSettings
-    outputs : OutputSettings
-    """
-
-    options: Options
-    model: str | None = "auto"
-    weights: str | None = None
-    device: str = "auto"
-    faces: bool = False
-    inputs: InputSettings = InputSettings()
-    outputs: OutputSettings = OutputSettings()
-
-    def build(self) -> PhotoJob:
-        """The job, its models loaded: what each actor does once."""
-        from ..models.loading import load_segmenter
-
-        segmenter = None if self.model is None else load_segmenter(self.model, self.weights, self.device)
-        faces = None
-        if self.faces:
-            from ..models.faces import FaceDetector
-
-            faces = FaceDetector()
-        return PhotoJob(self.options, segmenter, faces, inputs=self.inputs, outputs=self.outputs)
 
 
 def _worker_class(recipe: JobRecipe, describe):
@@ -76,16 +39,17 @@ def _worker_class(recipe: JobRecipe, describe):
 
     class PhotoWorker:
         def __init__(self):
-            self.job = recipe.build()
+            self.jobs = recipe.build()
 
         def __call__(self, rows):
             results = {"source": [], "failed": [], "record": []}
-            for source, destination, mask, cutout in zip(rows["source"], rows["destination"], rows["mask"],
-                                                         rows["cutout"]):
+            for source, kind, destination, mask, cutout in zip(rows["source"], rows["kind"], rows["destination"],
+                                                               rows["mask"], rows["cutout"]):
                 target = Target(Path(destination), Path(mask) if mask else None, Path(cutout) if cutout else None)
-                task = Task(Path(source), target)
+                task = Task(Path(source), target, kind)
                 try:
-                    record = self.job.run(task.source, target)
+                    job = self.jobs.clips if kind == "clip" else self.jobs.photos
+                    record = job.run(task.source, target)
                     failed = ""
                 except Exception as error:  # one bad photo must not stop the batch
                     record, failed = None, describe(task, error) or "failed"
@@ -135,7 +99,7 @@ def run_batch_ray(
     ----------
     tasks : sequence of Task
         The tasks to do (see :func:`bokehme.batch.runner.pending`).
-    recipe : JobRecipe
+    recipe : bokehme.batch.recipe.JobRecipe
         What each actor builds once.
     address : str, optional
         A cluster to connect to; else ``RAY_ADDRESS``; else a local Ray is
@@ -182,7 +146,7 @@ def _run(ray, tasks, recipe, workers, summary, reporter, describe):
     resources = ray.cluster_resources()
     size = workers or max(1, int(resources.get("CPU", 1)))
     gpus = 1 if resources.get("GPU", 0) >= size else 0
-    rows = [{"source": str(task.source), "destination": str(task.target.destination),
+    rows = [{"source": str(task.source), "kind": task.kind, "destination": str(task.target.destination),
              "mask": str(task.target.mask or ""), "cutout": str(task.target.cutout or "")} for task in tasks]
     by_source = {str(task.source): task for task in tasks}
     results = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(

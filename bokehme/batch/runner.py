@@ -159,6 +159,7 @@ def run_batch(
     tasks: Sequence[Task],
     *,
     job,
+    clips=None,
     jobs: int = 2,
     progress: bool = True,
     quiet: bool = False,
@@ -178,6 +179,10 @@ def run_batch(
         pool, and must write atomically (a failed save leaves no file).  A
         record is None or a dict; its ``"notes"`` (lines about the photo,
         such as metadata left out) are reported as the photo is done.
+    clips : bokehme.video.job.VideoJob or alike, optional
+        For the tasks of kind ``"clip"``: ``clips.run(source, target,
+        progress)`` renders a whole clip in the calling thread (it overlaps
+        its own decoding and encoding), after the photos.
     jobs : int, optional
         Threads for loading and saving.  At most ``jobs + 1`` photos are held
         in memory at once.
@@ -228,7 +233,7 @@ def run_batch(
 
     loads: deque[tuple[Task, Future]] = deque()
     saves: deque[tuple[Task, Future]] = deque()
-    upcoming = iter(tasks)
+    upcoming = iter([task for task in tasks if task.kind == "photo"])
     exhausted = False
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="bokehme-io")
     try:
@@ -280,9 +285,33 @@ def run_batch(
         for task, future in saves:
             if not future.cancelled():
                 finish_save(task, future)
+        if not (summary.interrupted or summary.stopped):
+            _run_clips([task for task in tasks if task.kind == "clip"], clips, summary, reporter, failed,
+                       finished)
         reporter.close()
     summary.undone = [task.source for task in tasks if task.source not in finished]
     return summary
+
+
+def _run_clips(tasks, clips, summary, reporter, failed, finished):
+    """The clips of a batch, one after another, each with its own threads; see :func:`run_batch`."""
+    for task in tasks:
+        if summary.stopped is not None:
+            return
+        advance, end = reporter.frames(task.source, 0)
+        try:
+            clips.run(task.source, task.target, progress=advance)
+        except KeyboardInterrupt:
+            summary.interrupted = True
+            return
+        except Exception as error:  # one bad clip must not stop the batch
+            failed(task, error)
+            continue
+        finally:
+            end()
+        summary.processed += 1
+        finished.add(task.source)
+        reporter.done(task.source, task.destination)
 
 
 def format_summary(summary: Summary) -> str:

@@ -12,9 +12,19 @@ __all__ = ["__version__", "main"]
 
 
 def main(args=None, prog_name="bokehme"):
-    """Entry point of the ``bokehme`` console script, ``python -m bokehme`` and ``bokehME.py``."""
+    """Entry point of the ``bokehme`` console script, ``python -m bokehme`` and ``bokehME.py``.
+
+    ``bokehme live ...`` runs the live camera (:mod:`bokehme.cli.live`);
+    anything else is photos and clips (:mod:`bokehme.cli.command`).
+    """
+    args = sys.argv[1:] if args is None else list(args)
     try:
-        from .command import main as run
+        if args[:1] == ["live"]:
+            from .live import main as run
+
+            args, prog_name = args[1:], f"{prog_name} live"
+        else:
+            from .command import main as run
     except KeyboardInterrupt:
         sys.stderr.write("bokehme: interrupted\n")
         raise SystemExit(130) from None

@@ -104,6 +104,11 @@ def _focus_point(focus):
 @click.option("--depth-far-bright", is_flag=True, help="The --depth FILE is a depth map (far = bright), not disparity.")
 @click.option("--focus", type=str, default=None, metavar="X,Y",
               help="With a depth map, focus on the depth at this pixel.  [default: the subject's depth]")
+@click.option(
+    "--background", default="blur", metavar="blur|#RRGGBB|FILE",
+    help="blur keeps the lens blur; a colour or a picture (scaled to cover, centred) or a clip (looping) "
+    "replaces the background instead.",
+)
 @click.option("--mask", "mask_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Use this 8-bit mask (white = subject, same size as the photo) instead of segmentation.")
 @click.option("--save-mask", is_flag=True, help="Also write the subject's alpha as NAME_bokeh_mask.png.")
@@ -123,20 +128,37 @@ def _focus_point(focus):
 @click.option("--strip-metadata", is_flag=True, help="Remove EXIF, XMP and comments; keep only the ICC profile.")
 @click.option("--max-pixels", type=click.IntRange(min=1), default=None,
               help="Refuse images larger than this many pixels.  [default: Pillow's decompression-bomb limit]")
-@click.option("-j", "--jobs", type=click.IntRange(1, 16), default=2, help="Threads that decode and encode beside the model.")
+@click.option("--codec", type=click.Choice(("h264", "hevc", "vp9", "av1")), default=None,
+              help="Video codec of rendered clips.  [default: h264, vp9 for WebM]")
+@click.option("--crf", type=click.IntRange(0, 63), default=None,
+              help="Constant rate factor of rendered clips, as in FFmpeg (lower: better, larger).  "
+              "[default: visually lossless, 18 for h264]")
+@click.option("--preset", type=click.Choice(("ultrafast", "superfast", "veryfast", "faster", "fast", "medium",
+                                             "slow", "slower", "veryslow")), default="veryfast",
+              help="Encoder speed preset of h264/hevc clips, as in FFmpeg.")
+@click.option("--every", type=click.IntRange(min=1), default=1,
+              help="Find the subject on every Nth frame of a clip; the frames between follow it.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 16), default=2,
+              help="Threads that decode and encode beside the model; with --engine ray and no cluster, the CPUs "
+              "of the local Ray.")
+@click.option("--engine", type=click.Choice(("local", "ray")), default="local",
+              help="Where photos are processed: here, or by a pool of Ray actors (pip install 'bokehme[ray]').")
+@click.option("--ray-address", default=None, metavar="ADDRESS",
+              help="The Ray cluster for --engine ray.  [default: $RAY_ADDRESS, else a local Ray]")
 @click.option("--device", type=click.Choice(("auto", "cpu", "cuda")), default="auto",
               help="Where the model runs; auto picks CUDA when present.")
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
 @click.version_option(__version__, "-V", "--version", prog_name="bokehme")
 @_interruptible
 def command(inputs, output, recursive, overwrite, model, weights, subject, radius, blades, blade_rotation,
-            highlights, depth_source, depth_far_bright, focus, mask_path, save_mask, cutout, pii_scrub,
-            report_path, output_format, quality, subsampling, strip_metadata, max_pixels, jobs, device, quiet):
-    """Blur the background of photos as a fast lens would, keeping the subject sharp.
+            highlights, depth_source, depth_far_bright, focus, background, mask_path, save_mask, cutout, pii_scrub,
+            report_path, output_format, quality, subsampling, strip_metadata, max_pixels, codec, crf, preset,
+            every, jobs, engine, ray_address, device, quiet):
+    """Blur the background of photos and clips as a fast lens would, keeping the subject sharp.
 
-    PHOTO_OR_FOLDER... are image files, folders or glob patterns (** spans
-    sub-folders).  Each photo is written as NAME_bokeh.EXT beside it, or
-    under --output.  Exit code: 0 when every photo was processed or already
+    PHOTO_OR_FOLDER... are image or video files, folders or glob patterns
+    (** spans sub-folders).  Each is written as NAME_bokeh.EXT beside it, or
+    under --output.  `bokehme live --help` tells of the live camera.  Exit code: 0 when every photo was processed or already
     done, 1 when one failed, 2 for a usage error, 128 + N after signal N
     (130 for Ctrl-C).
     """
@@ -147,6 +169,12 @@ def command(inputs, output, recursive, overwrite, model, weights, subject, radiu
         (depth_far_bright and depth_source in ("auto", "off"), "--depth-far-bright goes with --depth FILE"),
         (focus is not None and depth_source == "off", "--focus needs a depth map (--depth auto or FILE)"),
         (weights is not None and model == "selfie", "the selfie model takes no --weights"),
+        (background != "blur" and pii_scrub, "--pii renders its own background: drop --background"),
+        (background != "blur" and (blades or highlights or radius is not None or depth_source != "auto"
+                                   or focus is not None),
+         "--background replaces the background: --blades, --highlights, --radius, --depth and --focus do not "
+         "apply"),
+        (ray_address is not None and engine != "ray", "--ray-address goes with --engine ray"),
     ):
         if ignored:
             _fail(why, 2)
@@ -157,6 +185,13 @@ def command(inputs, output, recursive, overwrite, model, weights, subject, radiu
                           subject=subject, pii=pii_scrub, focus=None if focus is None else _focus_point(focus))
     except OptionsError as error:
         _usage_error(error)
+    if background != "blur":  # read once here, so that a bad one is a usage error before any model loads
+        from ..video.backdrop import BackdropError, backdrop_from
+
+        try:
+            backdrop_from(background)
+        except BackdropError as error:
+            _fail(f"--background {error}", 2)
     if mask_path is None:
         try:  # what the chosen model can find is known before it loads
             check_classes(options.subject, model_labels(model))
@@ -188,6 +223,10 @@ def command(inputs, output, recursive, overwrite, model, weights, subject, radiu
             click.echo(f"bokehme: error: {printable(source)}: {printable(reason)}", err=True)
         sys.exit(1)
 
+    if pii_scrub:  # a scrub is for photos
+        plan.failed += [(task.source, "a PII scrub is for photos, not clips") for task in plan.tasks
+                        if task.kind == "clip"]
+        plan.tasks = [task for task in plan.tasks if task.kind == "photo"]
     removed = remove_stale_temporaries(plan.tasks, before=started)
     todo, done, blocked = pending(plan.tasks, overwrite)
     failed = plan.failed + blocked
@@ -201,11 +240,17 @@ def command(inputs, output, recursive, overwrite, model, weights, subject, radiu
 
     summary = Summary()
     if todo:
-        summary = _process(todo, options, model=model, weights=weights, device=device, quiet=quiet, jobs=jobs,
-                           inputs=dict(max_pixels=max_pixels, depth=depth_file or depth_source,
-                                       depth_far_bright=depth_far_bright, mask=mask_path),
-                           outputs=dict(format=output_format, quality=quality, subsampling=subsampling,
-                                        metadata="strip" if strip_metadata else "keep"))
+        settings = dict(options=options, model=model if mask_path is None else None, weights=weights, device=device,
+                        inputs=dict(max_pixels=max_pixels, depth=depth_file or depth_source,
+                                    depth_far_bright=depth_far_bright, mask=mask_path),
+                        outputs=dict(format=output_format, quality=quality, subsampling=subsampling,
+                                     metadata="strip" if strip_metadata else "keep"),
+                        background=None if background == "blur" else background,
+                        video=dict(codec=codec, crf=crf, preset=preset, every=every))
+        if engine == "ray":
+            summary = _process_on_ray(todo, settings, address=ray_address, cpus=jobs, quiet=quiet)
+        else:
+            summary = _process(todo, settings, quiet=quiet, jobs=jobs)
     summary.skipped = len(done)
     summary.failed[:0] = failed
     if summary.failed or summary.interrupted or summary.undone or not quiet:
@@ -222,44 +267,59 @@ def command(inputs, output, recursive, overwrite, model, weights, subject, radiu
     sys.exit(1 if summary.failed or summary.undone else 0)
 
 
-def _job(options, *, model, weights, device, quiet, inputs, outputs):
-    """The per-photo job, its models loaded."""
-    import torch
+def _recipe(settings):
+    """The jobs' recipe from the command's settings (see :class:`bokehme.batch.recipe.JobRecipe`)."""
+    from ..batch.recipe import JobRecipe
+    from ..job import InputSettings, OutputSettings
+    from ..video.streams import EncoderSettings
 
-    from ..job import InputSettings, OutputSettings, PhotoJob
-    from ..models.catalog import SegmentationError
-    from ..models.loading import load_segmenter
-
-    # One intra-op thread per core this process may use (containers, taskset).
-    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
-    torch.set_num_threads(len(usable))
-    segmenter = faces = None
-    if inputs["mask"] is None:
-        from .messages import describe
-
-        try:
-            segmenter = load_segmenter(model, weights, device,
-                                       warn=None if quiet else lambda notice: _warn(describe(notice)))
-            check_classes(options.subject, segmenter.labels)
-        except (SegmentationError, UnknownClassError) as error:
-            _usage_error(error, model=getattr(segmenter, "name", model), requested=model)
-    if options.pii:
-        from ..models.faces import FaceDetector
-
-        faces = FaceDetector()
+    inputs = dict(settings["inputs"])
     inputs["max_pixels"] = inputs["max_pixels"] or InputSettings.max_pixels
-    return PhotoJob(options, segmenter, faces, inputs=InputSettings(**inputs), outputs=OutputSettings(**outputs))
+    video = settings["video"]
+    return JobRecipe(settings["options"], settings["model"], settings["weights"], settings["device"],
+                     InputSettings(**inputs), OutputSettings(**settings["outputs"]), settings["background"],
+                     EncoderSettings(video["codec"], video["crf"], video["preset"]), video["every"])
 
 
-def _process(todo, options, *, model, weights, device, quiet, jobs, inputs, outputs):
-    """Load the models and run the batch: the only stage that needs torch."""
+def _process(todo, settings, *, quiet, jobs):
+    """Load the models and run the batch here: the only stage that needs torch."""
+    from .messages import describe
+
     with interrupts_deferred():
-        job = _job(options, model=model, weights=weights, device=device, quiet=quiet, inputs=inputs,
-                   outputs=outputs)
+        import torch
+
+        from ..models.catalog import SegmentationError
+
+        # One intra-op thread per core this process may use (containers, taskset).
+        usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
+        torch.set_num_threads(len(usable))
+        recipe = _recipe(settings)
+        try:
+            built = recipe.build(warn=None if quiet else lambda notice: _warn(describe(notice)))
+        except SegmentationError as error:
+            _usage_error(error, model=recipe.model, requested=recipe.model)
+        segmenter = built.photos.segmenter
+        if segmenter is not None:
+            try:
+                check_classes(recipe.options.subject, segmenter.labels)
+            except UnknownClassError as error:
+                _usage_error(error, model=segmenter.name, requested=recipe.model)
     from ..batch import run_batch
     from .failures import describe_failure
 
-    return run_batch(todo, job=job, jobs=jobs, quiet=quiet, describe=describe_failure)
+    return run_batch(todo, job=built.photos, clips=built.clips, jobs=jobs, quiet=quiet, describe=describe_failure)
+
+
+def _process_on_ray(todo, settings, *, address, cpus, quiet):
+    """Run the batch on a Ray cluster: each actor builds the same jobs from the recipe."""
+    from ..batch.ray_engine import EngineError, run_batch_ray
+    from .failures import describe_failure
+
+    try:
+        return run_batch_ray(todo, _recipe(settings), address=address, cpus=cpus, quiet=quiet,
+                             describe=describe_failure)
+    except EngineError as error:
+        _fail(str(error), 2)
 
 
 def main(args=None, prog_name="bokehme"):

@@ -29,11 +29,14 @@ class LiveStats:
     stages : dict of str to float
         Seconds spent in each stage over the session: ``"wait"`` (for the
         next frame), ``"segment"``, ``"matte"``, ``"render"``, ``"output"``.
+    interrupted : bool
+        Ctrl-C (or a signal turned into it) ended the session.
     """
 
     frames: int = 0
     seconds: float = 0.0
     dropped: int = 0
+    interrupted: bool = False
     stages: dict = field(default_factory=lambda: defaultdict(float))
 
     @property
@@ -70,6 +73,8 @@ def run_session(source, renderer, sinks, *, frames=None, background=None, stop=N
     Returns
     -------
     LiveStats
+        Ctrl-C ends the session cleanly: the frames rendered are sent and
+        ``interrupted`` is set.
     """
     stats = LiveStats()
     stop = stop or threading.Event()
@@ -116,6 +121,8 @@ def run_session(source, renderer, sinks, *, frames=None, background=None, stop=N
             if stop.is_set() or (frames and stats.frames >= frames) or any(getattr(s, "closed", False) for s in sinks):
                 break
             waited = time.perf_counter()
+    except KeyboardInterrupt:  # the way a live session ends: what was rendered is sent
+        stats.interrupted = True
     finally:
         while writer.is_alive():
             try:

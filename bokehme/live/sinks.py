@@ -36,7 +36,8 @@ class VirtualCamera:
         try:
             self._camera = pyvirtualcam.Camera(width=width, height=height, fps=fps, device=device)
         except RuntimeError as error:
-            raise SinkError(f"no virtual camera: {' '.join(str(error).split())}; {virtual_camera_help()}") from None
+            found = " ".join(str(error).split()).split(". ")[0].replace("'v4l2loopback' backend: ", "")
+            raise SinkError(f"no virtual camera ({found}); {virtual_camera_help()}") from None
         self.device = self._camera.device
 
     def send(self, pixels: np.ndarray, captured: float) -> None:

@@ -118,6 +118,18 @@ class Source:
                 self._finished = True
                 self._condition.notify_all()
 
+    def frame_size(self):
+        """Width and height of the frames, from the first one (waited for, not taken); None if there is none."""
+        with self._condition:
+            while not self._frames and not self._finished:
+                self._condition.wait()
+            if not self._frames:
+                if self._error is not None:
+                    raise self._error
+                return None
+            height, width = self._frames[0].pixels.shape[:2]
+            return width, height
+
     def __iter__(self):
         while True:
             with self._condition:
