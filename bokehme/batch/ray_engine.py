@@ -15,12 +15,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Callable, Sequence, TextIO
 
 from ..job import Target
-from ..models.mediapipe_runtime import native_stderr_silenced
+from ..models.mediapipe_runtime import native_output_silenced
 from .plan import Task
 from .progress import Reporter
 from .recipe import JobRecipe
@@ -61,6 +62,18 @@ def _worker_class(recipe: JobRecipe, describe):
     return PhotoWorker
 
 
+def _reachable(address, timeout=5.0):
+    """Whether something answers at a Ray address (``host:port`` or ``ray://host:port``)."""
+    if address == "auto":
+        return True  # Ray finds the local cluster itself
+    host, _, port = address.split("://")[-1].rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
 def _connect(address, cpus):
     try:
         import ray
@@ -69,6 +82,9 @@ def _connect(address, cpus):
     if ray.is_initialized():
         return ray
     address = address or os.environ.get("RAY_ADDRESS")
+    # Ray would retry a dead address for minutes: a quick look first.
+    if address and not _reachable(address):
+        raise EngineError(f"no Ray cluster answers at {address}")
     logging.getLogger("ray").setLevel(logging.ERROR)
     quiet = dict(configure_logging=False, log_to_driver=False)
     try:
@@ -125,11 +141,12 @@ def run_batch_ray(
     summary = Summary()
     if not tasks:
         return summary
-    # Ray's core writes notices of its own (its actors' restart policy) straight
-    # to file descriptor 2: they go, and the batch's lines go to a copy of it.
+    # Ray's core and raylet write notices of their own (its actors' restart
+    # policy, a worker that died and is replaced) straight to file descriptors
+    # 1 and 2: they go, and the batch's lines go to a copy of 2.
     if log is None:
         log = os.fdopen(os.dup(2), "w", buffering=1)
-    with native_stderr_silenced():
+    with native_output_silenced():
         ray = _connect(address, cpus)
         _run(ray, tasks, recipe, workers, summary, Reporter(len(tasks), log, progress=progress and not quiet,
                                                              quiet=quiet), describe)

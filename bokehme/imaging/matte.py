@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from scipy import ndimage
 
 from .guided_filter import coefficient_planes, guided_coefficients, linear_model
-from .resample import block_mean, resize_map
+from .resample import bilinear_taps, block_mean, resize_bilinear, resize_map
 
 __all__ = ["refine_alpha", "alpha_model", "evaluate_alpha"]
 
@@ -102,8 +102,10 @@ def _degrade(image, shape):
     """An (H, W, 3) image seen at resolution ``shape`` and resized back."""
     t = torch.from_numpy(image).permute(2, 0, 1)[None]
     low = F.interpolate(t, size=shape, mode="area")
-    back = F.interpolate(low, size=image.shape[:2], mode="bilinear", align_corners=False)
-    return np.ascontiguousarray(back[0].permute(1, 2, 0).numpy())
+    # Resized back the same way whatever the thread count: the guided filter
+    # would turn torch's last-bit differences into visible ones.
+    back = resize_bilinear(low[0], image.shape[:2])
+    return np.ascontiguousarray(back.permute(1, 2, 0).numpy())
 
 
 def evaluate_alpha(a, b, floor, image):
@@ -133,8 +135,8 @@ def evaluate_alpha(a, b, floor, image):
         (H, W) float32 alpha in [0, 1].
     """
     height, width = image.shape[:2]
-    row_taps = _bilinear_taps(height, a.shape[0])
-    col_taps = _bilinear_taps(width, a.shape[1])
+    row_taps = bilinear_taps(height, a.shape[0])
+    col_taps = bilinear_taps(width, a.shape[1])
     # The output splits into rectangles of pixels that read the same four
     # cells: rows of rectangles share their cell rows, columns their columns.
     top, row_rects = torch.unique_consecutive(row_taps[0], return_inverse=True)
@@ -176,30 +178,6 @@ def evaluate_alpha(a, b, floor, image):
     return alpha.numpy()
 
 
-def _bilinear_taps(n_out, n_in):
-    """Where a bilinear resize from n_in to n_out samples reads its input.
-
-    The sampling of ``F.interpolate(mode="bilinear", align_corners=False)``
-    with the same rounding, so that blending with these taps in torch's
-    order matches it to float rounding.
-
-    Returns
-    -------
-    first, second : Tensor
-        (n_out,) int64 the two input samples read; equal at the border.
-    first_weight, second_weight : Tensor
-        (n_out,) float32 their weights.
-    """
-    scale = float(np.float32(n_in) / np.float32(n_out))
-    # torch rounds ``scale * (i + 0.5) - 0.5`` once (a fused multiply-add);
-    # in float64 the product and difference are exact, so one cast matches.
-    source = ((torch.arange(n_out, dtype=torch.float64) + 0.5) * scale - 0.5
-              ).float().clamp_(min=0)
-    first = source.long().clamp_(max=n_in - 1)
-    second_weight = (source - first).clamp_(0, 1)
-    return first, (first + 1).clamp_(max=n_in - 1), 1 - second_weight, second_weight
-
-
 def _gather_columns(x, index):
     """``x[:, index]`` for a (K, P) float32 Tensor."""
     out = torch.empty((len(x), len(index)))
@@ -222,7 +200,7 @@ def _column_blends(planes, cell_rows, col_taps, cols):
     cell_rows : sequence of Tensor
         (P,) int64 rows of cells.
     col_taps : tuple of Tensor
-        :func:`_bilinear_taps` of the output's columns.
+        :func:`bilinear_taps` of the output's columns.
     cols : Tensor
         (P,) int64 output columns.
 

@@ -20,6 +20,8 @@ __all__ = [
     "resize_image_to_uint8",
     "size_for_long_side",
     "cover",
+    "bilinear_taps",
+    "resize_bilinear",
 ]
 
 # Full-resolution pixels handled at once, so that the per-pixel work
@@ -299,3 +301,53 @@ def cover(image, shape):
     scaled = resize_image(np.ascontiguousarray(image, dtype=np.float32), size)[0].permute(1, 2, 0)
     top, left = (size[0] - height) // 2, (size[1] - width) // 2
     return np.ascontiguousarray(scaled[top:top + height, left:left + width].clamp(0, 1).numpy())
+
+
+def bilinear_taps(n_out, n_in):
+    """Where a bilinear resize from n_in to n_out samples reads its input.
+
+    The sampling of ``F.interpolate(mode="bilinear", align_corners=False)``
+    with the same rounding, so that blending with these taps in torch's
+    order matches it to float rounding.
+
+    Returns
+    -------
+    first, second : Tensor
+        (n_out,) int64 the two input samples read; equal at the border.
+    first_weight, second_weight : Tensor
+        (n_out,) float32 their weights.
+    """
+    scale = float(np.float32(n_in) / np.float32(n_out))
+    # torch rounds ``scale * (i + 0.5) - 0.5`` once (a fused multiply-add);
+    # in float64 the product and difference are exact, so one cast matches.
+    source = ((torch.arange(n_out, dtype=torch.float64) + 0.5) * scale - 0.5
+              ).float().clamp_(min=0)
+    first = source.long().clamp_(max=n_in - 1)
+    second_weight = (source - first).clamp_(0, 1)
+    return first, (first + 1).clamp_(max=n_in - 1), 1 - second_weight, second_weight
+
+
+def resize_bilinear(planes, size):
+    """Bilinear resize of (C, h, w) planes, the same whatever the number of threads.
+
+    What ``F.interpolate(mode="bilinear", align_corners=False)`` gives, to
+    float rounding, but made of gathers and element-wise sums whose result
+    does not depend on how torch splits the work among its threads.
+
+    Parameters
+    ----------
+    planes : Tensor
+        (C, h, w) float32.
+    size : (int, int)
+        The (H, W) wanted.
+
+    Returns
+    -------
+    Tensor
+        (C, H, W) float32.
+    """
+    top, bottom, top_weight, bottom_weight = bilinear_taps(size[0], planes.shape[1])
+    left, right, left_weight, right_weight = bilinear_taps(size[1], planes.shape[2])
+    rows = (planes.index_select(1, top) * top_weight[:, None]
+            + planes.index_select(1, bottom) * bottom_weight[:, None])
+    return rows.index_select(2, left) * left_weight + rows.index_select(2, right) * right_weight

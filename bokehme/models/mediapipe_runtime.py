@@ -4,7 +4,7 @@ import contextlib
 import os
 import sys
 
-__all__ = ["native_stderr_silenced"]
+__all__ = ["native_stderr_silenced", "native_output_silenced"]
 
 
 @contextlib.contextmanager
@@ -23,4 +23,20 @@ def native_stderr_silenced():
         yield
     finally:
         os.dup2(saved, 2)
+        os.close(saved)
+
+
+@contextlib.contextmanager
+def native_output_silenced():
+    """Silence what native code writes straight to file descriptors 1 and 2 (Ray's raylet and core)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 1)
+        with native_stderr_silenced():
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
         os.close(saved)

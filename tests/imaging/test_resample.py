@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bokehme.imaging.resample import upsample, upsample_rows
+from bokehme.imaging.resample import resize_bilinear, upsample, upsample_rows
 
 
 @pytest.mark.parametrize("height, width, scale", [(1, 5, 2), (37, 41, 2), (64, 50, 4), (101, 77, 3), (90, 45, 5)])
@@ -20,3 +20,19 @@ def test_upsampling_strip_by_strip_matches_torch_bilinear(height, width, scale):
         strips = [upsample_rows(small, (height, width), scale, top, min(height, top + rows)).numpy()
                   for top in range(0, height, rows)]
         np.testing.assert_allclose(np.concatenate(strips), whole, atol=1e-5)
+
+
+@pytest.mark.parametrize("size", [(96, 80), (240, 320), (37, 501)])
+def test_bilinear_resize_is_torchs_and_the_same_on_any_number_of_threads(size):
+    planes = torch.from_numpy(np.random.default_rng(3).random((3, 160, 120), dtype=np.float32))
+    reference = F.interpolate(planes[None], size=size, mode="bilinear", align_corners=False)[0]
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        alone = resize_bilinear(planes, size)
+        torch.set_num_threads(2)
+        together = resize_bilinear(planes, size)
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(alone, together)
+    torch.testing.assert_close(alone, reference, rtol=0, atol=1e-6)

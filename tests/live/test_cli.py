@@ -1,0 +1,44 @@
+"""`bokehme live` with a video file as the camera."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def bokehme(*args):
+    return subprocess.run([sys.executable, "-m", "bokehme", *map(str, args)], capture_output=True, text=True,
+                          cwd=REPO, timeout=600)
+
+
+def test_a_file_camera_is_recorded_frame_for_frame(tmp_path, make_clip):
+    make_clip(tmp_path / "camera.mp4", frames=9)
+    result = bokehme("live", "--camera", tmp_path / "camera.mp4", "--output", tmp_path / "call.mp4")
+    assert result.returncode == 0, result.stderr
+    assert "9 frames" in result.stderr and "frames per second" in result.stderr
+    assert "segment" in result.stderr and "render" in result.stderr
+    with av.open(str(tmp_path / "call.mp4")) as clip:
+        assert sum(1 for _ in clip.decode(video=0)) == 9
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["call.mp4", "camera.mp4"]
+
+
+def test_frames_stops_early(tmp_path, make_clip):
+    make_clip(tmp_path / "camera.mp4", frames=12)
+    result = bokehme("live", "--camera", tmp_path / "camera.mp4", "--output", tmp_path / "call.mkv", "--frames", "4",
+                     "--background", "#000000")
+    assert result.returncode == 0, result.stderr
+    with av.open(str(tmp_path / "call.mkv")) as clip:
+        assert sum(1 for _ in clip.decode(video=0)) == 4
+
+
+def test_errors_are_one_line(tmp_path):
+    for args, words in ((["--camera", "57"], "no such camera"),
+                        (["--camera", tmp_path / "missing.mp4", "--output", tmp_path / "x.mp4"], "no such file"),
+                        (["--size", "12x7"], "--size")):
+        result = bokehme("live", *args)
+        assert result.returncode != 0 and words in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+        assert not (tmp_path / "x.mp4").exists()

@@ -1,0 +1,70 @@
+"""Clips on the command line: beside photos, mirrored, resumed, and failing alone."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from skimage import data
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def bokehme(*args):
+    return subprocess.run([sys.executable, "-m", "bokehme", *map(str, args)], capture_output=True, text=True,
+                          cwd=REPO, timeout=600)
+
+
+def frame_count(path):
+    import av
+
+    with av.open(str(path)) as clip:
+        return sum(1 for _ in clip.decode(video=0))
+
+
+def test_a_clip_is_written_beside_it_and_a_rerun_skips_it(tmp_path, make_clip):
+    make_clip(tmp_path / "clip.mp4", frames=6, audio_seconds=0.25)
+    first = bokehme(tmp_path / "clip.mp4", "--model", "selfie", "--radius", "4")
+    assert first.returncode == 0, first.stderr
+    assert frame_count(tmp_path / "clip_bokeh.mp4") == 6
+    again = bokehme(tmp_path / "clip.mp4", "--model", "selfie")
+    assert again.returncode == 0 and "processed 0, skipped 1, failed 0" in again.stderr
+
+
+def test_photos_and_clips_together_mirrored_and_a_cut_clip_fails_alone(tmp_path, make_clip):
+    (tmp_path / "in" / "trip").mkdir(parents=True)
+    Image.fromarray(data.astronaut()[::4, ::4]).save(tmp_path / "in" / "me.jpg")
+    make_clip(tmp_path / "in" / "trip" / "walk.mov", frames=5)
+    make_clip(tmp_path / "in" / "trip" / "whole.mkv", frames=5)
+    whole = (tmp_path / "in" / "trip" / "whole.mkv").read_bytes()
+    (tmp_path / "in" / "trip" / "cut.mp4").write_bytes(whole[: len(whole) // 3])
+    (tmp_path / "in" / "trip" / "whole.mkv").unlink()
+    result = bokehme(tmp_path / "in", "-r", "-o", tmp_path / "out", "--model", "selfie", "--radius", "4")
+    assert result.returncode == 1
+    assert "processed 2, skipped 0, failed 1" in result.stderr
+    lines = [line for line in result.stderr.splitlines() if "cut.mp4" in line and "FAILED" in line]
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*") if p.is_file()) == [
+        "me.jpg", "trip/walk.mov"]
+    assert frame_count(tmp_path / "out" / "trip" / "walk.mov") == 5
+
+
+def test_a_colour_background_replaces_the_blur_of_a_photo(tmp_path):
+    Image.fromarray(data.astronaut()).save(tmp_path / "me.png")
+    result = bokehme(tmp_path / "me.png", "--model", "selfie", "--background", "#1a5c33")
+    assert result.returncode == 0, result.stderr
+    out = np.asarray(Image.open(tmp_path / "me_bokeh.png"))
+    # The dark corner behind the astronaut is the colour now; the astronaut's face is as it was.
+    assert np.abs(out[:40, 420:].astype(int) - (0x1a, 0x5c, 0x33)).max() <= 1
+    assert np.array_equal(out[200:220, 200:220], data.astronaut()[200:220, 200:220])
+
+
+def test_background_options_that_cannot_apply_are_usage_errors(tmp_path):
+    Image.fromarray(data.astronaut()[::4, ::4]).save(tmp_path / "me.png")
+    for args, words in ((["--background", "#00ff00", "--blades", "6"], "--background replaces"),
+                        (["--background", "#00ff00", "--pii"], "--pii renders its own"),
+                        (["--background", tmp_path / "nothing.png"], "--background")):
+        result = bokehme(tmp_path / "me.png", "--model", "selfie", *args)
+        assert result.returncode == 2 and words in result.stderr and "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
