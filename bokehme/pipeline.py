@@ -57,30 +57,40 @@ class Rendering:
     scrub: scrubbing.ScrubReport | None = None
 
 
-def subject_probability(image, segmenter, subject=("person",)):
+def subject_probability(image, segmenter, subject=("person",), people="near"):
     """The segmenter's subject probability, at its own resolution.
+
+    `people` says which people a ``"person"`` subject is, see
+    :meth:`bokehme.models.Segmenter.subject_probability`.
 
     Raises
     ------
     NoSubjectError
         When the segmenter finds nothing of `subject`.
     """
-    probability = segmenter.subject_probability(image, subject)
+    probability = segmenter.subject_probability(image, subject, people)
     if float((probability > 0.5).mean()) < MIN_SUBJECT_AREA:
         raise NoSubjectError(subject)
     return probability
+
+
+def _people(options):
+    """Which people a ``"person"`` subject is, as :func:`subject_probability` takes it."""
+    return "all" if options.all_people else "near"
 
 
 def _scrub(image, options, segmenter=None, mask=None, faces=None):
     """The PII path of :func:`render`: see :func:`bokehme.imaging.scrub.scrub`."""
     if mask is not None:
         # Without a segmenter, nobody but the masked subject is known to be a person.
-        person = mask if segmenter is None else segmenter.subject_probability(image, "person")
+        person = mask if segmenter is None else segmenter.subject_probability(image, "person", "all")
         subject = mask
     elif options.subject == ("person",):
-        person, subject = subject_probability(image, segmenter, options.subject), None  # the main person
+        # One main person stays sharp; everyone else is a bystander.
+        subject = subject_probability(image, segmenter, options.subject, "main")
+        person = segmenter.subject_probability(image, "person", "all")
     else:
-        person = segmenter.subject_probability(image, "person")  # everyone is a bystander
+        person = segmenter.subject_probability(image, "person", "all")  # everyone is a bystander
         subject = subject_probability(image, segmenter, options.subject)
     scrubbed, alpha, report = scrubbing.scrub(image, person, options.radius, faces=faces,
                                               subject_probability=subject)
@@ -99,7 +109,8 @@ def _render_with_depth(image, disparity, options, segmenter=None, mask=None):
     alpha = mask
     if alpha is None:
         try:
-            alpha = refine_alpha(image, subject_probability(image, segmenter, options.subject))
+            alpha = refine_alpha(image, subject_probability(image, segmenter, options.subject,
+                                                            _people(options)))
         except NoSubjectError:
             alpha = None
     focus = depth_map.focus_disparity(disparity, alpha, options.focus)
@@ -153,7 +164,7 @@ def render(image, options=Options(), segmenter=None, mask=None, faces=None, disp
     if disparity is not None:
         return _render_with_depth(image, disparity, options, segmenter, mask)
     if mask is None:
-        alpha = refine_alpha(image, subject_probability(image, segmenter, options.subject))
+        alpha = refine_alpha(image, subject_probability(image, segmenter, options.subject, _people(options)))
     else:
         alpha = mask.astype(np.float32, copy=False)
     result = render_bokeh(

@@ -64,6 +64,11 @@ def _focus_point(focus):
     "most salient object.",
 )
 @click.option(
+    "--all-people", is_flag=True,
+    help="Keep every person sharp (team photos, street photography).  [default: the people the photo is about; "
+    "smaller people behind them, such as an audience or passers-by, are blurred]",
+)
+@click.option(
     "--radius", type=click.FloatRange(min=0, min_open=True), default=None,
     help="Blur radius in pixels at full resolution.  [default: 1.5% of the image diagonal]",
 )
@@ -105,8 +110,8 @@ def _focus_point(focus):
               help="Where the model runs; auto picks CUDA when present.")
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
 @click.version_option(__version__, "-V", "--version", prog_name="bokehme")
-def command(inputs, output, recursive, overwrite, model, weights, subject, radius, blades, blade_rotation,
-            highlights, depth_source, depth_far_bright, focus, mask_path, save_mask, cutout, pii_scrub,
+def command(inputs, output, recursive, overwrite, model, weights, subject, all_people, radius, blades,
+            blade_rotation, highlights, depth_source, depth_far_bright, focus, mask_path, save_mask, cutout, pii_scrub,
             report_path, output_format, quality, subsampling, strip_metadata, max_pixels, jobs, device, quiet):
     """Blur the background of photos as a fast lens would, keeping the subject sharp.
 
@@ -131,7 +136,8 @@ def command(inputs, output, recursive, overwrite, model, weights, subject, radiu
             _fail(why, 2)
     try:
         options = Options(radius=radius, blades=blades, blade_rotation=blade_rotation, highlights=highlights,
-                          subject=subject, pii=pii_scrub, focus=None if focus is None else _focus_point(focus))
+                          subject=subject, all_people=all_people, pii=pii_scrub,
+                          focus=None if focus is None else _focus_point(focus))
     except OptionsError as error:
         _fail(describe(error), 2)
     side_outputs = [kind for kind, wanted in (("mask", save_mask), ("cutout", cutout)) if wanted]
