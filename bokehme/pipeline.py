@@ -163,8 +163,10 @@ def render(image, options=Options(), segmenter=None, mask=None, faces=None, disp
         return _scrub(image, options, segmenter, mask, faces)
     if disparity is not None:
         return _render_with_depth(image, disparity, options, segmenter, mask)
+    probability = None
     if mask is None:
-        alpha = refine_alpha(image, subject_probability(image, segmenter, options.subject, _people(options)))
+        probability = subject_probability(image, segmenter, options.subject, _people(options))
+        alpha = refine_alpha(image, probability)
     else:
         alpha = mask.astype(np.float32, copy=False)
     result = render_bokeh(
@@ -174,5 +176,6 @@ def render(image, options=Options(), segmenter=None, mask=None, faces=None, disp
         blades=options.blades,
         blade_rotation=options.blade_rotation,
         highlights=options.highlights,
+        maybe_subject=probability,
     )
     return Rendering(image=result, alpha=alpha)
