@@ -104,7 +104,8 @@ def main():
             continue
         totals += counts
         main_face = next((box for box in main_faces if box is not None), None)
-        kept = "-" if main_face is None else f"{detail(result.image, main_face) / max(detail(image, main_face), 1e-12):.0%}"
+        kept = ("-" if main_face is None
+                else f"{detail(result.image, main_face) / max(detail(image, main_face), 1e-12):.0%}")
         print(f"{name:36s} {counts[0]:11d} {counts[1]:5d} {counts[2]:17d} {counts[3]:5d} "
               f"{'found' if main_face is not None else '-':>9s} {kept:>11s} {result.scrub.faces_scrubbed:8d}")
     print(f"{'all':36s} {totals[0]:11d} {totals[1]:5d} {totals[2]:17d} {totals[3]:5d}")

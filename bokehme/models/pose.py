@@ -1,6 +1,7 @@
 """MediaPipe's pose model with its person mask, bundled in the mediapipe wheel: one person, offline."""
 
 import numpy as np
+from skimage import data
 
 from ..imaging.resample import resize_image_to_uint8, resize_map, size_for_long_side
 from .mediapipe_runtime import native_stderr_silenced
@@ -27,8 +28,9 @@ class PersonPose:
             from mediapipe.python.solutions import pose
 
             self._graph = pose.Pose(static_image_mode=True, model_complexity=1, enable_segmentation=True)
-            # The first frame loads the networks and logs.
-            self._graph.process(np.full((256, 256, 3), 128, np.uint8))
+            # The first frame loads the networks and logs, and the first
+            # person found logs a warning once: both stay out of the terminal.
+            self._graph.process(np.ascontiguousarray(data.astronaut()[:, 96:480]))
 
     def __call__(self, image, shape):
         """The most prominent person's mask.
