@@ -120,6 +120,17 @@ def _on_subject(box, alpha):
     return float((core > 0.5).mean()) if core.size else 0.0
 
 
+def _the_main_persons(box, own):
+    """Whether a face box is the main person's own: another detection of their face
+    (its core's centre in their face's core), or a face-like print on their body below it."""
+    x0, y0, x1, y1 = _face_core(own)
+    cx0, cy0, cx1, cy1 = _face_core(box)
+    cx, cy = (cx0 + cx1) / 2, (cy0 + cy1) / 2
+    if x0 <= cx <= x1 and y0 <= cy <= y1:
+        return True
+    return cy > own[3] and own[0] <= cx <= own[2]
+
+
 def main_face(boxes, alpha):
     """The main person's face: the largest face on the subject.
 
@@ -385,7 +396,8 @@ def scrub(image, person_probability, radius=None, *, faces=None, subject_probabi
     boxes = [] if faces is None else [tuple(int(v) for v in box) for box in faces(image)]
     alpha = refine_alpha(image, subject)
     own = main_face(boxes, alpha)
-    bystander_boxes = [box for box in boxes if box is not own]
+    bystander_boxes = [box for box in boxes
+                       if own is None or not (_the_main_persons(box, own) and _on_subject(box, alpha) > 0.5)]
     on_subject = [box for box in bystander_boxes if _on_subject(box, alpha) > 0.5]
     alpha = keep_subject_faces(cut_faces(alpha, on_subject, keep=own), [own] if own else [])
     radius = scrub_radius(image.shape, radius)
