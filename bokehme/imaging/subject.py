@@ -166,8 +166,8 @@ def anchored(probability, confident=0.8, rim=0.03):
     regions, count = ndimage.label(probability > 0.5)
     if count == 0:
         return np.zeros_like(probability)
-    peaks = ndimage.maximum(probability, regions, index=np.arange(1, count + 1))
-    kept = np.isin(regions, 1 + np.flatnonzero(np.asarray(peaks) >= confident))
+    # The regions holding a confident pixel (a sort-free ndimage.maximum).
+    kept = np.isin(regions, np.unique(regions[probability >= max(confident, 0.5)]))
     near = ndimage.distance_transform_edt(~kept) <= rim * max(probability.shape)
     return np.where(near, probability, 0.0).astype(np.float32)
 
@@ -209,14 +209,18 @@ def _centre_weight(shape, sigma):
     return np.exp(-distance2 / (2 * sigma**2))
 
 
+def _grown(mask, margin):
+    """A bool mask grown by `margin` pixels (at least 1) in every direction, a square at a time."""
+    return ndimage.maximum_filter(mask.astype(np.uint8), size=2 * max(1, int(margin)) + 1) > 0
+
+
 def _with_rim(probability, chosen, others):
     """`probability` on the chosen regions and their soft rim, zero elsewhere.
 
     The rim's low-probability edge pixels lie outside the 0.5 threshold but
     belong to the chosen object; pixels of the other regions never do.
     """
-    margin = max(1, round(0.02 * max(probability.shape)))
-    near = ndimage.binary_dilation(chosen, iterations=margin)
+    near = _grown(chosen, round(0.02 * max(probability.shape)))
     return np.where(near & ~others, probability, 0.0).astype(np.float32)
 
 
@@ -289,7 +293,7 @@ def _split_main(regions, count, main_label, main):
     region = regions == main_label
     if not own.any() or (own & region).sum() < 0.5 * own.sum():
         return regions, count  # the mask is of someone else
-    core = region & ndimage.binary_dilation(own, iterations=max(1, round(0.01 * max(own.shape))))
+    core = region & _grown(own, round(0.01 * max(own.shape)))
     rest, parts = ndimage.label(region & ~core)
     if parts == 0:
         return regions, count
@@ -352,18 +356,18 @@ def people_in_focus(probabilities, labels, main=None, centre_sigma=0.35, same_pl
     objects, _ = ndimage.label(things > 0.5)
     ridden = np.zeros_like(chosen)
     boxes_of_objects = ndimage.find_objects(objects)
-    for label in np.unique(objects[ndimage.binary_dilation(chosen, iterations=2)]):
+    for label in np.unique(objects[_grown(chosen, 2)]):
         if label == 0:
             continue
         region = objects == label
         rows = boxes_of_objects[label - 1][0]
-        riders = np.unique(regions[ndimage.binary_dilation(region, iterations=2) & chosen])
+        riders = np.unique(regions[_grown(region, 2) & chosen])
         riders = riders[riders > 0]
         if len(riders) and rows.stop >= max(boxes[r - 1][0].stop for r in riders):
             ridden |= region
     others = ((regions > 0) | (objects > 0)) & ~chosen & ~ridden
     # What is ridden counts with all its classes, its soft rim too.
-    near_ridden = ndimage.binary_dilation(ridden, iterations=max(1, round(0.02 * max(person.shape))))
+    near_ridden = _grown(ridden, round(0.02 * max(person.shape)))
     probability = np.where(chosen | ridden, np.maximum(person, ridden * (1.0 - probabilities[0])),
                            person + near_ridden * things)
     return _with_rim(probability, chosen | ridden, others)

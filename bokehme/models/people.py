@@ -64,9 +64,9 @@ class PeopleSegmenter(Segmenter):
         looks = []
         # Where something was found that may be a person: a rider the whole
         # view takes for a dog, a surfer lost in their sail.
-        regions, count = ndimage.label(probabilities[0] < 0.5)
-        person = ndimage.maximum(probabilities[self._person], regions, index=np.arange(1, count + 1))
-        maybe_people = np.isin(regions, 1 + np.flatnonzero(np.asarray(person) >= MAYBE_PERSON))
+        regions, _ = ndimage.label(probabilities[0] < 0.5)
+        maybe_people = np.isin(regions, np.unique(regions[probabilities[self._person] >= MAYBE_PERSON]))
+        maybe_people &= regions > 0
         for box in look_boxes(maybe_people, most=self.looks):
             top, bottom, left, right = pixel_box(box, image.shape)
             looks.append((box, self.deeplab.class_probabilities(image[top:bottom, left:right])))
