@@ -15,8 +15,8 @@ no VOC class and is left out), as a user would name it; the models that
 know people only are given ``person`` and skip the other photos.
 
 ``auto`` is DeepLabV3-MobileNetV2 with its closer looks, the selfie model's
-edges and the pose model's main person; ``auto, before`` the fusion without
-the closer looks and the pose model, as it was.
+edges and the pose model's main person; the row without closer looks and
+pose shows what those two add (the main-subject rule applies to every row).
 """
 
 import argparse
@@ -105,7 +105,7 @@ def main():
     candidates = [
         ("selfie (landscape)", selfie, "near"),
         ("deeplabv3-mobilenetv2 @513", mobilenet, "near"),
-        ("auto, before (no closer look, no pose)", PeopleSegmenter(mobilenet, selfie, looks=0), "near"),
+        ("auto without closer looks and pose", PeopleSegmenter(mobilenet, selfie, looks=0), "near"),
         ("auto", auto, "near"),
         ("auto --all-people", auto, "all"),
     ]
