@@ -204,9 +204,11 @@ def salient_object(probabilities, centre_sigma=0.35):
 def _centre_weight(shape, sigma):
     """A Gaussian of the distance to the image centre, `sigma` a fraction of the diagonal."""
     h, w = shape
-    rows, cols = np.mgrid[0:h, 0:w].astype(np.float32)
-    distance2 = ((rows - (h - 1) / 2) ** 2 + (cols - (w - 1) / 2) ** 2) / float(h * h + w * w)
-    return np.exp(-distance2 / (2 * sigma**2))
+    scale = 2 * sigma**2 * float(h * h + w * w)
+    # The Gaussian of a sum of squares is the outer product of two.
+    rows = np.exp(-((np.arange(h, dtype=np.float32) - (h - 1) / 2) ** 2) / scale)
+    cols = np.exp(-((np.arange(w, dtype=np.float32) - (w - 1) / 2) ** 2) / scale)
+    return np.outer(rows, cols).astype(np.float32)
 
 
 def _grown(mask, margin):
