@@ -50,7 +50,13 @@ class Options:
         into bokeh discs; 0 is off.
     subject : tuple of str
         Class names that stay sharp, or ``("auto",)`` for the most salient
-        object; a comma-separated string is accepted and split.
+        object; a comma-separated string is accepted and split.  ``person``
+        is the people the photo is about: the main person and those standing
+        as near to the camera, not the smaller people behind
+        (:func:`bokehme.imaging.subject.people_in_focus`).
+    all_people : bool
+        Keep every person sharp, however far behind (a team photo, street
+        photography).
     pii : bool
         Scrub the background instead of only blurring it: one main subject
         stays sharp, bystanders and faces behind it are made unrecoverable
@@ -66,6 +72,7 @@ class Options:
     blade_rotation: float = 0.0
     highlights: float = 0.0
     subject: tuple = ("person",)
+    all_people: bool = False
     pii: bool = False
     focus: tuple[int, int] | None = None
 
@@ -86,6 +93,14 @@ class Options:
             for name in ("blades", "highlights", "focus"):
                 if getattr(self, name):
                     raise OptionsError(("pii", name), "the scrub renders its own background")
+            if self.all_people:
+                raise OptionsError(("pii", "all_people"), "the scrub keeps one person sharp")
+
+
+    @property
+    def people(self):
+        """Which people a ``"person"`` subject is, as segmenters take it: ``"all"`` or ``"near"`` the main one."""
+        return "all" if self.all_people else "near"
 
 
 def default_radius(shape):

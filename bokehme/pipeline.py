@@ -57,15 +57,18 @@ class Rendering:
     scrub: scrubbing.ScrubReport | None = None
 
 
-def subject_probability(image, segmenter, subject=("person",)):
+def subject_probability(image, segmenter, subject=("person",), people="near"):
     """The segmenter's subject probability, at its own resolution.
+
+    `people` says which people a ``"person"`` subject is, see
+    :meth:`bokehme.models.Segmenter.subject_probability`.
 
     Raises
     ------
     NoSubjectError
         When the segmenter finds nothing of `subject`.
     """
-    probability = segmenter.subject_probability(image, subject)
+    probability = segmenter.subject_probability(image, subject, people)
     if float((probability > 0.5).mean()) < MIN_SUBJECT_AREA:
         raise NoSubjectError(subject)
     return probability
@@ -75,12 +78,14 @@ def _scrub(image, options, segmenter=None, mask=None, faces=None):
     """The PII path of :func:`render`: see :func:`bokehme.imaging.scrub.scrub`."""
     if mask is not None:
         # Without a segmenter, nobody but the masked subject is known to be a person.
-        person = mask if segmenter is None else segmenter.subject_probability(image, "person")
+        person = mask if segmenter is None else segmenter.subject_probability(image, "person", "all")
         subject = mask
     elif options.subject == ("person",):
-        person, subject = subject_probability(image, segmenter, options.subject), None  # the main person
+        # One main person stays sharp; everyone else is a bystander.
+        subject = subject_probability(image, segmenter, options.subject, "main")
+        person = segmenter.subject_probability(image, "person", "all")
     else:
-        person = segmenter.subject_probability(image, "person")  # everyone is a bystander
+        person = segmenter.subject_probability(image, "person", "all")  # everyone is a bystander
         subject = subject_probability(image, segmenter, options.subject)
     scrubbed, alpha, report = scrubbing.scrub(image, person, options.radius, faces=faces,
                                               subject_probability=subject)
@@ -99,7 +104,8 @@ def _render_with_depth(image, disparity, options, segmenter=None, mask=None):
     alpha = mask
     if alpha is None:
         try:
-            alpha = refine_alpha(image, subject_probability(image, segmenter, options.subject))
+            alpha = refine_alpha(image, subject_probability(image, segmenter, options.subject,
+                                                            options.people))
         except NoSubjectError:
             alpha = None
     focus = depth_map.focus_disparity(disparity, alpha, options.focus)
@@ -108,7 +114,8 @@ def _render_with_depth(image, disparity, options, segmenter=None, mask=None):
     return Rendering(image=result, alpha=alpha if alpha is not None else np.zeros(image.shape[:2], np.float32))
 
 
-def render(image, options=Options(), segmenter=None, mask=None, faces=None, disparity=None, background=None):
+def render(image, options=Options(), segmenter=None, mask=None, faces=None, disparity=None, background=None,
+           probability=None):
     """Blur the background of a photo as a fast lens would.
 
     Parameters
@@ -131,6 +138,11 @@ def render(image, options=Options(), segmenter=None, mask=None, faces=None, disp
         A new background (sRGB in [0, 1], the photo's size) that replaces
         the old one instead of blurring it; the subject's edges are laid
         over it cleaned of the old background's colours.
+    probability : (h, w) float32 ndarray, optional
+        The subject's probability as a segmenter gave it, found beforehand
+        (a video frame's, steadied from frame to frame): the alpha is refined
+        from it instead of running `segmenter`, or, with `mask`, it tells the
+        blur where the model is unsure.
 
     Returns
     -------
@@ -147,8 +159,8 @@ def render(image, options=Options(), segmenter=None, mask=None, faces=None, disp
         size, with a depth map and a new background, or with either for a
         PII scrub.
     """
-    if mask is None and segmenter is None:
-        raise ValueError("render needs a segmenter or a mask")
+    if mask is None and segmenter is None and probability is None:
+        raise ValueError("render needs a segmenter, a mask or a subject probability")
     if mask is not None and mask.shape != image.shape[:2]:
         raise ValueError(f"mask is {mask.shape[1]}x{mask.shape[0]}, image is {image.shape[1]}x{image.shape[0]}")
     if background is not None and background.shape != image.shape:
@@ -163,7 +175,9 @@ def render(image, options=Options(), segmenter=None, mask=None, faces=None, disp
             raise ValueError("a new background replaces the scene: it takes no depth map")
         return _render_with_depth(image, disparity, options, segmenter, mask)
     if mask is None:
-        alpha = refine_alpha(image, subject_probability(image, segmenter, options.subject))
+        if probability is None:
+            probability = subject_probability(image, segmenter, options.subject, options.people)
+        alpha = refine_alpha(image, probability)
     else:
         alpha = mask.astype(np.float32, copy=False)
     if background is not None:
@@ -175,5 +189,6 @@ def render(image, options=Options(), segmenter=None, mask=None, faces=None, disp
         blades=options.blades,
         blade_rotation=options.blade_rotation,
         highlights=options.highlights,
+        maybe_subject=probability,
     )
     return Rendering(image=result, alpha=alpha)

@@ -360,6 +360,7 @@ def test_a_photo_named_like_a_result_is_processed_when_named(tmp_path):
 @pytest.mark.parametrize("args, words", [
     (["--pii", "--blades", "6"], "--pii"),
     (["--pii", "--highlights", "2"], "--pii"),
+    (["--pii", "--all-people"], "--all-people"),
     (["--depth-far-bright"], "--depth FILE"),
     (["--depth", "off", "--focus", "3,4"], "--focus"),
     (["--model", "selfie", "--weights", "x.pt"], "--weights"),

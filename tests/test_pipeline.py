@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from PIL import Image
+from scipy import ndimage
 from skimage import data, transform
 
 import bokehme
@@ -58,7 +60,7 @@ def test_a_class_the_model_does_not_know_is_refused(photo, disc_segmenter):
 
 
 def test_render_needs_a_segmenter_or_a_mask_of_the_photos_size(photo):
-    with pytest.raises(ValueError, match="segmenter or a mask"):
+    with pytest.raises(ValueError, match="a segmenter, a mask or a subject probability"):
         bokehme.render(photo, Options())
     with pytest.raises(ValueError, match="mask is 10x10"):
         bokehme.render(photo, Options(), mask=np.zeros((10, 10), np.float32))
@@ -103,6 +105,7 @@ def test_pii_path_scrubs_and_reports(photo, disc_segmenter):
     (dict(pii=True, blades=6), ("pii", "blades")),
     (dict(pii=True, highlights=1.0), ("pii", "highlights")),
     (dict(pii=True, focus=(3, 4)), ("pii", "focus")),
+    (dict(pii=True, all_people=True), ("pii", "all_people")),
     (dict(blades=2), ("blades",)),
     (dict(blades=-1), ("blades",)),
     (dict(radius=0), ("radius",)),
@@ -123,3 +126,26 @@ def test_options_take_a_subject_as_names_or_one_comma_string():
     assert Options(subject=["cat"]).subject == ("cat",)
     assert Options().subject == ("person",)
     assert Options(blades=6, highlights=1, radius=3.5).blades == 6
+
+
+@pytest.fixture(scope="module")
+def auto_segmenter(mobilenetv2_tflite):
+    return bokehme.load_segmenter("auto", weights=mobilenetv2_tflite, device="cpu")
+
+
+def test_people_behind_the_subject_are_blurred_unless_all_people_are_kept(devset_dir, auto_segmenter):
+    # A real street photo: a woman walking in front, smaller cyclists and walkers behind her
+    # (the human mask holds her alone).
+    image = np.asarray(Image.open(devset_dir / "images" / "pennfudan_FudanPed00015.png").convert("RGB"),
+                       np.float32) / 255
+    her = np.asarray(Image.open(devset_dir / "masks" / "pennfudan_FudanPed00015.png")) > 127
+    options = bokehme.Options(radius=8)
+    near = bokehme.render(image, options, auto_segmenter)
+    everyone = bokehme.render(image, bokehme.Options(radius=8, all_people=True), auto_segmenter)
+    behind = (everyone.alpha > 0.5) & ~ndimage.binary_dilation(her, iterations=10)
+    assert behind.sum() > 2000  # the people behind are found
+    assert (near.alpha[her] > 0.5).mean() > 0.85 and (everyone.alpha[her] > 0.5).mean() > 0.85
+    assert (near.alpha[behind] > 0.5).mean() < 0.4
+    changed = np.abs(near.image - image).max(axis=-1) > 2 / 255
+    assert changed[behind].mean() > 0.5
+    assert np.array_equal(everyone.image[everyone.alpha == 1], image[everyone.alpha == 1])

@@ -87,6 +87,11 @@ def _focus_point(focus):
     "most salient object.",
 )
 @click.option(
+    "--all-people", is_flag=True,
+    help="Keep every person sharp (team photos, street photography).  [default: the people the photo is about; "
+    "smaller people behind them, such as an audience or passers-by, are blurred]",
+)
+@click.option(
     "--radius", type=click.FloatRange(min=0, min_open=True), default=None,
     help="Blur radius in pixels at full resolution.  [default: 1.5% of the image diagonal]",
 )
@@ -150,17 +155,17 @@ def _focus_point(focus):
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
 @click.version_option(__version__, "-V", "--version", prog_name="bokehme")
 @_interruptible
-def command(inputs, output, recursive, overwrite, model, weights, subject, radius, blades, blade_rotation,
-            highlights, depth_source, depth_far_bright, focus, background, mask_path, save_mask, cutout, pii_scrub,
-            report_path, output_format, quality, subsampling, strip_metadata, max_pixels, codec, crf, preset,
-            every, jobs, engine, ray_address, device, quiet):
+def command(inputs, output, recursive, overwrite, model, weights, subject, all_people, radius, blades,
+            blade_rotation, highlights, depth_source, depth_far_bright, focus, background, mask_path, save_mask,
+            cutout, pii_scrub, report_path, output_format, quality, subsampling, strip_metadata, max_pixels, codec,
+            crf, preset, every, jobs, engine, ray_address, device, quiet):
     """Blur the background of photos and clips as a fast lens would, keeping the subject sharp.
 
     PHOTO_OR_FOLDER... are image or video files, folders or glob patterns
     (** spans sub-folders).  Each is written as NAME_bokeh.EXT beside it, or
-    under --output.  `bokehme live --help` tells of the live camera.  Exit code: 0 when every photo was processed or already
+    under --output.  Exit code: 0 when every photo was processed or already
     done, 1 when one failed, 2 for a usage error, 128 + N after signal N
-    (130 for Ctrl-C).
+    (130 for Ctrl-C).  For a camera in real time: bokehme live --help.
     """
     started = time.time()
     for ignored, why in (
@@ -182,7 +187,8 @@ def command(inputs, output, recursive, overwrite, model, weights, subject, radiu
 
     try:
         options = Options(radius=radius, blades=blades, blade_rotation=blade_rotation, highlights=highlights,
-                          subject=subject, pii=pii_scrub, focus=None if focus is None else _focus_point(focus))
+                          subject=subject, all_people=all_people, pii=pii_scrub,
+                          focus=None if focus is None else _focus_point(focus))
     except OptionsError as error:
         _usage_error(error)
     if background != "blur":  # read once here, so that a bad one is a usage error before any model loads

@@ -23,6 +23,7 @@ FLAGS = {
     "blade_rotation": "--blade-rotation",
     "highlights": "--highlights",
     "subject": "--subject",
+    "all_people": "--all-people",
     "pii": "--pii",
     "focus": "--focus",
 }
@@ -34,6 +35,8 @@ def _options_error(error: OptionsError) -> str:
     first, *others = error.fields
     if first == "pii" and others in (["blades"], ["highlights"]):
         return "--pii renders its own background: --blades and --highlights do not apply"
+    if first == "pii" and others == ["all_people"]:
+        return "--pii keeps one person sharp and scrubs everyone else: drop --all-people"
     if first == "pii" and others == ["focus"]:
         return "--focus needs a depth map (--depth auto or FILE); --pii uses none"
     if first == "subject" and "no subject class" in error.reason:

@@ -17,8 +17,8 @@ import torch.nn.functional as F
 
 from .colour import linear_to_srgb, to_light
 from .foreground import foreground_in_band
-from .lens import blur_block_sums, reduction_for
-from .resample import block_sums, upsample
+from .lens import blur_block_sums, continue_behind, reduction_for
+from .resample import block_counts, block_sums, upsample
 
 __all__ = ["blur_background", "render_bokeh", "replace_background"]
 
@@ -44,7 +44,7 @@ def _split_band(image, alpha):
     return _Band(index, a_band, photo, fg, bg.clamp_(0, 1))
 
 
-def _background(image, alpha, radius, band, blades, blade_rotation, highlights):
+def _background(image, alpha, radius, band, blades, blade_rotation, highlights, maybe_subject):
     """Blurred background, soft-edge pixels taken at their background colour."""
     x = torch.from_numpy(image)
     scale = reduction_for(radius)
@@ -61,6 +61,7 @@ def _background(image, alpha, radius, band, blades, blade_rotation, highlights):
     # The weight sums, the last plane, are already right.
     change = F.pad(change, (0, 1))
     sums[0].permute(1, 2, 0).view(-1, change.shape[1]).index_add_(0, blocks, change)
+    sums = continue_behind(sums, block_counts(*image.shape[:2], scale), maybe_subject)
     small = blur_block_sums(sums, radius, blades=blades, blade_rotation=blade_rotation)
     # Encoding the small result and upsampling in sRGB spares a full-size
     # transfer curve; the blurred background is smooth, so little changes.
@@ -68,7 +69,7 @@ def _background(image, alpha, radius, band, blades, blade_rotation, highlights):
 
 
 def blur_background(image, alpha, radius, *, blades=0, blade_rotation=0.0,
-                    highlights=0.0):
+                    highlights=0.0, maybe_subject=None):
     """The lens-blurred background alone, with the subject left out.
 
     Parameters
@@ -79,14 +80,18 @@ def blur_background(image, alpha, radius, *, blades=0, blade_rotation=0.0,
         (H, W) float32 in [0, 1], 1 = subject.  Each pixel contributes to the
         blur with weight ``1 - alpha`` and, at soft edges, with its
         background colour only (the subject's colour estimated out).  Behind
-        the subject, farther than the aperture reaches, the background is
-        filled from around it.
+        the subject the background is continued from around it
+        (:func:`bokehme.imaging.lens.continue_behind`).
     radius : float
         Aperture radius in pixels.
     blades, blade_rotation
         Aperture shape, see :func:`bokehme.imaging.aperture.aperture_kernel`.
     highlights : float, optional
         Highlight boost, see :func:`bokehme.imaging.colour.boost_highlights`.
+    maybe_subject : ndarray, optional
+        (h, w) float32 the segmenter's subject probability at any
+        resolution: where the subject is at all likely, and a margin around,
+        the background is continued from around instead of taken as seen.
 
     Returns
     -------
@@ -96,11 +101,11 @@ def blur_background(image, alpha, radius, *, blades=0, blade_rotation=0.0,
     image = np.ascontiguousarray(image, dtype=np.float32)
     alpha = np.ascontiguousarray(alpha, dtype=np.float32)
     return _background(image, alpha, radius, _split_band(image, alpha), blades,
-                       blade_rotation, highlights)
+                       blade_rotation, highlights, maybe_subject)
 
 
 def render_bokeh(image, alpha, radius, *, blades=0, blade_rotation=0.0,
-                 highlights=0.0):
+                 highlights=0.0, maybe_subject=None):
     """Render a photo with a lens-blurred background behind a sharp subject.
 
     Parameters
@@ -117,6 +122,8 @@ def render_bokeh(image, alpha, radius, *, blades=0, blade_rotation=0.0,
         Rotation of the aperture polygon in degrees.
     highlights : float, optional
         How much near-clipped highlights bloom; 0 for none.
+    maybe_subject : ndarray, optional
+        The segmenter's subject probability, see :func:`blur_background`.
 
     Returns
     -------
@@ -128,7 +135,7 @@ def render_bokeh(image, alpha, radius, *, blades=0, blade_rotation=0.0,
     image = np.ascontiguousarray(image, dtype=np.float32)
     alpha = np.ascontiguousarray(alpha, dtype=np.float32)
     band = _split_band(image, alpha)
-    out = _background(image, alpha, radius, band, blades, blade_rotation, highlights)
+    out = _background(image, alpha, radius, band, blades, blade_rotation, highlights, maybe_subject)
     return _lay_subject(image, alpha, band, out)
 
 

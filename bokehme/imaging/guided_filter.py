@@ -64,13 +64,18 @@ def box_mean(x, radius):
     return total
 
 
-def guided_coefficients(guide, src, radius, eps):
+def guided_coefficients(guide, src, radius, eps, fallback=None):
     """Window-averaged linear coefficients of the guided filter.
 
     Parameters
     ----------
     guide, src, radius, eps
         As for :func:`guided_filter`.
+    fallback : ndarray, optional
+        Same shape as `src`.  In a window where the guide's colours explain
+        little of `src`'s variation (no edge of the guide follows it), the
+        offset is drawn from `src`'s window mean towards `fallback`'s, in
+        proportion to the share of the variance left unexplained.
 
     Returns
     -------
@@ -85,7 +90,7 @@ def guided_coefficients(guide, src, radius, eps):
         var = box_mean(guide * guide, radius) - mean_i * mean_i
         cov = box_mean(guide * src, radius) - mean_i * mean_p
         a = cov / (var + eps)
-        b = mean_p - a * mean_i
+        b = _offset(mean_p, a * cov, a * mean_i, src, radius, fallback)
         return box_mean(a, radius), box_mean(b, radius)
     cov = box_mean(guide * src[..., None], radius) - mean_i * mean_p[..., None]
     # Entries of the regularized 3x3 colour covariance, rr rg rb gg gb bb.
@@ -105,8 +110,23 @@ def guided_coefficients(guide, src, radius, eps):
     a = np.stack([i_rr * c_r + i_rg * c_g + i_rb * c_b,
                   i_rg * c_r + i_gg * c_g + i_gb * c_b,
                   i_rb * c_r + i_gb * c_g + i_bb * c_b], axis=-1)
-    b = mean_p - np.einsum("hwc,hwc->hw", a, mean_i)
+    b = _offset(mean_p, np.einsum("hwc,hwc->hw", a, cov), np.einsum("hwc,hwc->hw", a, mean_i), src, radius,
+                fallback)
     return box_mean(a, radius), box_mean(b, radius)
+
+
+def _offset(mean_p, explained, a_mean_i, src, radius, fallback):
+    """The linear model's offset ``b``, drawn towards `fallback` where the model explains little.
+
+    ``explained`` is the variance of `src` the model explains in each
+    window (``a . cov``); its share of `src`'s variance is the model's R^2.
+    """
+    if fallback is None:
+        return mean_p - a_mean_i
+    var_p = np.maximum(box_mean(src * src, radius) - mean_p * mean_p, 0)
+    unexplained = np.clip(1 - explained / np.maximum(var_p, 1e-12), 0, 1)
+    target = mean_p + unexplained * (box_mean(fallback, radius) - mean_p)
+    return target - a_mean_i
 
 
 def coefficient_planes(a, b, floor=None):

@@ -12,23 +12,29 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy import ndimage
 
 from .aperture import aperture_kernel
 from .colour import srgb_to_linear
 from .fill import fill_holes
-from .resample import block_sums, upsample
+from .resample import block_sums, resize_map, upsample
 
 __all__ = [
     "lens_blur",
     "blur_reduced",
     "blur_block_sums",
     "weighted_block_mean",
+    "continue_behind",
     "reduction_for",
 ]
 
 # Radius, in reduced pixels, of the aperture kernel applied after reduction;
 # a larger value is more exact and slower (docs/lens.md).
 _REDUCED_RADIUS = 3.0
+
+#: Where a segmenter gives the subject more than this probability, the blur
+#: does not trust what it sees to be background.
+MAYBE_SUBJECT = 0.1
 
 #: Below this blurred weight (the weighted fraction of the aperture) a pixel
 #: has almost no known background around it and is filled from further away.
@@ -62,6 +68,55 @@ def weighted_block_mean(image, weight, scale):
     """
     sums = block_sums(image, weight, scale, lambda strip, top: srgb_to_linear(strip))
     return fill_holes(sums[:, :-1], sums[:, -1:], FILL_WEIGHT * scale * scale)
+
+
+def continue_behind(sums, counts, maybe_subject=None):
+    """Block sums with the background continued behind the subject.
+
+    Blocks at least three quarters covered by the subject are left out, and
+    every other block keeps the mean of the background it shows; the left
+    out blocks take the mean of the nearest block that shows background.
+    The blur then runs over a whole plate, as a lens sees the background
+    behind the subject.  With a segmenter's probability, the blocks where it
+    finds the subject at all likely, and one block around them, are left out
+    too, so that the subject's colours stay out of the blur where the alpha
+    misses part of its outline.
+
+    Parameters
+    ----------
+    sums : Tensor
+        (1, C + 1, h, w) float32 block sums of the background's colours
+        weighted by ``1 - alpha``, the weight sum last (:func:`block_sums`).
+    counts : Tensor
+        (h, w, 1) float32 pixels per block
+        (:func:`bokehme.imaging.resample.block_counts`).
+    maybe_subject : (h', w') float32 ndarray, optional
+        The subject's probability, at any resolution.
+
+    Returns
+    -------
+    Tensor
+        (1, C + 1, h, w) float32 block sums of the continued plate, every
+        pixel at weight 1.
+
+    Notes
+    -----
+    Normalized convolution alone takes the colour next to the outline only
+    from the side away from the subject, so the bokeh there is shifted
+    outwards; continuing the plate behind the subject first centres it.
+    """
+    counts = counts.permute(2, 0, 1)[None]
+    seen = sums[0, -1] / counts[0, 0]
+    hidden = (seen < 0.25).numpy()
+    if maybe_subject is not None:
+        maybe = resize_map(maybe_subject, hidden.shape) > MAYBE_SUBJECT
+        hidden |= ndimage.binary_dilation(maybe, iterations=1)
+    if hidden.all():
+        return sums  # no background in sight: normalized convolution fills what it can
+    means = (sums[0, :-1] / sums[0, -1].clamp(min=1e-12)).numpy()
+    _, (rows, cols) = ndimage.distance_transform_edt(hidden, return_indices=True)
+    means = torch.from_numpy(np.ascontiguousarray(means[:, rows, cols]))[None]
+    return torch.cat([means * counts, counts], dim=1).contiguous(memory_format=torch.channels_last)
 
 
 def reduction_for(radius):

@@ -87,7 +87,10 @@ def alpha_model(image, probability, radius=None, eps=1e-4):
     # their low-resolution versions.
     if prob.shape != probability.shape:
         guide = _degrade(guide, probability.shape)
-    a, b = guided_coefficients(guide, prob, small_radius, eps)
+    # Where no edge of the photo follows the probability's ramp, the ramp
+    # is the network's coarseness, not a soft outline: the alpha takes the
+    # subject-or-not decision there instead of wandering into the background.
+    a, b = guided_coefficients(guide, prob, small_radius, eps, fallback=(prob > 0.5).astype(np.float32))
     # Far from the subject the map is ~0 but never exactly; there the alpha
     # is made exactly 0.  Where the segmenter is sure of the subject, a
     # textured subject must not make the linear model dip below 1.

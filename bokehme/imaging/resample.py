@@ -13,6 +13,7 @@ import torch.nn.functional as F
 __all__ = [
     "block_mean",
     "block_sums",
+    "block_counts",
     "upsample",
     "upsample_rows",
     "resize_map",
@@ -65,8 +66,8 @@ def _sum_columns(x, scale, out):
         torch.sum(x[:, main:], 1, out=out[:, full])
 
 
-def _block_counts(height, width, scale):
-    """Number of real pixels in each block, as a (h, w, 1) tensor."""
+def block_counts(height, width, scale):
+    """Number of real pixels in each ``scale``-pixel block of an (H, W) image, as a (h, w, 1) tensor."""
     def counts(n):
         c = torch.full((-(-n // scale),), float(scale))
         c[-1] = n - scale * (c.numel() - 1)
@@ -92,7 +93,7 @@ def block_mean(image, scale):
         _sum_rows(strip, scale, row_sums[top // scale:top // scale + strip.shape[0] // scale])
     small = torch.empty((row_sums.shape[0], -(-width // scale), channels))
     _sum_columns(row_sums, scale, small)
-    small /= _block_counts(height, width, scale)
+    small /= block_counts(height, width, scale)
     return small.numpy()[..., 0] if gray else small.numpy()
 
 
@@ -146,7 +147,7 @@ def block_sums(image, weight, scale, transform=None):
     sums = reduced[0].permute(1, 2, 0)
     if weight is None:
         _sum_columns(row_sums, scale, sums[..., :channels])
-        sums[..., channels:] = _block_counts(height, width, scale)
+        sums[..., channels:] = block_counts(height, width, scale)
     else:
         _sum_columns(row_sums, scale, sums)
     return reduced

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from scipy import ndimage
 
 from .colour import linear_to_srgb
 from .composite import render_bokeh
@@ -32,7 +33,9 @@ from .subject import main_subject
 
 __all__ = [
     "ScrubReport",
+    "main_face",
     "keep_subject_faces",
+    "cut_faces",
     "scrub_faces",
     "scrub_radius",
     "cell_size",
@@ -47,6 +50,9 @@ MIN_RADIUS_FRACTION = 0.03
 
 #: Colour levels per channel (in sRGB) that each background cell keeps.
 CELL_LEVELS = 32
+
+#: Least share of a face's core on the subject for it to be the main person's.
+MAIN_FACE_SHARE = 0.25
 
 #: Standard deviation of the grain laid over the scrubbed background, in
 #: sRGB units; about one 8-bit step, like a clean sensor's noise.
@@ -64,7 +70,12 @@ class ScrubReport:
     face_boxes : list of [x0, y0, x1, y1]
         Their padded boxes in full-resolution pixels.
     subject_faces : int
-        Faces found on the subject and left untouched.
+        Faces of the main person left untouched: 0 or 1.
+    faces_cut_from_subject : int
+        Of the faces scrubbed, those found on the subject's region: people
+        touching the main person, cut out of the subject and scrubbed.
+    bystanders : int
+        People found other than the subject, all scrubbed.
     bystander_area : float
         Share of the image taken by people other than the subject.
     subject_area : float
@@ -78,6 +89,8 @@ class ScrubReport:
     faces_scrubbed: int = 0
     face_boxes: list = field(default_factory=list)
     subject_faces: int = 0
+    faces_cut_from_subject: int = 0
+    bystanders: int = 0
     bystander_area: float = 0.0
     subject_area: float = 0.0
     radius: float = 0.0
@@ -95,16 +108,54 @@ def _face_core(box):
     return x0 + qx, y0 + qy, x1 - qx, y1 - qy
 
 
-def _is_subjects(box, alpha):
-    """Whether a padded face box belongs to the subject.
+def _on_subject(box, alpha):
+    """The share of a padded face box's core that is subject.
 
     Only the box's core is looked at: the padding around a face is
-    background as often as hair, but the face itself is the subject's when
-    most of it is.
+    background as often as hair, but the face itself is the subject's as
+    far as its core is.
     """
     x0, y0, x1, y1 = _face_core(box)
     core = alpha[y0:y1, x0:x1]
-    return core.size > 0 and float((core > 0.5).mean()) > 0.5
+    return float((core > 0.5).mean()) if core.size else 0.0
+
+
+def _the_main_persons(box, own):
+    """Whether a face box is the main person's own: another detection of their face
+    (its core's centre in their face's core), or a face-like print on their body below it."""
+    x0, y0, x1, y1 = _face_core(own)
+    cx0, cy0, cx1, cy1 = _face_core(box)
+    cx, cy = (cx0 + cx1) / 2, (cy0 + cy1) / 2
+    if x0 <= cx <= x1 and y0 <= cy <= y1:
+        return True
+    return cy > own[3] and own[0] <= cx <= own[2]
+
+
+def main_face(boxes, alpha):
+    """The main person's face: the largest face on the subject.
+
+    The main person is the nearest, so their face is the largest of those
+    on them; any other face there is someone touching or standing behind
+    them.  Faces mostly on the subject come first; only when there is none,
+    a face partly on it counts (a turned head, a motion-blurred dancer whose
+    matte misses part of the face), so that the main person's face is never
+    taken for a bystander's.
+
+    Parameters
+    ----------
+    boxes : list of (x0, y0, x1, y1)
+        Padded face boxes.
+    alpha : (H, W) float32 ndarray
+        Subject alpha in [0, 1].
+
+    Returns
+    -------
+    (x0, y0, x1, y1) or None
+    """
+    shares = [_on_subject(box, alpha) for box in boxes]
+    on = [(share > 0.5, (box[2] - box[0]) * (box[3] - box[1]), box)
+          for box, share in zip(boxes, shares) if share >= MAIN_FACE_SHARE]
+    return max(on, key=lambda entry: entry[:2])[2] if on else None
 
 
 def _ramp(start, stop, inner_start, inner_stop, feather):
@@ -115,20 +166,19 @@ def _ramp(start, stop, inner_start, inner_stop, feather):
 
 
 def keep_subject_faces(alpha, boxes):
-    """Make the subject's faces fully opaque, so the scrub leaves them exactly as they are.
+    """Make the main person's face fully opaque, so the scrub leaves it exactly as it is.
 
     A guided-filter matte is often soft inside a face whose skin is close in
-    colour to the wall behind it; the face detector knows better.  Inside
-    the core of each of the subject's face boxes, pixels that are mostly
-    subject become subject, with a feathered edge around the core.
+    colour to the wall behind it, or misses part of a face in motion; the
+    face detector knows better.  The core of the face box becomes subject,
+    with a feathered edge around it.
 
     Parameters
     ----------
     alpha : (H, W) float32 ndarray
         Subject alpha in [0, 1].
     boxes : list of (x0, y0, x1, y1)
-        Padded face boxes, see :class:`bokehme.models.faces.FaceDetector`; those that are not the
-        subject's are ignored.
+        The main person's padded face boxes (see :func:`main_face`).
 
     Returns
     -------
@@ -137,16 +187,41 @@ def keep_subject_faces(alpha, boxes):
     """
     out = np.array(alpha, dtype=np.float32, copy=True)
     for box in boxes:
-        if not _is_subjects(box, alpha):
-            continue
         x0, y0, x1, y1 = box
         cx0, cy0, cx1, cy1 = _face_core(box)
         feather = max(1.0, (cx0 - x0) / 2)
         cover = np.outer(_ramp(y0, y1, cy0, cy1, feather), _ramp(x0, x1, cx0, cx1, feather))
         region = out[y0:y1, x0:x1]
-        # Background that shows inside the box (alpha under 0.3) stays background.
-        cover *= np.clip((region - 0.3) / 0.4, 0, 1)
         region += cover * (1 - region)
+    return out
+
+
+def cut_faces(alpha, boxes, keep=None):
+    """Cut faces out of the subject: people touching the main person are bystanders.
+
+    Parameters
+    ----------
+    alpha : (H, W) float32 ndarray
+        Subject alpha in [0, 1].
+    boxes : list of (x0, y0, x1, y1)
+        Padded boxes of faces that are not the main person's.
+    keep : (x0, y0, x1, y1), optional
+        The main person's face box, never cut.
+
+    Returns
+    -------
+    alpha : (H, W) float32 ndarray
+        A copy, zero over each box but for a feathered edge.
+    """
+    out = np.array(alpha, dtype=np.float32, copy=True)
+    for x0, y0, x1, y1 in boxes:
+        feather = max(1.0, 0.15 * min(x1 - x0, y1 - y0))
+        cover = np.outer(_ramp(y0, y1, y0 + feather, y1 - feather, feather),
+                         _ramp(x0, x1, x0 + feather, x1 - feather, feather))
+        out[y0:y1, x0:x1] *= 1 - cover
+    if keep is not None:
+        x0, y0, x1, y1 = keep
+        out[y0:y1, x0:x1] = alpha[y0:y1, x0:x1]
     return out
 
 
@@ -163,12 +238,11 @@ def scrub_faces(image, boxes, alpha):
     image : (H, W, 3) float32 ndarray
         sRGB image in [0, 1].
     boxes : list of (x0, y0, x1, y1)
-        Face boxes in pixels, see :class:`bokehme.models.faces.FaceDetector`.
+        Bystanders' face boxes in pixels, see
+        :class:`bokehme.models.faces.FaceDetector`.
     alpha : (H, W) float32 ndarray
-        Subject alpha in [0, 1].  Boxes whose centre lies mostly on the
-        subject are the subject's own face and are left alone; elsewhere
-        pixels are painted in proportion to ``1 - alpha``, so the subject is
-        never painted on.
+        Subject alpha in [0, 1]: pixels are painted in proportion to
+        ``1 - alpha``, so the subject is never painted on.
 
     Returns
     -------
@@ -178,8 +252,6 @@ def scrub_faces(image, boxes, alpha):
     out = np.array(image, dtype=np.float32, copy=True)
     h, w = alpha.shape
     for box in boxes:
-        if _is_subjects(box, alpha):
-            continue
         x0, y0, x1, y1 = box
         bw, bh = x1 - x0, y1 - y0
         # The ring of background around the box gives the fill colour.
@@ -322,14 +394,20 @@ def scrub(image, person_probability, radius=None, *, faces=None, subject_probabi
         subject = np.asarray(subject_probability, dtype=np.float32)
         bystanders = np.clip(person - resize_map(subject, person.shape), 0.0, 1.0)
     boxes = [] if faces is None else [tuple(int(v) for v in box) for box in faces(image)]
-    alpha = keep_subject_faces(refine_alpha(image, subject), boxes)
-    bystander_boxes = [box for box in boxes if not _is_subjects(box, alpha)]
+    alpha = refine_alpha(image, subject)
+    own = main_face(boxes, alpha)
+    bystander_boxes = [box for box in boxes
+                       if own is None or not (_the_main_persons(box, own) and _on_subject(box, alpha) > 0.5)]
+    on_subject = [box for box in bystander_boxes if _on_subject(box, alpha) > 0.5]
+    alpha = keep_subject_faces(cut_faces(alpha, on_subject, keep=own), [own] if own else [])
     radius = scrub_radius(image.shape, radius)
     scrubbed = scrub_background(scrub_faces(image, bystander_boxes, alpha), alpha, radius, seed=seed)
     report = ScrubReport(
         faces_scrubbed=len(bystander_boxes),
         face_boxes=[list(box) for box in bystander_boxes],
-        subject_faces=len(boxes) - len(bystander_boxes),
+        subject_faces=int(own is not None),
+        faces_cut_from_subject=len(on_subject),
+        bystanders=int(ndimage.label(bystanders > 0.5)[1]),
         bystander_area=float((bystanders > 0.5).mean()),
         subject_area=float((alpha > 0.5).mean()),
         radius=float(radius),

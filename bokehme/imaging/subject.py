@@ -16,10 +16,21 @@ __all__ = [
     "anchored",
     "salient_object",
     "main_subject",
+    "people_in_focus",
+    "main_person_box",
 ]
 
+#: People at least this share of the main person's height stay sharp with
+#: them: apparent size falls as one over distance, so a person half as tall
+#: stands about twice as far, behind the plane a fast lens keeps sharp.
+SAME_PLANE = 0.5
 
-def select_subject(probabilities, labels, subject):
+#: The smallest height, relative to the main person's, of the people each
+#: choice of :func:`select_subject` keeps.
+PEOPLE = {"near": SAME_PLANE, "main": np.inf, "all": 0.0}
+
+
+def select_subject(probabilities, labels, subject, people="near", main=None):
     """Combine class probabilities into one subject probability.
 
     Parameters
@@ -30,7 +41,14 @@ def select_subject(probabilities, labels, subject):
         Names of the C classes, background first.
     subject : str or sequence of str
         Class names (all of their pixels are subject), or ``"auto"``: the
-        most salient object, see :func:`salient_object`.
+        most salient object, see :func:`salient_object`.  ``"person"`` is
+        the people `people` says, see :func:`people_in_focus`.
+    people : {"near", "main", "all"}
+        Which people: the main person and those as near to the camera, the
+        main person alone, or every person.
+    main : (h, w) float32 ndarray, optional
+        The main person's own mask, where a model told them from the people
+        touching them.
 
     Returns
     -------
@@ -39,8 +57,10 @@ def select_subject(probabilities, labels, subject):
     names = check_classes(subject, labels)
     if names == (AUTO,):
         return salient_object(probabilities)
-    index = [labels.index(name) for name in names]
-    return np.clip(probabilities[index].sum(axis=0), 0.0, 1.0).astype(np.float32)
+    chosen = probabilities[[labels.index(name) for name in names if name != "person"]].sum(axis=0)
+    if "person" in names:
+        chosen = chosen + people_in_focus(probabilities, labels, main=main, same_plane=PEOPLE[people])
+    return np.clip(chosen, 0.0, 1.0).astype(np.float32)
 
 
 def anchored(probability, confident=0.8, rim=0.03):
@@ -67,8 +87,8 @@ def anchored(probability, confident=0.8, rim=0.03):
     regions, count = ndimage.label(probability > 0.5)
     if count == 0:
         return np.zeros_like(probability)
-    peaks = ndimage.maximum(probability, regions, index=np.arange(1, count + 1))
-    kept = np.isin(regions, 1 + np.flatnonzero(np.asarray(peaks) >= confident))
+    # The regions holding a confident pixel (a sort-free ndimage.maximum).
+    kept = np.isin(regions, np.unique(regions[probability >= max(confident, 0.5)]))
     near = ndimage.distance_transform_edt(~kept) <= rim * max(probability.shape)
     return np.where(near, probability, 0.0).astype(np.float32)
 
@@ -98,18 +118,33 @@ def salient_object(probabilities, centre_sigma=0.35):
     regions, count = ndimage.label(foreground > 0.5)
     if count == 0:
         return np.zeros_like(foreground)
-    h, w = foreground.shape
-    rows, cols = np.mgrid[0:h, 0:w].astype(np.float32)
-    distance2 = ((rows - (h - 1) / 2) ** 2 + (cols - (w - 1) / 2) ** 2) / float(h * h + w * w)
-    centre_weight = np.exp(-distance2 / (2 * centre_sigma**2))
-    scores = ndimage.sum(foreground * centre_weight, regions, index=np.arange(1, count + 1))
-    chosen = regions == 1 + int(np.argmax(scores))
-    # Keep the soft rim around the chosen region: its low-probability edge
-    # pixels lie outside the 0.5 threshold but belong to the same object.
-    margin = max(1, round(0.02 * max(h, w)))
-    near = ndimage.binary_dilation(chosen, iterations=margin)
-    others = (regions > 0) & ~chosen
-    return np.where(near & ~others, foreground, 0.0).astype(np.float32)
+    chosen = regions == _main_region(foreground, regions, count, centre_sigma)
+    return _with_rim(foreground, chosen, (regions > 0) & ~chosen)
+
+
+def _centre_weight(shape, sigma):
+    """A Gaussian of the distance to the image centre, `sigma` a fraction of the diagonal."""
+    h, w = shape
+    scale = 2 * sigma**2 * float(h * h + w * w)
+    # The Gaussian of a sum of squares is the outer product of two.
+    rows = np.exp(-((np.arange(h, dtype=np.float32) - (h - 1) / 2) ** 2) / scale)
+    cols = np.exp(-((np.arange(w, dtype=np.float32) - (w - 1) / 2) ** 2) / scale)
+    return np.outer(rows, cols).astype(np.float32)
+
+
+def _grown(mask, margin):
+    """A bool mask grown by `margin` pixels (at least 1) in every direction, a square at a time."""
+    return ndimage.maximum_filter(mask.astype(np.uint8), size=2 * max(1, int(margin)) + 1) > 0
+
+
+def _with_rim(probability, chosen, others):
+    """`probability` on the chosen regions and their soft rim, zero elsewhere.
+
+    The rim's low-probability edge pixels lie outside the 0.5 threshold but
+    belong to the chosen object; pixels of the other regions never do.
+    """
+    near = _grown(chosen, round(0.02 * max(probability.shape)))
+    return np.where(near & ~others, probability, 0.0).astype(np.float32)
 
 
 def main_subject(person_probability, centre_sigma=0.35):
@@ -134,3 +169,128 @@ def main_subject(person_probability, centre_sigma=0.35):
     person = np.clip(np.asarray(person_probability, dtype=np.float32), 0.0, 1.0)
     main = salient_object(np.stack([1.0 - person, person]), centre_sigma)
     return main, np.clip(person - main, 0.0, 1.0)
+
+
+def main_person_box(person_probability, centre_sigma=0.35):
+    """The box of the main person's region, as fractions of the frame.
+
+    Parameters
+    ----------
+    person_probability : (h, w) float32 ndarray
+    centre_sigma : float
+        See :func:`salient_object`.
+
+    Returns
+    -------
+    (top, bottom, left, right) float tuple or None
+        None when nobody is found.
+    """
+    regions, count = ndimage.label(person_probability > 0.5)
+    if count == 0:
+        return None
+    rows, cols = ndimage.find_objects(regions)[_main_region(person_probability, regions, count, centre_sigma) - 1]
+    h, w = person_probability.shape
+    return rows.start / h, rows.stop / h, cols.start / w, cols.stop / w
+
+
+def _main_region(person, regions, count, centre_sigma):
+    """Label of the region with the largest centre-weighted probability mass."""
+    scores = ndimage.sum(person * _centre_weight(person.shape, centre_sigma), regions, index=np.arange(1, count + 1))
+    return 1 + int(np.argmax(scores))
+
+
+def _split_main(regions, count, main_label, main):
+    """Regions with the people touching the main person told apart from them.
+
+    Semantic segmentation sees a performer and the audience touching them as
+    one region; `main` (that person's own mask) splits it.  What of the
+    region lies away from the mask becomes regions of its own, but slivers
+    along the mask (a fatter outline of the same person) stay with it.
+
+    Returns
+    -------
+    regions : (h, w) int ndarray
+    count : int
+    """
+    own = main > 0.5
+    region = regions == main_label
+    if not own.any() or (own & region).sum() < 0.5 * own.sum():
+        return regions, count  # the mask is of someone else
+    core = region & _grown(own, round(0.01 * max(own.shape)))
+    rest, parts = ndimage.label(region & ~core)
+    if parts == 0:
+        return regions, count
+    sizes = ndimage.sum(np.ones_like(own), rest, index=np.arange(1, parts + 1))
+    regions = regions.copy()
+    for part, size in enumerate(sizes, start=1):
+        if size >= 0.1 * core.sum():
+            count += 1
+            regions[rest == part] = count
+    return regions, count
+
+
+def people_in_focus(probabilities, labels, main=None, centre_sigma=0.35, same_plane=SAME_PLANE):
+    """The people a photo is about, and what they ride or hold.
+
+    The main person is the one with the largest centre-weighted probability
+    mass (as in :func:`salient_object`).  Other people stay with them when
+    they are at least `same_plane` of the main person's height, so standing
+    about as far from the camera: a couple, a posing group, pedestrians side
+    by side.  Smaller people, audiences and passers-by behind, are left to
+    the background, as a fast lens focused on the main person blurs them.
+    An object of any other class that touches the people kept and reaches
+    as low in the frame as they do (a horse, a bicycle, a board under their
+    feet) is ridden or held and joins them; one that ends higher up stands
+    behind them on the ground and does not.
+
+    Parameters
+    ----------
+    probabilities : (C, h, w) float32 ndarray
+        Class probabilities summing to 1 over C, background in channel 0.
+    labels : tuple of str
+        Names of the C classes; one of them is ``"person"``.
+    main : (h, w) float32 ndarray, optional
+        The main person's own mask (see :class:`bokehme.models.pose.PersonPose`):
+        people touching them are then judged on their own.
+    centre_sigma : float
+        Width of the centre weighting, as a fraction of the image diagonal.
+    same_plane : float
+        Smallest height, relative to the main person's, of a person kept:
+        0 keeps everyone, infinity the main person alone.
+
+    Returns
+    -------
+    probability : (h, w) float32 ndarray
+        Zero everywhere when nobody is found.
+    """
+    person = probabilities[labels.index("person")]
+    regions, count = ndimage.label(person > 0.5)
+    if count == 0:
+        return np.zeros_like(person)
+    first = _main_region(person, regions, count, centre_sigma)
+    if main is not None:
+        regions, count = _split_main(regions, count, first, main)
+    boxes = ndimage.find_objects(regions)
+    heights = np.array([rows.stop - rows.start for rows, _ in boxes])
+    kept = heights >= same_plane * heights[first - 1]
+    kept[first - 1] = True
+    chosen = np.isin(regions, 1 + np.flatnonzero(kept))
+    things = 1.0 - probabilities[0] - person
+    objects, _ = ndimage.label(things > 0.5)
+    ridden = np.zeros_like(chosen)
+    boxes_of_objects = ndimage.find_objects(objects)
+    for label in np.unique(objects[_grown(chosen, 2)]):
+        if label == 0:
+            continue
+        region = objects == label
+        rows = boxes_of_objects[label - 1][0]
+        riders = np.unique(regions[_grown(region, 2) & chosen])
+        riders = riders[riders > 0]
+        if len(riders) and rows.stop >= max(boxes[r - 1][0].stop for r in riders):
+            ridden |= region
+    others = ((regions > 0) | (objects > 0)) & ~chosen & ~ridden
+    # What is ridden counts with all its classes, its soft rim too.
+    near_ridden = _grown(ridden, round(0.02 * max(person.shape)))
+    probability = np.where(chosen | ridden, np.maximum(person, ridden * (1.0 - probabilities[0])),
+                           person + near_ridden * things)
+    return _with_rim(probability, chosen | ridden, others)

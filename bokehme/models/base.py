@@ -43,7 +43,7 @@ class Segmenter:
         """
         raise NotImplementedError
 
-    def subject_probability(self, image, subject="person"):
+    def subject_probability(self, image, subject="person", people="near"):
         """Probability that each pixel belongs to the subject.
 
         Parameters
@@ -53,6 +53,10 @@ class Segmenter:
         subject : str or sequence of str
             Class names, or ``"auto"``; see
             :func:`bokehme.imaging.subject.select_subject`.
+        people : {"near", "main", "all"}
+            Which people a ``"person"`` subject is: the main person and those
+            as near to the camera, the main person alone, or everyone
+            (:func:`bokehme.imaging.subject.people_in_focus`).
 
         Returns
         -------
@@ -65,4 +69,4 @@ class Segmenter:
             If the model does not know a class of `subject`.
         """
         check_classes(subject, self.labels)
-        return anchored(select_subject(self.class_probabilities(image), self.labels, subject))
+        return anchored(select_subject(self.class_probabilities(image), self.labels, subject, people))

@@ -7,6 +7,7 @@ import torch
 from .catalog import MODEL_NAMES, DeviceUnavailable, ModelFallback, SegmentationError, WeightsNotFound
 from .mobilenetv2_deeplab import MobileNetV2DeepLab
 from .people import PeopleSegmenter
+from .pose import PersonPose
 from .selfie import SelfieSegmenter
 from .tflite import is_tflite
 from .torchvision_deeplab import TORCHVISION_VARIANTS, TorchvisionDeepLab
@@ -91,7 +92,7 @@ def load_segmenter(model="auto", weights=None, device="auto", warn=None):
                 warn(ModelFallback("selfie"))
             return SelfieSegmenter()
     if model == "auto" and segmenter.name == "deeplabv3-mobilenetv2":
-        return PeopleSegmenter(segmenter, SelfieSegmenter())
+        return PeopleSegmenter(segmenter, SelfieSegmenter(), PersonPose())
     return segmenter
 
 

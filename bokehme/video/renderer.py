@@ -57,7 +57,7 @@ class FrameRenderer:
     def probability(self, image: np.ndarray) -> np.ndarray:
         """The frame's steadied subject probability, at the segmenter's resolution; state advances."""
         if self._probability is None or self.frames % self.every == 0:
-            self._probability = self.segmenter.subject_probability(image, self.options.subject)
+            self._probability = self.segmenter.subject_probability(image, self.options.subject, self.options.people)
         thumbnail = frame_thumbnail(image, self._probability.shape)
         if self._steady is None or scene_cut(self._thumbnail, thumbnail):
             steady = self._probability
@@ -81,7 +81,7 @@ class FrameRenderer:
         matted = time.perf_counter()
         alpha = refine_alpha(image, probability)
         rendered = time.perf_counter()
-        result = render(image, self.options, mask=alpha, background=background)
+        result = render(image, self.options, mask=alpha, background=background, probability=probability)
         done = time.perf_counter()
         self.seconds["segment"] += matted - start
         self.seconds["matte"] += rendered - matted

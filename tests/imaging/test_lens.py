@@ -69,3 +69,26 @@ def test_gray_image_blur_keeps_shape():
     out = lens_blur(image, 6)
     assert out.shape == image.shape
     assert abs(out.mean() - image.mean()) < 0.02
+
+
+def test_background_is_continued_behind_the_subject_not_shifted_away_from_it():
+    import torch
+
+    from bokehme.imaging.lens import blur_block_sums, continue_behind, reduction_for
+    from bokehme.imaging.resample import block_counts, block_sums, upsample
+
+    # A plate that brightens from left to right, hidden behind a subject in
+    # the middle third: the lens shows the plate's own blur right beside the
+    # subject, which normalized convolution shifts towards the far side.
+    h, w, radius = 96, 192, 24
+    plate = np.repeat(np.linspace(0.1, 0.9, w, dtype=np.float32)[None, :, None], h, 0).repeat(3, 2)
+    alpha = np.zeros((h, w), np.float32)
+    alpha[:, 64:128] = 1
+    lens = lens_blur(plate, radius)
+    scale = reduction_for(radius)
+    sums = block_sums(torch.from_numpy(plate), torch.from_numpy(1 - alpha), scale)
+    continued = upsample(blur_block_sums(continue_behind(sums, block_counts(h, w, scale)), radius),
+                         (h, w), scale)
+    normalized = lens_blur(plate, radius, weight=1 - alpha)
+    beside = (slice(None), slice(128, 140))
+    assert np.abs(continued[beside] - lens[beside]).mean() < 0.7 * np.abs(normalized[beside] - lens[beside]).mean()

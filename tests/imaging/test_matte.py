@@ -65,3 +65,20 @@ def test_refine_alpha_equals_the_dense_linear_model(shape):
     assert (dense == 0).mean() > 0.2 and (dense == 1).mean() > 0.05
     assert ((dense > 0.05) & (dense < 0.95)).mean() > 0.02
     np.testing.assert_allclose(refine_alpha(image, probability), dense, rtol=0, atol=1e-5)
+
+
+
+def test_a_ramp_of_the_model_that_no_edge_of_the_photo_follows_is_no_half_sharp_band():
+    # A plain grey wall (with sensor noise) and a model whose probability
+    # falls from 1 to 0 over 43 of its pixels (170 px of the photo): where
+    # the photo shows no edge, the alpha takes the model's decision instead
+    # of a wide band of half-sharp wall.
+    rng = np.random.default_rng(0)
+    image = (0.5 + rng.normal(0, 1 / 255, (128, 512, 3))).astype(np.float32)
+    cells = np.arange(128, dtype=np.float32)
+    probability = np.repeat(np.clip(1.5 - cells / 42.7, 0, 1)[None], 32, 0).astype(np.float32)
+    alpha = refine_alpha(image, probability)
+    soft_columns = np.flatnonzero(((alpha > 0.05) & (alpha < 0.95)).any(axis=0))
+    decision = 4 * 42.7  # the photo column where the probability crosses 0.5
+    assert np.abs(soft_columns - decision).max() < 24
+    assert alpha[:, :120].min() > 0.99 and alpha[:, 230:].max() < 0.01

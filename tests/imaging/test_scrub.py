@@ -68,3 +68,25 @@ def test_scrub_background_is_seeded_and_looks_like_bokeh(scene):
 
     assert roughness(first) < 1.5 * roughness(plain)
     assert np.abs(first - plain)[background].mean() < 0.03
+
+
+def test_a_face_against_the_main_person_is_cut_out_and_theirs_kept():
+    # One region of "subject": the main person (a large face at the top of a
+    # body) with a smaller person standing against their shoulder.
+    rng = np.random.default_rng(0)
+    image = rng.uniform(0.2, 0.8, (200, 240, 3)).astype(np.float32)
+    person = np.zeros((200, 240), np.float32)
+    person[20:200, 60:160] = 1   # the main person
+    person[40:200, 160:200] = 1  # someone touching them
+    main, other, print_on_shirt = (80, 20, 140, 90), (165, 45, 195, 80), (90, 120, 130, 160)
+
+    def faces(image):
+        return [main, other, print_on_shirt]
+
+    scrubbed, alpha, report = scrub(image, person, 20, faces=faces, subject_probability=person)
+    assert report.subject_faces == 1 and report.faces_cut_from_subject == 1 and report.faces_scrubbed == 1
+    assert report.face_boxes == [list(other)]
+    np.testing.assert_array_equal(scrubbed[35:75, 95:125], image[35:75, 95:125])  # their face, untouched
+    np.testing.assert_array_equal(scrubbed[130:150, 100:120], image[130:150, 100:120])  # their shirt
+    assert alpha[55:70, 172:188].max() == 0  # the other face is no subject any more
+    assert np.abs(scrubbed[55:70, 172:188] - image[55:70, 172:188]).mean() > 0.1

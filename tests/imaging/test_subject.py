@@ -69,3 +69,65 @@ def test_main_subject_is_the_large_central_person(blob):
 def test_main_subject_of_nobody_is_empty():
     main, bystanders = main_subject(np.zeros((20, 30), np.float32))
     assert not main.any() and not bystanders.any()
+
+
+def _people_scene():
+    """Class probabilities of a street: a person in front with a friend beside them, a
+    cyclist on a bicycle, and two small people behind; a parked car behind the group."""
+    labels = ("background", "bicycle", "car", "person")
+    h, w = 120, 200
+    p = np.zeros((4, h, w), np.float32)
+    p[0] = 1.0
+
+    def paint(cls, rows, cols):
+        p[:, rows, cols] = 0.0
+        p[labels.index(cls), rows, cols] = 1.0
+
+    paint("car", slice(30, 70), slice(120, 190))      # ends at row 70, behind the people's feet
+    paint("person", slice(20, 110), slice(90, 110))   # the main person, centred, 90 rows tall
+    paint("person", slice(25, 110), slice(60, 78))    # a friend beside, as tall
+    paint("person", slice(40, 90), slice(150, 165))   # the cyclist, 50 rows tall, in front of the car
+    paint("bicycle", slice(90, 112), slice(140, 175))  # under the cyclist, down to the ground
+    paint("person", slice(40, 70), slice(10, 18))     # two small people behind, 30 rows tall
+    paint("person", slice(42, 70), slice(25, 32))
+    return labels, p
+
+
+def test_people_in_focus_keeps_the_people_as_near_and_blurs_the_smaller_ones_behind():
+    labels, p = _people_scene()
+    near = select_subject(p, labels, "person") > 0.5
+    assert near[20:110, 90:110].all() and near[25:110, 60:78].all()
+    assert not near[40:70, 10:18].any() and not near[42:70, 25:32].any()
+    # The cyclist is more than half the main person's height: kept, with the bicycle ridden.
+    assert near[40:90, 150:165].all() and near[90:112, 140:175].all()
+    # The car touches the cyclist but ends higher in the frame: it stands behind.
+    assert not near[30:40, 120:150].any()
+
+
+def test_all_people_keeps_everyone_and_main_keeps_one():
+    labels, p = _people_scene()
+    everyone = select_subject(p, labels, "person", people="all") > 0.5
+    assert everyone[40:70, 10:18].all() and everyone[42:70, 25:32].all() and everyone[20:110, 90:110].all()
+    one = select_subject(p, labels, "person", people="main") > 0.5
+    assert one[20:110, 90:110].all()
+    assert not one[25:110, 60:78].any() and not one[40:90, 150:165].any() and not one[40:70, 10:18].any()
+
+
+def test_the_main_persons_own_mask_parts_them_from_an_audience_touching_them():
+    labels = ("background", "person")
+    h, w = 100, 160
+    p = np.zeros((2, h, w), np.float32)
+    p[0] = 1.0
+    # A performer (rows 10-95) and a row of smaller spectators behind, touching
+    # the performer's shoulders: one region of "person".
+    p[:, 10:95, 70:90] = [[[0.0]], [[1.0]]]
+    p[:, 30:55, 20:140] = [[[0.0]], [[1.0]]]
+    merged = select_subject(p, labels, "person") > 0.5
+    assert merged[30:55, 20:60].all()  # without the performer's own mask, all one subject
+    performer = np.zeros((h, w), np.float32)
+    performer[10:95, 70:90] = 1.0
+    parted = select_subject(p, labels, "person", main=performer) > 0.5
+    assert parted[10:95, 70:90].all()
+    assert not parted[30:55, 20:60].any() and not parted[30:55, 100:140].any()
+    everyone = select_subject(p, labels, "person", people="all", main=performer) > 0.5
+    assert everyone[30:55, 20:140].all()

@@ -45,9 +45,9 @@ def test_every_nth_frame_segments_and_the_rest_carry_its_subject(selfie):
     class Counting:
         labels = selfie.labels
 
-        def subject_probability(self, image, subject):
+        def subject_probability(self, image, subject, people="near"):
             calls.append(1)
-            return real(image, subject)
+            return real(image, subject, people)
 
     renderer = FrameRenderer(Options(), Counting(), every=3)
     alphas = [renderer.render(frame).alpha for frame in frames]
