@@ -9,8 +9,10 @@ from .mediapipe_runtime import native_stderr_silenced
 
 __all__ = ["SelfieSegmenter", "SELFIE_LONG_SIDE"]
 
-#: Long side the selfie model's input is shrunk to; the network itself sees 256 px.
-SELFIE_LONG_SIDE = 512
+#: Long side the selfie model's input is shrunk to: the network's own 256 px.
+#: A larger input only makes MediaPipe shrink it again and enlarge the mask
+#: it gives back, which the steps after it then pay for.
+SELFIE_LONG_SIDE = 256
 
 
 class SelfieSegmenter(Segmenter):
