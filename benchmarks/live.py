@@ -4,8 +4,8 @@ Usage::
 
     python benchmarks/live.py [--model selfie] [--frames 150] [--sizes 640x480,1280x720,1920x1080] [--record]
 
-For each size it writes a clip (the person of ``benchmarks/video.py``
-moving over a real photo), opens it as ``bokehme live --camera FILE`` does
+For each size it writes a clip (the person of ``benchmarks/video.py``,
+filmed by a panning camera), opens it as ``bokehme live --camera FILE`` does
 (every frame, in order) and runs the session into a sink that drops the
 frames (a virtual webcam costs a copy; ``--record`` encodes them instead, as
 ``--output FILE``).  Printed: frames per second over the session (start-up

@@ -4,8 +4,9 @@ Usage::
 
     python benchmarks/video.py [--model selfie] [--weights FILE] [--frames 90] [--sizes 640x480,1280x720,1920x1080]
 
-For each size it writes a clip (scikit-image's astronaut, a real photo, moving
-over its coffee photo with sensor noise, H.264, with a sound track), then
+For each size it writes a clip (scikit-image's astronaut, a real photo of a
+person, filmed by a slowly panning camera with sensor noise, H.264, with a
+sound track), then
 renders it with :class:`bokehme.video.job.VideoJob` as ``bokehme clip.mp4``
 does and prints: frames per second end to end (decoding, rendering and
 encoding overlapped, as the command runs), and the milliseconds per frame of
@@ -27,18 +28,20 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def make_clip(path, width, height, frames, motion=True):
-    """A person (the astronaut, cut out by the selfie model once) moving over a real photo, with sound."""
+    """A real photo of a person filmed by a camera that pans slowly (or stands still), with sound.
+
+    scikit-image's astronaut, enlarged to cover the frame with room to pan,
+    with sensor noise on every frame, H.264 at 30 frames per second.
+    """
     import av
-    from skimage import data, transform
+    from skimage import data
 
-    from bokehme.imaging.matte import refine_alpha
-    from bokehme.models.loading import load_segmenter
+    from bokehme.imaging.resample import cover
 
-    backdrop = transform.resize(data.coffee(), (height, width), anti_aliasing=True).astype(np.float32)
-    side = int(height * 0.9)
-    person = transform.resize(data.astronaut(), (side, side), anti_aliasing=True).astype(np.float32)
-    selfie = load_segmenter("selfie")
-    alpha = refine_alpha(person, selfie.subject_probability(person, "person"))[..., None]
+    photo = data.astronaut().astype(np.float32) / 255
+    # 15% more than the frame each way, so the camera can move across it.
+    scene = cover(photo, (int(height * 1.15), int(width * 1.15)))
+    spare_y, spare_x = scene.shape[0] - height, scene.shape[1] - width
     rng = np.random.default_rng(0)
     with av.open(str(path), "w") as out:
         video = out.add_stream("libx264", options={"crf": "18", "preset": "veryfast"})
@@ -54,11 +57,9 @@ def make_clip(path, width, height, frames, motion=True):
             packets += audio.encode(sound)
         packets += audio.encode()
         for index in range(frames):
-            frame = backdrop.copy()
-            left = (width - side) // 2 + (int(width * 0.1 * np.sin(index / 8)) if motion else 0)
-            region = frame[height - side:, left:left + side]
-            region[:] = alpha * person + (1 - alpha) * region
-            frame += rng.normal(0, 0.01, frame.shape).astype(np.float32)
+            phase = index / max(frames - 1, 1) if motion else 0.5
+            top, left = round(spare_y * phase), round(spare_x * (0.5 + 0.5 * np.sin(2 * np.pi * phase)))
+            frame = scene[top:top + height, left:left + width] + rng.normal(0, 0.01, (height, width, 3))
             picture = av.VideoFrame.from_ndarray((np.clip(frame, 0, 1) * 255 + 0.5).astype(np.uint8), format="rgb24")
             picture.pts, picture.time_base = index, video.time_base
             packets += video.encode(picture)
