@@ -14,6 +14,7 @@ import numpy as np
 from .imaging import depth_map, scrub as scrubbing
 from .imaging.composite import render_bokeh, replace_background
 from .imaging.depth_render import render_depth
+from .imaging.foreground import EDGE_PIXELS
 from .imaging.matte import refine_alpha
 from .options import Options, blur_radius
 
@@ -115,7 +116,7 @@ def _render_with_depth(image, disparity, options, segmenter=None, mask=None):
 
 
 def render(image, options=Options(), segmenter=None, mask=None, faces=None, disparity=None, background=None,
-           probability=None):
+           probability=None, edge_pixels=EDGE_PIXELS):
     """Blur the background of a photo as a fast lens would.
 
     Parameters
@@ -143,6 +144,10 @@ def render(image, options=Options(), segmenter=None, mask=None, faces=None, disp
         (a video frame's, steadied from frame to frame): the alpha is refined
         from it instead of running `segmenter`, or, with `mask`, it tells the
         blur where the model is unsure.
+    edge_pixels : float, optional
+        Working size of the soft edge's colour estimate (see
+        :func:`bokehme.imaging.foreground.foreground_in_band`): the default
+        keeps fine strands; video frames take fewer, for speed.
 
     Returns
     -------
@@ -181,7 +186,7 @@ def render(image, options=Options(), segmenter=None, mask=None, faces=None, disp
     else:
         alpha = mask.astype(np.float32, copy=False)
     if background is not None:
-        return Rendering(image=replace_background(image, alpha, background), alpha=alpha)
+        return Rendering(image=replace_background(image, alpha, background, edge_pixels=edge_pixels), alpha=alpha)
     result = render_bokeh(
         image,
         alpha,
@@ -190,5 +195,6 @@ def render(image, options=Options(), segmenter=None, mask=None, faces=None, disp
         blade_rotation=options.blade_rotation,
         highlights=options.highlights,
         maybe_subject=probability,
+        edge_pixels=edge_pixels,
     )
     return Rendering(image=result, alpha=alpha)

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from .colour import linear_to_srgb, to_light
-from .foreground import foreground_in_band
+from .foreground import EDGE_PIXELS, foreground_in_band
 from .lens import blur_block_sums, continue_behind, reduction_for
 from .resample import block_counts, block_sums, upsample
 
@@ -33,11 +33,11 @@ class _Band(NamedTuple):
     bg: torch.Tensor     #: with ``photo = alpha * fg + (1 - alpha) * bg``
 
 
-def _split_band(image, alpha):
+def _split_band(image, alpha, edge_pixels=EDGE_PIXELS):
     """The soft edge of a matte, its pixels split into foreground and background colours."""
     a = torch.from_numpy(alpha).view(-1)
     index = torch.nonzero((a > 0) & (a < 1)).squeeze(1)
-    fg = torch.from_numpy(foreground_in_band(image, alpha, index))
+    fg = torch.from_numpy(foreground_in_band(image, alpha, index, pixels=edge_pixels))
     a_band = a.index_select(0, index)[:, None]
     photo = torch.from_numpy(image).view(-1, 3).index_select(0, index)
     bg = torch.addcmul(photo, a_band, fg, value=-1).div_((1 - a_band).clamp_(min=1e-6))
@@ -105,7 +105,7 @@ def blur_background(image, alpha, radius, *, blades=0, blade_rotation=0.0,
 
 
 def render_bokeh(image, alpha, radius, *, blades=0, blade_rotation=0.0,
-                 highlights=0.0, maybe_subject=None):
+                 highlights=0.0, maybe_subject=None, edge_pixels=EDGE_PIXELS):
     """Render a photo with a lens-blurred background behind a sharp subject.
 
     Parameters
@@ -124,6 +124,9 @@ def render_bokeh(image, alpha, radius, *, blades=0, blade_rotation=0.0,
         How much near-clipped highlights bloom; 0 for none.
     maybe_subject : ndarray, optional
         The segmenter's subject probability, see :func:`blur_background`.
+    edge_pixels : float, optional
+        Working size of the soft edge's colour estimate, see
+        :func:`bokehme.imaging.foreground.foreground_in_band`.
 
     Returns
     -------
@@ -134,12 +137,12 @@ def render_bokeh(image, alpha, radius, *, blades=0, blade_rotation=0.0,
     """
     image = np.ascontiguousarray(image, dtype=np.float32)
     alpha = np.ascontiguousarray(alpha, dtype=np.float32)
-    band = _split_band(image, alpha)
+    band = _split_band(image, alpha, edge_pixels)
     out = _background(image, alpha, radius, band, blades, blade_rotation, highlights, maybe_subject)
     return _lay_subject(image, alpha, band, out)
 
 
-def replace_background(image, alpha, background):
+def replace_background(image, alpha, background, *, edge_pixels=EDGE_PIXELS):
     """Lay the subject of a photo over another background.
 
     The subject's soft edge carries its own colours only, cleaned of the old
@@ -155,6 +158,8 @@ def replace_background(image, alpha, background):
     background : ndarray
         (H, W, 3) float32 sRGB in [0, 1]: the new background (see
         :func:`bokehme.imaging.resample.cover` to fit a picture of another size).
+    edge_pixels : float, optional
+        As for :func:`render_bokeh`.
 
     Returns
     -------
@@ -164,7 +169,7 @@ def replace_background(image, alpha, background):
     """
     image = np.ascontiguousarray(image, dtype=np.float32)
     alpha = np.ascontiguousarray(alpha, dtype=np.float32)
-    return _lay_subject(image, alpha, _split_band(image, alpha), np.array(background, dtype=np.float32))
+    return _lay_subject(image, alpha, _split_band(image, alpha, edge_pixels), np.array(background, dtype=np.float32))
 
 
 def _lay_subject(image, alpha, band, background):

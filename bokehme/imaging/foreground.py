@@ -21,8 +21,10 @@ from .resample import block_mean
 
 __all__ = ["estimate_foreground", "foreground_in_band"]
 
-# Working size, in pixels, of the foreground estimation's local means.
-_FOREGROUND_PIXELS = 5e5
+#: Working size, in pixels, of the foreground estimation's local means, by
+#: default; fewer is faster and loses fine strands (video frames, see
+#: :mod:`bokehme.video.renderer`).
+EDGE_PIXELS = 5e5
 
 
 def estimate_foreground(image, alpha, *, radii=(90, 6)):
@@ -56,7 +58,7 @@ def estimate_foreground(image, alpha, *, radii=(90, 6)):
     return fg
 
 
-def foreground_in_band(image, alpha, band, radii=(90, 6)):
+def foreground_in_band(image, alpha, band, radii=(90, 6), pixels=EDGE_PIXELS):
     """Foreground colours at selected pixels, see :func:`estimate_foreground`.
 
     Parameters
@@ -71,6 +73,9 @@ def foreground_in_band(image, alpha, band, radii=(90, 6)):
     radii : tuple of int
         Blur radii of the successive blur-fusion passes at 1 MP; scaled with
         the photo's size.
+    pixels : float
+        About how many pixels the local means are taken at: the photo is
+        reduced by a whole factor to about this size.
 
     Returns
     -------
@@ -78,9 +83,9 @@ def foreground_in_band(image, alpha, band, radii=(90, 6)):
         (N, 3) float32 foreground colours at ``band``.
     """
     height, width = image.shape[:2]
-    # The local means are smooth, so they are taken at about half a
-    # megapixel whatever the photo's size.
-    factor = max(1, round(np.sqrt(height * width / _FOREGROUND_PIXELS)))
+    # The local means are smooth, so they are taken at about `pixels`
+    # whatever the photo's size.
+    factor = max(1, round(np.sqrt(height * width / pixels)))
     img_s = block_mean(image, factor)
     alpha_s = block_mean(alpha, factor)
     fg_s, bg_s = img_s, img_s
