@@ -19,6 +19,11 @@ weights (their trained ones cannot be downloaded here): the segmentation
 costs the same, and the stages after it get the selfie model's subject so
 that they time a real soft edge rather than noise.  ``--quick`` skips 48 MP
 and the naive pipeline.
+
+``--real`` times real photos instead, as users run bokehme: the devset's
+photos enlarged to 12 and 48 MP and the real iPhone HEIC, a batch's marginal
+cost per photo against the decode+encode floor, quiet and beside a CPU-bound
+neighbour process (see ``benchmarks/real_photos.py``, which it runs).
 """
 
 import argparse
@@ -224,7 +229,11 @@ def main():
     parser.add_argument("--untrained", help=argparse.SUPPRESS)
     parser.add_argument("--memory", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--stand-in", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    parser.add_argument("--real", action="store_true", help="time real photos, quiet and beside a busy process")
+    args, rest = parser.parse_known_args()
+    if args.real:
+        return subprocess.run([sys.executable, str(Path(__file__).with_name("real_photos.py")), "--neighbour",
+                               *rest]).returncode
     if args.memory:
         return peak_memory(args)
     if args.stand_in:

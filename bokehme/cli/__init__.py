@@ -4,6 +4,7 @@
 Python loads it ends without a traceback too.
 """
 
+import os
 import sys
 
 from .. import __version__
@@ -17,6 +18,10 @@ def main(args=None, prog_name="bokehme"):
     ``bokehme live ...`` runs the live camera (:mod:`bokehme.cli.live`);
     anything else is photos and clips (:mod:`bokehme.cli.command`).
     """
+    # Before torch starts: its OpenMP threads otherwise spin while they wait,
+    # against whatever else the machine is doing (a passive wait costs next
+    # to nothing when the machine is quiet).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     args = sys.argv[1:] if args is None else list(args)
     try:
         if args[:1] == ["live"]:
