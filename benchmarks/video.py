@@ -36,12 +36,13 @@ def make_clip(path, width, height, frames, motion=True):
     import av
     from skimage import data
 
-    from bokehme.imaging.resample import cover
+    from bokehme.imaging.resample import resize_image
 
     photo = data.astronaut().astype(np.float32) / 255
-    # 15% more than the frame each way, so the camera can move across it.
-    scene = cover(photo, (int(height * 1.15), int(width * 1.15)))
-    spare_y, spare_x = scene.shape[0] - height, scene.shape[1] - width
+    # The photo as wide as the frame and 15% more, so the camera can move
+    # across it; framed from the top, as a camera frames a face.
+    scene = resize_image(photo, (int(width * 1.15), int(width * 1.15)))[0].permute(1, 2, 0).numpy()
+    spare_y, spare_x = min(scene.shape[0] - height, int(0.15 * height)), scene.shape[1] - width
     rng = np.random.default_rng(0)
     with av.open(str(path), "w") as out:
         video = out.add_stream("libx264", options={"crf": "18", "preset": "veryfast"})
