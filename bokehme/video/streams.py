@@ -192,6 +192,8 @@ class ClipWriter:
         options = {"crf": str(crf)}
         if encoder in ("libx264", "libx265"):
             options["preset"] = settings.preset
+            if container_format == "avi":
+                options["bf"] = "0"  # AVI stores no timestamps: reordered frames would shift them
         elif encoder == "libvpx-vp9":
             options.update({"b": "0", "deadline": "realtime", "cpu-used": "8", "row-mt": "1"})
         self._video = self._output.add_stream(encoder, options=options)
