@@ -10,7 +10,7 @@ filmed by a panning camera), opens it as ``bokehme live --camera FILE`` does
 frames (a virtual webcam costs a copy; ``--record`` encodes them instead, as
 ``--output FILE``).  Printed: frames per second over the session (start-up
 not counted) and the mean milliseconds per frame of each stage: waiting for
-the next frame, segment, matte, render, and output (quantizing and sending,
+the next frame, segment, matte, render (with quantizing), and output (sending,
 in a thread of its own).
 """
 

@@ -82,7 +82,7 @@ def renderer_stages(segmenter, path):
 
     renderer = FrameRenderer(Options(), segmenter)
     for pixels in decoded_frames(path):
-        renderer.render(pixels.astype(np.float32) / 255)
+        renderer.render(pixels)
     return {stage: 1000 * seconds / renderer.frames for stage, seconds in renderer.seconds.items()}
 
 
@@ -118,9 +118,8 @@ def flicker_figures(segmenter, path):
     renderer = FrameRenderer(Options(), segmenter)
     steady, raw = [], []
     for pixels in decoded_frames(path):
-        image = pixels.astype(np.float32) / 255
-        steady.append(renderer.render(image).alpha)
-        raw.append(refine_alpha(image, segmenter.subject_probability(image, "person")))
+        steady.append(renderer.render(pixels).alpha)
+        raw.append(refine_alpha(pixels / np.float32(255), segmenter.subject_probability(pixels, "person")))
     return flicker(steady), flicker(raw)
 
 

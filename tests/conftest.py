@@ -322,7 +322,7 @@ def yellow_segmenter():
         labels = ("background", "person")
 
         def class_probabilities(self, image):
-            small = image[::4, ::4]
+            small = image[::4, ::4] / (255 if image.dtype == np.uint8 else 1)
             yellow = (small[..., 0] > 0.8) & (small[..., 1] > 0.7) & (small[..., 2] < 0.4)
             person = yellow.astype(np.float32)
             return np.stack([1 - person, person])

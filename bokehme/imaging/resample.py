@@ -76,11 +76,14 @@ def block_counts(height, width, scale):
 
 
 def block_mean(image, scale):
-    """Average ``scale`` x ``scale`` blocks of an (H, W[, C]) float32 array.
+    """Average ``scale`` x ``scale`` blocks of an (H, W[, C]) array.
 
     Blocks at the right and bottom edges average only the pixels they hold.
-    At scale 1 the array itself is returned.
+    A float32 array in [0, 1] is returned as it is at scale 1; a uint8 one
+    in [0, 255] (a video frame) comes back as float32 in [0, 1].
     """
+    if image.dtype == np.uint8:
+        return block_mean(image.astype(np.float32) * np.float32(1 / 255), scale)
     if scale == 1:
         return image
     gray = image.ndim == 2
@@ -254,13 +257,23 @@ def resize_map(x, shape):
 
 
 def resize_image(image, size):
-    """Resize an (H, W, 3) float32 image to `size` = (h, w), anti-aliased.
+    """Resize an (H, W, 3) image to `size` = (h, w), anti-aliased.
+
+    Parameters
+    ----------
+    image : ndarray
+        float32 in [0, 1], or uint8 in [0, 255] as a video frame comes:
+        torch resizes 8-bit pixels in integer arithmetic, several times
+        faster, to within one level of the float result.
+    size : (int, int)
 
     Returns
     -------
     Tensor
-        (1, 3, h, w) float32; torch does the work multi-threaded.
+        (1, 3, h, w) float32 in [0, 1]; torch does the work multi-threaded.
     """
+    if image.dtype == np.uint8:
+        return _resize_uint8(image, size).float().div_(255)
     tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None]
     if tuple(tensor.shape[-2:]) == tuple(size):
         return tensor.contiguous()
@@ -269,8 +282,18 @@ def resize_image(image, size):
 
 def resize_image_to_uint8(image, size):
     """:func:`resize_image` as an (h, w, 3) uint8 array in [0, 255], rounded."""
+    if image.dtype == np.uint8:
+        return np.ascontiguousarray(_resize_uint8(image, size)[0].permute(1, 2, 0).numpy())
     small = resize_image(image, size)[0].permute(1, 2, 0)
     return np.ascontiguousarray((small.clamp(0, 1) * 255 + 0.5).to(torch.uint8).numpy())
+
+
+def _resize_uint8(image, size):
+    """An (H, W, 3) uint8 array resized to a (1, 3, h, w) uint8 tensor."""
+    tensor = torch.from_numpy(np.require(image, requirements=("C", "W"))).permute(2, 0, 1)[None]
+    if tuple(tensor.shape[-2:]) == tuple(size):
+        return tensor
+    return F.interpolate(tensor, size=size, mode="bilinear", antialias=True, align_corners=False)
 
 
 def size_for_long_side(shape, long_side):

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .resample import resize_image
+from .resample import resize_image_to_uint8
 
 __all__ = ["frame_thumbnail", "scene_cut", "steady_probability"]
 
@@ -31,16 +31,17 @@ def frame_thumbnail(frame, shape):
 
     Parameters
     ----------
-    frame : (H, W, 3) float32 ndarray
-        sRGB in [0, 1].
+    frame : (H, W, 3) ndarray
+        sRGB, float32 in [0, 1] or uint8 in [0, 255].
     shape : (int, int)
         The (h, w) of the segmenter's probability.
 
     Returns
     -------
     (h, w, 3) float32 ndarray
+        In [0, 1].
     """
-    return np.ascontiguousarray(resize_image(frame, shape)[0].permute(1, 2, 0).numpy())
+    return resize_image_to_uint8(frame, shape).astype(np.float32) / 255
 
 
 def scene_cut(previous, current, threshold=CUT):

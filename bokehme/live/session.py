@@ -5,11 +5,8 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
-
-import numpy as np
-import torch
 
 __all__ = ["LiveStats", "run_session"]
 
@@ -49,10 +46,6 @@ class LiveStats:
         return {stage: 1000 * total / max(self.frames, 1) for stage, total in self.stages.items()}
 
 
-def _quantize(image):
-    return torch.from_numpy(image).mul_(255).add_(0.5).clamp_(0, 255).to(torch.uint8).numpy()
-
-
 def run_session(source, renderer, sinks, *, frames=None, background=None, stop=None) -> LiveStats:
     """Render frames from `source` into every sink until it ends, `frames` are done, or `stop` is set.
 
@@ -90,9 +83,8 @@ def run_session(source, renderer, sinks, *, frames=None, background=None, stop=N
                 if item is None:
                     return
                 started = time.perf_counter()
-                pixels = _quantize(item[0])
                 for sink in sinks:
-                    sink.send(pixels, item[1])
+                    sink.send(*item)
                 stats.stages["output"] += time.perf_counter() - started
         except BaseException as error:  # raised again in the rendering thread
             failure.append(error)
@@ -100,27 +92,30 @@ def run_session(source, renderer, sinks, *, frames=None, background=None, stop=N
 
     writer = threading.Thread(target=output, name="bokehme-output", daemon=True)
     writer.start()
-    first = None
-    try:
+    captured, first = deque(), []
+
+    def capture():
         waited = time.perf_counter()
         for frame in source:
             now = time.perf_counter()
             stats.stages["wait"] += now - waited
-            first = first if first is not None else now
-            image = frame.pixels.astype(np.float32)
-            image *= np.float32(1 / 255)
-            backdrop = None if background is None else background(image.shape[:2], renderer.frames)
-            rendered = renderer.render(image, backdrop).image
+            if not first:
+                first.append(now)
+            captured.append(frame.captured)
+            yield frame.pixels, None if background is None else background(frame.pixels.shape[:2], renderer.frames)
+            waited = time.perf_counter()
+
+    try:
+        for rendered in renderer.render_frames(capture()):
             if source.live:
                 try:  # the output is behind: the older frame gives way
                     outbox.get_nowait()
                 except queue.Empty:
                     pass
-            outbox.put((rendered, frame.captured))
+            outbox.put((rendered.pixels, captured.popleft()))
             stats.frames += 1
             if stop.is_set() or (frames and stats.frames >= frames) or any(getattr(s, "closed", False) for s in sinks):
                 break
-            waited = time.perf_counter()
     except KeyboardInterrupt:  # the way a live session ends: what was rendered is sent
         stats.interrupted = True
     finally:
@@ -131,7 +126,7 @@ def run_session(source, renderer, sinks, *, frames=None, background=None, stop=N
             except queue.Full:
                 continue
         writer.join()
-        stats.seconds = time.perf_counter() - first if first is not None else 0.0
+        stats.seconds = time.perf_counter() - first[0] if first else 0.0
         stats.dropped = source.dropped
         for stage in ("segment", "matte", "render"):
             stats.stages[stage] = renderer.seconds[stage]

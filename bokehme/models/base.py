@@ -33,8 +33,10 @@ class Segmenter:
 
         Parameters
         ----------
-        image : (H, W, 3) float32 ndarray
-            sRGB image in [0, 1] at full resolution.
+        image : (H, W, 3) ndarray
+            sRGB image at full resolution: float32 in [0, 1], or uint8 in
+            [0, 255] as video frames come (resized in integer arithmetic,
+            :func:`bokehme.imaging.resample.resize_image`).
 
         Returns
         -------
@@ -48,8 +50,8 @@ class Segmenter:
 
         Parameters
         ----------
-        image : (H, W, 3) float32 ndarray
-            sRGB image in [0, 1].
+        image : (H, W, 3) ndarray
+            sRGB image, float32 in [0, 1] or uint8 in [0, 255].
         subject : str or sequence of str
             Class names, or ``"auto"``; see
             :func:`bokehme.imaging.subject.select_subject`.

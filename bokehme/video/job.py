@@ -8,11 +8,10 @@ and the clip is written atomically, as photos are.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
-
-import numpy as np
 
 from ..io.atomic import atomic_write
 from ..options import Options
@@ -68,21 +67,25 @@ class VideoJob:
         source, destination = Path(source), Path(target.destination)
         info = probe(source)
         renderer = FrameRenderer(self.options, self.segmenter, self.every)
+        timestamps = deque()
+
+        def frames(writer):
+            for item in read_frames(source, info):
+                if isinstance(item, Frame):
+                    backdrop = None if self.background is None else self.background(item.pixels.shape[:2],
+                                                                                     renderer.frames)
+                    timestamps.append(item.pts)
+                    yield item.pixels, backdrop
+                else:  # the muxer interleaves audio by its own timestamps
+                    writer.copy(item)
 
         def write(file):
             writer = ClipWriter(file, destination, info, source, self.encoder)
             try:
-                for item in read_frames(source, info):
-                    if not isinstance(item, Frame):
-                        writer.copy(item)
-                        continue
-                    image = item.pixels.astype(np.float32)
-                    image *= np.float32(1 / 255)
-                    backdrop = None if self.background is None else self.background(image.shape[:2],
-                                                                                     renderer.frames)
-                    writer.write(renderer.render(image, backdrop).image, item.pts)
+                for done, rendered in enumerate(renderer.render_frames(frames(writer)), 1):
+                    writer.write(rendered.pixels, timestamps.popleft())
                     if progress is not None:
-                        progress(renderer.frames, info.frames)
+                        progress(done, info.frames)
             except BaseException:
                 writer.abandon()
                 raise

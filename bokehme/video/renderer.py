@@ -1,29 +1,42 @@
 """Rendering a stream of frames: the photo rendering, steadied from frame to frame.
 
-Each frame is rendered exactly as a photo is (:func:`bokehme.render`, given
-the subject's alpha); only the subject's probability carries state from one
+Each frame is rendered as a photo is (:func:`bokehme.render`, given the
+subject's alpha); only the subject's probability carries state from one
 frame to the next, steadied where the picture stands still and reset at a
-cut (:mod:`bokehme.imaging.temporal`).
+cut (:mod:`bokehme.imaging.temporal`).  That state is the only sequential
+step: the matte and the rendering of consecutive frames are independent, so
+:meth:`FrameRenderer.render_frames` runs several at once, in order.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
+from concurrent.futures import ThreadPoolExecutor
+from typing import Iterable, Iterator, NamedTuple
 
 import numpy as np
+import torch
 
 from ..imaging.matte import refine_alpha
 from ..imaging.temporal import frame_thumbnail, scene_cut, steady_probability
 from ..options import Options
-from ..pipeline import Rendering, render
+from ..pipeline import render
 
-__all__ = ["FrameRenderer", "FRAME_EDGE_PIXELS"]
+__all__ = ["FrameRenderer", "RenderedFrame", "FRAME_EDGE_PIXELS"]
 
 #: Working size of a frame's soft-edge colour estimate (photos take 5e5):
 #: a quarter of the time at 720p, for 1-3 dB less in the band around hair
 #: strands of benchmarks/quality.py's still scenes.
 FRAME_EDGE_PIXELS = 1.25e5
+
+
+class RenderedFrame(NamedTuple):
+    """A rendered frame: (H, W, 3) uint8 sRGB pixels and the (H, W) float32 alpha used."""
+
+    pixels: np.ndarray
+    alpha: np.ndarray
 
 
 class FrameRenderer:
@@ -41,10 +54,11 @@ class FrameRenderer:
     Attributes
     ----------
     frames : int
-        Frames rendered so far.
+        Frames whose subject has been found so far.
     seconds : dict of str to float
-        Time spent so far in each stage: ``"segment"`` (the segmenter and
-        the steadying), ``"matte"`` and ``"render"``.
+        Time spent so far in each stage, summed over frames rendered at
+        once: ``"segment"`` (the segmenter and the steadying), ``"matte"``
+        and ``"render"``.
     """
 
     def __init__(self, options: Options, segmenter, every: int = 1):
@@ -55,41 +69,80 @@ class FrameRenderer:
         self.options, self.segmenter, self.every = options, segmenter, every
         self.frames = 0
         self.seconds = defaultdict(float)
+        self._timing = threading.Lock()
         self._probability = None  # the segmenter's latest, unsteadied
         self._steady = None
         self._thumbnail = None
 
-    def probability(self, image: np.ndarray) -> np.ndarray:
-        """The frame's steadied subject probability, at the segmenter's resolution; state advances."""
+    def probability(self, pixels: np.ndarray) -> np.ndarray:
+        """The frame's steadied subject probability, at the segmenter's resolution; state advances.
+
+        Parameters
+        ----------
+        pixels : (H, W, 3) uint8 ndarray
+            The frame, sRGB.
+        """
+        start = time.perf_counter()
         if self._probability is None or self.frames % self.every == 0:
-            self._probability = self.segmenter.subject_probability(image, self.options.subject, self.options.people)
-        thumbnail = frame_thumbnail(image, self._probability.shape)
+            self._probability = self.segmenter.subject_probability(pixels, self.options.subject, self.options.people)
+        thumbnail = frame_thumbnail(pixels, self._probability.shape)
         if self._steady is None or scene_cut(self._thumbnail, thumbnail):
             steady = self._probability
         else:
             steady = steady_probability(self._steady, self._probability, self._thumbnail, thumbnail)
         self._steady, self._thumbnail = steady, thumbnail
         self.frames += 1
+        self._count("segment", start)
         return steady
 
-    def render(self, image: np.ndarray, background: np.ndarray | None = None) -> Rendering:
-        """Render one frame, (H, W, 3) float32 sRGB in [0, 1]; a frame without the subject is all background.
+    def render(self, pixels: np.ndarray, background: np.ndarray | None = None) -> RenderedFrame:
+        """Render the next frame.
 
         Parameters
         ----------
-        image : (H, W, 3) float32 ndarray
+        pixels : (H, W, 3) uint8 ndarray
+            The frame, sRGB; a frame without the subject is all background.
         background : (H, W, 3) float32 ndarray, optional
             Replaces the background instead of blurring it (see :func:`bokehme.render`).
         """
+        return self._finish(pixels, self.probability(pixels), background)
+
+    def render_frames(self, frames: Iterable[tuple], workers: int = 2) -> Iterator[RenderedFrame]:
+        """Render ``(pixels, background)`` pairs in order, up to `workers` at once.
+
+        A frame is taken from `frames` only when a worker is free for it, so
+        a live source hands over its newest frame then, not an old one.
+        """
+        pending = deque()
+        with ThreadPoolExecutor(workers, thread_name_prefix="bokehme-render") as pool:
+            try:
+                for pixels, background in frames:
+                    probability = self.probability(pixels)
+                    pending.append(pool.submit(self._finish, pixels, probability, background))
+                    if len(pending) >= workers:
+                        yield pending.popleft().result()
+                while pending:
+                    yield pending.popleft().result()
+            finally:
+                for future in pending:
+                    future.cancel()
+
+    def _finish(self, pixels, probability, background):
+        """Matte and render one frame whose steadied probability is known."""
         start = time.perf_counter()
-        probability = self.probability(image)
-        matted = time.perf_counter()
+        image = pixels.astype(np.float32)
+        image *= np.float32(1 / 255)
         alpha = refine_alpha(image, probability)
-        rendered = time.perf_counter()
+        matted = self._count("matte", start)
         result = render(image, self.options, mask=alpha, background=background, probability=probability,
-                        edge_pixels=FRAME_EDGE_PIXELS)
-        done = time.perf_counter()
-        self.seconds["segment"] += matted - start
-        self.seconds["matte"] += rendered - matted
-        self.seconds["render"] += done - rendered
-        return result
+                        edge_pixels=FRAME_EDGE_PIXELS).image
+        out = torch.from_numpy(result).mul_(255).add_(0.5).clamp_(0, 255).to(torch.uint8).numpy()
+        self._count("render", matted)
+        return RenderedFrame(out, alpha)
+
+    def _count(self, stage, start):
+        """Add the time since `start` to `stage`; the time now."""
+        now = time.perf_counter()
+        with self._timing:
+            self.seconds[stage] += now - start
+        return now

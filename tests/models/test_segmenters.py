@@ -212,3 +212,17 @@ def test_people_gain_selfie_edges_only_near_deeplab_people(mobilenetv2, selfie, 
     assert (both[person] >= alone[person] - 1e-6).all()
     near = ndimage.distance_transform_edt(alone[person] <= 0.5) <= combined.reach * max(alone.shape[1:])
     assert np.allclose(both[person][~near], alone[person][~near])
+
+
+@pytest.mark.parametrize("kind", ["selfie", "deeplabv3-mobilenetv2", "people"])
+def test_an_8_bit_frame_finds_the_subject_a_float_photo_does(kind, mobilenetv2, selfie):
+    """Video frames reach the segmenter as uint8, photos as float32: same subject."""
+    segmenter = {"selfie": selfie, "deeplabv3-mobilenetv2": mobilenetv2,
+                 "people": PeopleSegmenter(mobilenetv2, selfie)}[kind]
+    pixels = np.repeat(np.repeat(data.astronaut(), 5, axis=0), 5, axis=1)  # 2560 px, shrunk inside
+    as_float = segmenter.subject_probability(pixels.astype(np.float32) / 255, "person")
+    as_uint8 = segmenter.subject_probability(pixels, "person")
+    assert as_uint8.dtype == np.float32 and as_uint8.shape == as_float.shape
+    assert 0.0 <= as_uint8.min() and as_uint8.max() <= 1.0
+    assert np.abs(as_uint8 - as_float).mean() < 0.01
+    assert ((as_uint8 > 0.5) != (as_float > 0.5)).mean() < 0.01

@@ -19,7 +19,8 @@ def still_clip(count, seed=0):
     """The astronaut held still in front of the camera: only sensor noise changes."""
     rng = np.random.default_rng(seed)
     photo = transform.resize(data.astronaut(), (288, 288), anti_aliasing=True).astype(np.float32)
-    return [np.clip(photo + rng.normal(0, 0.02, photo.shape), 0, 1).astype(np.float32) for _ in range(count)]
+    return [(np.clip(photo + rng.normal(0, 0.02, photo.shape), 0, 1) * 255 + 0.5).astype(np.uint8)
+            for _ in range(count)]
 
 
 def flicker(alphas):
@@ -31,7 +32,7 @@ def test_a_still_subject_does_not_flicker(selfie):
     frames = still_clip(12)
     renderer = FrameRenderer(Options(), selfie)
     steady = [renderer.render(frame).alpha for frame in frames]
-    raw = [refine_alpha(frame, selfie.subject_probability(frame, "person")) for frame in frames]
+    raw = [refine_alpha(frame / np.float32(255), selfie.subject_probability(frame, "person")) for frame in frames]
     assert flicker(steady) < 0.01  # under 1% of the alpha's range
     assert flicker(steady) < 0.6 * flicker(raw)
     assert all((alpha[144, 100:180] == 1).all() for alpha in steady)  # the face stays subject
