@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
+import torch
 
-from bokehme.imaging.colour import boost_highlights, linear_to_srgb, srgb_to_linear
+from bokehme.imaging.colour import boost_highlights, linear_to_srgb, srgb_to_linear, to_light
 from bokehme.imaging.lens import lens_blur
 
 
@@ -28,3 +29,14 @@ def test_highlights_off_at_zero_and_brighter_bokeh_when_on():
     # Only near-clipped values are touched.
     dim = boost_highlights(np.full((4, 4, 3), 0.3, np.float32), 1.0)
     assert np.all(dim == 0.3)
+
+
+def test_light_for_the_blur_is_exact_for_8_bit_values_and_close_for_finer_ones():
+    levels = np.arange(256, dtype=np.float32) / 255
+    assert np.array_equal(to_light(torch.from_numpy(levels)).numpy(), srgb_to_linear(levels))
+    fine = np.random.default_rng(0).random((1000, 3), dtype=np.float32)
+    exact = srgb_to_linear(fine)
+    # Half a table step in sRGB, at the curve's steepest (slope 2.4 at white).
+    assert np.abs(to_light(torch.from_numpy(fine)).numpy() - exact).max() <= 2.4 * 0.5 / (16 * 255)
+    ends = np.float32([0.0, 1.0])
+    assert np.array_equal(to_light(torch.tensor([-0.5, 1.5])).numpy(), srgb_to_linear(ends))
