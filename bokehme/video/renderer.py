@@ -26,10 +26,10 @@ from ..pipeline import render
 
 __all__ = ["FrameRenderer", "RenderedFrame", "FRAME_EDGE_PIXELS"]
 
-#: Working size of a frame's soft-edge colour estimate (photos take 5e5):
-#: a quarter of the time at 720p, for 1-3 dB less in the band around hair
-#: strands of benchmarks/quality.py's still scenes.
-FRAME_EDGE_PIXELS = 1.25e5
+#: Working size of a frame's soft-edge colour estimate (photos take 5e5): a
+#: frame has a few dozen milliseconds, and its coarser estimate costs fine
+#: strands a little of their colour (README, "Video files").
+FRAME_EDGE_PIXELS = 3e4
 
 
 class RenderedFrame(NamedTuple):
