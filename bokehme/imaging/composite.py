@@ -40,8 +40,14 @@ def _split_band(image, alpha, edge_pixels=EDGE_PIXELS):
     fg = torch.from_numpy(foreground_in_band(image, alpha, index, pixels=edge_pixels))
     a_band = a.index_select(0, index)[:, None]
     photo = torch.from_numpy(image).view(-1, 3).index_select(0, index)
-    bg = torch.addcmul(photo, a_band, fg, value=-1).div_((1 - a_band).clamp_(min=1e-6))
-    return _Band(index, a_band, photo, fg, bg.clamp_(0, 1))
+    bg = torch.addcmul(photo, a_band, fg, value=-1).div_((1 - a_band).clamp_(min=1e-6)).clamp_(0, 1)
+    # Where no background colour in range explains the photo, the estimate
+    # gave the foreground more light than the photo holds (subject colour
+    # spread over a plain dark wall by a matte a few pixels too wide): the
+    # foreground is solved back from the clamped background, so that
+    # ``photo = alpha * fg + (1 - alpha) * bg`` holds and no glow is laid on.
+    fg = torch.addcmul(photo, 1 - a_band, bg, value=-1).div_(a_band).clamp_(0, 1)
+    return _Band(index, a_band, photo, fg, bg)
 
 
 def _background(image, alpha, radius, band, blades, blade_rotation, highlights, maybe_subject):

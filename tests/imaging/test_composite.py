@@ -131,3 +131,22 @@ def test_where_the_alpha_misses_part_of_the_subject_the_model_keeps_its_colour_o
     leaked = render_bokeh(image, alpha, 12)[above].max()
     kept_out = render_bokeh(image, alpha, 12, maybe_subject=probability)[above].max()
     assert leaked > 0.1 and kept_out < 0.01
+
+
+@pytest.mark.parametrize("wall, subject", [(0.0, (0.95, 0.8, 0.7)), (1.0, (0.15, 0.1, 0.1))])
+def test_a_soft_alpha_a_few_pixels_too_wide_lays_no_rim_on_a_plain_wall(wall, subject):
+    # A light face on plain black (or dark hair on plain white) whose alpha
+    # ramps from 1 to 0 over 8 px beyond the outline: the foreground
+    # estimate gives those wall pixels the subject's colour, which must not
+    # be laid over the wall as a glow (or a dark rim).
+    h, w = 160, 160
+    image = np.full((h, w, 3), wall, np.float32)
+    rr, cc = draw.disk((80, 80), 40)
+    image[rr, cc] = subject
+    inside = np.zeros((h, w), bool)
+    inside[rr, cc] = True
+    alpha = np.clip(1 - ndimage.distance_transform_edt(~inside) / 8, 0, 1).astype(np.float32)
+    ramp = (alpha > 0) & (alpha < 1)
+    assert ramp.sum() > 1000
+    out = render_bokeh(image, alpha, 12)
+    assert np.abs(out[ramp] - wall).max() < 1 / 255
