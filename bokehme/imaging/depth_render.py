@@ -31,6 +31,13 @@ _LAYER_RATIO = 1.5
 # Full-resolution rows handled at once when splitting the photo into layers.
 _STRIP_ROWS = 64
 
+# Blocks on a side of the cells on which it is looked up where a layer lies,
+# cells in a band of rows blurred at once, and the gap in cells below which
+# two runs of a band are blurred as one.
+_CELL = 8
+_BAND_CELLS = 4
+_GAP_CELLS = 4
+
 
 def _layer_radii(max_radius):
     """Radii of the layers on each side of the focus plane: 0, then geometric."""
@@ -132,63 +139,128 @@ def _split_sides(image, position, highlights):
     return behind, front
 
 
-def _blurred_layer(side, mean, layer, radius, scale, blades, blade_rotation):
-    """One layer of a side, blurred at block size `scale`.
+def _cells_to_blur(mean, layers, reach):
+    """Cells of a level within `reach` blocks of a block of one of `layers`.
 
     Parameters
     ----------
-    side : Tensor
-        (5, h, w) planes of :func:`_split_sides`, reduced to block size `scale`.
     mean : Tensor
-        (h, w) mean layer position of each block of `side`.
-    layer : int
-        Layer index (at least 1).
-    radius : float
-        The layer's blur radius in full-resolution pixels.
+        (h, w) mean layer position of each block (0 where none is covered;
+        a covered block's position is at least 1).
+    layers : range
+        Consecutive layer indices.
+    reach : int
+        In blocks.
 
     Returns
     -------
-    blurred : Tensor or None
-        (4, h', w') float32 premultiplied linear colour and coverage inside
-        `window`, zero outside it; None when no pixel belongs to the layer.
-    window : tuple of slice
-        Rows and columns of `side` that `blurred` covers.
+    (ceil(h / _CELL), ceil(w / _CELL)) bool Tensor
     """
-    share = _share(mean - layer)
-    if not bool(share.any()):
-        return None, None
-    # Block averaging and upsampling add about a disc of radius `scale`.
-    inner = math.sqrt(max(radius * radius - scale * scale, 0.0)) / scale
-    kernel = torch.from_numpy(aperture_kernel(inner, blades, blade_rotation))
-    half = kernel.shape[0] // 2
-    # Most layers cover a small part of the frame; they are blurred in their
-    # bounding box grown by the kernel's reach (and as much again of zeros
-    # for the replicated border to extend).
-    window = _box(share, margin=2 * half)
-    rows, columns = window[0].stop - window[0].start, window[1].stop - window[1].start
-    # Channels-last: oneDNN's depth-wise convolution is much faster on four
-    # interleaved channels.  The layer is written straight into the middle of
-    # the padded input, rather than padded after.
-    planes = torch.empty((1, 4, rows + 2 * half, columns + 2 * half), memory_format=torch.channels_last)
-    torch.mul(side[:4, window[0], window[1]], share[window],
-              out=planes[0, :, half:half + rows, half:half + columns])
-    if half:
-        # Replicated borders keep a layer's coverage up to the frame's edge,
-        # as the lens's normalized blur does (inside the frame, the window's
-        # margin is zeros and so are its borders).
-        _replicate_border(planes[0], half)
-        planes = F.conv2d(planes, kernel.expand(4, 1, *kernel.shape).contiguous(), groups=4)
-    blurred = planes[0]
-    blurred[3].clamp_(0, 1)
-    return blurred, window
+    # A block lies in layer L when its position is within 1 of L; a cell's
+    # least and greatest covered positions tell whether one of its blocks may.
+    lowest = F.max_pool2d(torch.where(mean > 0, -mean, -math.inf)[None], _CELL, ceil_mode=True).neg_()
+    highest = F.max_pool2d(mean[None], _CELL, ceil_mode=True)
+    cells = ((lowest < layers[-1] + 1) & (highest > layers[0] - 1)).float()
+    grow = -(-reach // _CELL)
+    if grow:
+        cells = F.max_pool2d(cells, 2 * grow + 1, stride=1, padding=grow)
+    return cells[0] > 0
 
 
-def _replicate_border(planes, width):
-    """Fill the outer `width` rows and columns of (C, h, w) planes with the nearest inner ones, in place."""
-    planes[:, :width, width:-width] = planes[:, width:width + 1, width:-width]
-    planes[:, -width:, width:-width] = planes[:, -width - 1:-width, width:-width]
-    planes[:, :, :width] = planes[:, :, width:width + 1]
-    planes[:, :, -width:] = planes[:, :, -width - 1:-width]
+def _runs(cells, shape):
+    """Rectangles of a level, in blocks, that hold every cell in `cells`.
+
+    Bands of ``_BAND_CELLS`` rows of cells, each cut into runs of columns
+    where cells are needed (gaps of a few cells are bridged: each run costs
+    a few calls).
+
+    Yields
+    ------
+    rows, columns : slice
+    """
+    height, width = shape
+    bands = F.max_pool2d(cells[None].float(), (_BAND_CELLS, 1), ceil_mode=True)[0].numpy() > 0
+    band = _BAND_CELLS * _CELL
+    for index, needed in enumerate(bands):
+        columns = np.flatnonzero(needed)
+        if not columns.size:
+            continue
+        cuts = np.flatnonzero(np.diff(columns) > _GAP_CELLS) + 1
+        rows = slice(index * band, min(height, (index + 1) * band))
+        for first, last in zip(columns[np.r_[0, cuts]], columns[np.r_[cuts - 1, -1]]):
+            yield rows, slice(int(first) * _CELL, min(width, (int(last) + 1) * _CELL))
+
+
+def _grown(planes, rows, columns, margin):
+    """(C, h, w) planes' window `rows`, `columns` grown by `margin`, the level's edges repeated beyond it.
+
+    A view where the grown window lies inside the planes; repeating the edge
+    is the replicated border that keeps a layer's coverage up to the frame's
+    edge, as the lens's normalized blur does.
+    """
+    height, width = planes.shape[-2:]
+    top, bottom = rows.start - margin, rows.stop + margin
+    left, right = columns.start - margin, columns.stop + margin
+    if top >= 0 and left >= 0 and bottom <= height and right <= width:
+        return planes[:, top:bottom, left:right]
+    down = torch.arange(top, bottom).clamp_(0, height - 1)
+    across = torch.arange(left, right).clamp_(0, width - 1)
+    return planes[:, down[:, None], across]
+
+
+def _lay_level(stack, level, layers, radii, in_front, blades, blade_rotation):
+    """Blur the layers of one block size, most blurred first, and lay each into the side's stack, in place.
+
+    Each layer is blurred with its own coverage as weight, at block size
+    `scale`, only in the rectangles of :func:`_runs` (most layers are thin
+    bands along depth edges, whose bounding box would still span the frame).
+
+    Parameters
+    ----------
+    stack : Tensor
+        (4 or 5, h, w) float32 stack of the side at the level's block size
+        (:func:`_render_side`).
+    level : Tensor
+        (5, h, w) planes of :func:`_split_sides`, reduced to the block size
+        ``_layer_scale(radii[layer])`` of every layer in `layers`.
+    layers : range
+        Layer indices (at least 1), descending.
+    radii : ndarray
+        :func:`_layer_radii`.
+    in_front : bool
+        Whether the layers lie in front of the focus plane (laid 'under').
+    """
+    scale = _layer_scale(float(radii[layers[0]]))
+    kernels = []
+    for layer in layers:
+        # Block averaging and upsampling add about a disc of radius `scale`.
+        inner = math.sqrt(max(float(radii[layer]) ** 2 - scale * scale, 0.0)) / scale
+        kernel = torch.from_numpy(aperture_kernel(inner, blades, blade_rotation))
+        kernels.append(kernel.expand(4, 1, *kernel.shape).contiguous())
+    margin = max(kernel.shape[-1] // 2 for kernel in kernels)
+    mean = level[4] / level[3].clamp(min=1e-12)
+    cells = _cells_to_blur(mean, layers[::-1], margin)
+    for rows, columns in _runs(cells, mean.shape):
+        colour = _grown(level[:4], rows, columns, margin)
+        position = _grown(mean[None], rows, columns, margin)[0]
+        part = stack[:, rows, columns]
+        for layer, kernel in zip(layers, kernels):
+            crop = slice(margin - kernel.shape[-1] // 2, position.shape[0] - margin + kernel.shape[-1] // 2)
+            across = slice(crop.start, position.shape[1] - crop.start)
+            share = _share(position[crop, across] - layer)
+            # Channels-last: oneDNN's depth-wise convolution is much faster
+            # on four interleaved channels.
+            blurred = torch.empty((1, 4) + tuple(share.shape), memory_format=torch.channels_last)
+            torch.mul(colour[:, crop, across], share, out=blurred[0])
+            if kernel.shape[-1] > 1:
+                blurred = F.conv2d(blurred, kernel, groups=4)
+            blurred = blurred[0]
+            blurred[3].clamp_(0, 1)
+            if in_front:
+                part[:4].add_(blurred * (1 - part[3:4]))
+                part[4].add_(blurred[3])
+            else:
+                part.mul_(1 - blurred[3:4]).add_(blurred)
 
 
 def _render_side(side, radii, in_front, blades, blade_rotation):
@@ -217,32 +289,23 @@ def _render_side(side, radii, in_front, blades, blade_rotation):
     side = side[:, box[0], box[1]]
     # Pyramid of block means: level k has blocks of 2 ** (k + 1) pixels.
     pyramid = [side]
-    means = {}
     stack = None
-    stack_scale = None
-    for layer in range(len(radii) - 1, 0, -1):
-        scale = _layer_scale(float(radii[layer]))
+    top = len(radii) - 1
+    while top > 0:
+        scale = _layer_scale(float(radii[top]))
+        bottom = top
+        while bottom > 1 and _layer_scale(float(radii[bottom - 1])) == scale:
+            bottom -= 1
         while 2 ** len(pyramid) < scale:
             pyramid.append(_halved(pyramid[-1]))
         level = pyramid[int(math.log2(scale)) - 1]
-        if scale not in means:
-            means[scale] = level[4] / level[3].clamp(min=1e-12)
-        blurred, window = _blurred_layer(level, means[scale], layer, float(radii[layer]), scale,
-                                         blades, blade_rotation)
-        if blurred is None:
-            continue
         if stack is None:
-            stack = level.new_zeros((5 if in_front else 4,) + tuple(level.shape[1:]))
+            # Pixel by pixel in memory, as the convolutions give the layers.
+            stack = torch.zeros(tuple(level.shape[1:]) + (5 if in_front else 4,)).permute(2, 0, 1)
             stack_scale = scale
         stack, stack_scale = _enlarged(stack, stack_scale, scale, pyramid)
-        part = stack[:, window[0], window[1]]
-        if in_front:
-            part[:4].add_(blurred * (1 - part[3:4]))
-            part[4].add_(blurred[3])
-        else:
-            part.mul_(1 - blurred[3:4]).add_(blurred)
-    if stack is None:
-        return None, None
+        _lay_level(stack, level, range(top, bottom - 1, -1), radii, in_front, blades, blade_rotation)
+        top = bottom - 1
     return _enlarged(stack, stack_scale, 2, pyramid)[0], box
 
 
