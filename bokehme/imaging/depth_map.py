@@ -37,6 +37,9 @@ FOCUS_WINDOW_FRACTION = 0.02
 _STEP_REACH_FRACTION = 0.006
 _STEP_MIN_REACH = 4
 
+# Pixels handled at once by a full-resolution pass of several steps.
+_STRIP_PIXELS = 1 << 18
+
 
 class FocusOutsideImage(ValueError):
     """A focus point lies outside the image.
@@ -168,10 +171,18 @@ def blur_radius_map(disparity, focus, max_radius, depth_of_field=DEFAULT_DEPTH_O
         extent = float(disparity.max()) - focus
     if extent <= half or max_radius <= 0:
         return np.zeros_like(disparity)
-    distance = np.abs(disparity - np.float32(focus))
-    distance -= half
-    distance *= np.float32(max_radius / max(extent - half, depth_of_field))
-    return np.clip(distance, 0, np.float32(max_radius), out=distance)
+    slope = np.float32(max_radius / max(extent - half, depth_of_field))
+    radius = np.empty_like(disparity)
+    # Strip by strip, so that the several passes run in cache.
+    rows = max(1, _STRIP_PIXELS // max(1, disparity.shape[-1]))
+    for top in range(0, disparity.shape[0], rows):
+        distance = radius[top:top + rows]
+        np.subtract(disparity[top:top + rows], np.float32(focus), out=distance)
+        np.abs(distance, out=distance)
+        distance -= half
+        distance *= slope
+        np.clip(distance, 0, np.float32(max_radius), out=distance)
+    return radius
 
 
 def snap_depth_steps(disparity, focus, depth_of_field=DEFAULT_DEPTH_OF_FIELD):
