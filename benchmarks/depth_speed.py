@@ -1,7 +1,8 @@
 """Speed of the depth-aware blur against the two-plane (subject mask) blur.
 
-On the 12 MP iPhone Portrait photo of ``../shared/photos``, at the same
-largest radius, times:
+On the 12 MP iPhone Portrait photo of ``../shared/photos`` (or that photo
+enlarged ``--scale`` times on each side, with the phone's same depth map), at
+the same largest radius, times:
 
 * two-plane: ``imaging.composite.render_bokeh`` with a soft subject alpha (the pug's
   depth band, refined by ``imaging.matte.refine_alpha`` as a segmenter's would be);
@@ -14,13 +15,16 @@ found by DeepLabV3-MobileNetV2 (``../shared/models``) in both.
 
 Each is run ``REPEATS`` times in turns; the table gives the best and the
 median seconds and the ratio of the best times to the two-plane path
-(target: at most 2).  The best time is the one least disturbed by other work
-on the machine.
+(target: at most 2, at 12 MP and at 48 MP), and the peak resident memory
+of the process.  The best time is the one least disturbed by other work on
+the machine.
 
-Run: python benchmarks/depth_speed.py [RADIUS]
-(OMP_NUM_THREADS=1 for a single core.)
+Run: python benchmarks/depth_speed.py [--scale 2] [--radius PIXELS]
+(OMP_NUM_THREADS=1 for a single core; --scale 2 gives 48 MP.)
 """
 
+import argparse
+import resource
 import statistics
 import sys
 import time
@@ -28,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from bokehme import Options, load_segmenter, render
 from bokehme.imaging import depth_map
@@ -56,13 +61,25 @@ def timed(functions):
     return [(min(times), statistics.median(times)) for times in seconds]
 
 
+def enlarged(image, scale):
+    """The (H, W, 3) photo enlarged `scale` times on each side, bilinear."""
+    if scale == 1:
+        return image
+    pixels = torch.from_numpy(image).permute(2, 0, 1)[None]
+    big = F.interpolate(pixels, scale_factor=scale, mode="bilinear", align_corners=False)
+    return big[0].permute(1, 2, 0).contiguous().numpy()
+
+
 def main():
     if not PHOTO.exists():
         sys.exit(f"{PHOTO} is missing")
-    photo = read_photo(PHOTO)
-    image = photo.pixels
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scale", type=int, default=1, help="enlarge the photo this many times on each side")
+    parser.add_argument("--radius", type=float, help="largest blur radius [default: 1.5%% of the diagonal]")
+    args = parser.parse_args()
+    image = enlarged(read_photo(PHOTO).pixels, args.scale)
     height, width = image.shape[:2]
-    radius = float(sys.argv[1]) if len(sys.argv) > 1 else 0.015 * np.hypot(height, width)
+    radius = args.radius or 0.015 * np.hypot(height, width)
     coarse = read_depth(PHOTO)
     fine = depth_map.upsample_disparity(image, coarse)
     # A point on the pug's head.
@@ -92,6 +109,7 @@ def main():
         print(f"\n{title}\n{'path':<28} {'best s':>8} {'median s':>9} {'best / two-plane':>17}")
         for name, (best, median) in rows:
             print(f"{name:<28} {best:8.2f} {median:9.2f} {best / base:17.2f}")
+    print(f"\npeak resident memory of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
 
 
 if __name__ == "__main__":
