@@ -11,13 +11,12 @@ import math
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from .aperture import aperture_kernel
 from .colour import linear_to_srgb, to_light
+from .depth_layers import covered_box, halved, layer_share, render_side
 from .depth_map import DEFAULT_DEPTH_OF_FIELD, blur_radius_map, snap_depth_steps, upsample_disparity
 from .fill import fill_holes
-from .resample import upsample, upsample_rows
+from .resample import upsample_rows
 
 __all__ = ["render_depth"]
 
@@ -32,29 +31,12 @@ _LAYER_RATIO = 1.5
 # that the steps run in cache.
 _STRIP_PIXELS = 1 << 18
 
-# Blocks on a side of the cells on which it is looked up where a layer lies,
-# cells in a band of rows blurred at once, and the gap in cells below which
-# two runs of a band are blurred as one.
-_CELL = 8
-_BAND_CELLS = 4
-_GAP_CELLS = 4
-
-
 def _layer_radii(max_radius):
     """Radii of the layers on each side of the focus plane: 0, then geometric."""
     radii = [0.0]
     while radii[-1] < max_radius:
         radii.append(max(_FIRST_LAYER_RADIUS, radii[-1] * _LAYER_RATIO))
     return np.array(radii, np.float32)
-
-
-def _layer_scale(radius):
-    """Block size (a power of two, at least 2) at which a layer is blurred.
-
-    The largest whose shrunk aperture kernel keeps a radius of at least two
-    blocks, ``sqrt(radius ** 2 - scale ** 2) >= 2 * scale`` (docs/depth.md, "Layers").
-    """
-    return 2 ** max(1, math.floor(math.log2(max(radius, 1.0) / math.sqrt(5))))
 
 
 def _strip_rows(width):
@@ -104,25 +86,6 @@ def _layer_position(disparity, focus, radius, alpha):
     return position, largest
 
 
-def _halved(planes):
-    """Means of the 2 x 2 blocks of (C, h, w) planes, a lone last row or column on its own.
-
-    What ``avg_pool2d(planes, 2, ceil_mode=True)`` gives, as two strided
-    sums, which are faster on the CPU.
-    """
-    if planes.shape[-2] % 2:
-        planes = torch.cat([planes, planes[..., -1:, :]], dim=-2)
-    rows = planes[..., 0::2, :] + planes[..., 1::2, :]
-    if rows.shape[-1] % 2:
-        rows = torch.cat([rows, rows[..., -1:]], dim=-1)
-    return rows[..., 0::2].add_(rows[..., 1::2]).mul_(0.25)
-
-
-def _share(offset):
-    """A pixel's share in a layer ``offset`` layers away: ``max(0, 1 - |offset|)``, a new tensor."""
-    return offset.abs().neg_().add_(1).clamp_(min=0)
-
-
 def _split_sides(image, position, highlights):
     """The out-of-focus light behind and in front of the focus plane, at half size.
 
@@ -149,7 +112,7 @@ def _split_sides(image, position, highlights):
         colour = to_light(pixels[top:top + pos.shape[0]], highlights).permute(2, 0, 1)
         torch.mul(colour, coverage, out=planes[:3])
         torch.mul(distance.clamp_(min=1), coverage, out=planes[4])
-        half = _halved(planes)
+        half = halved(planes)
         rows = slice(top // 2, top // 2 + half.shape[1])
         # Most strips hold one side only; only where both are does the
         # one behind need a sum of its own.
@@ -159,206 +122,9 @@ def _split_sides(image, position, highlights):
         elif not bool((pos > 0).any()):
             behind[:, rows], front[:, rows] = half, 0
         else:
-            behind[:, rows] = _halved(planes.mul_(is_behind))
+            behind[:, rows] = halved(planes.mul_(is_behind))
             torch.sub(half, behind[:, rows], out=front[:, rows]).clamp_(min=0)
     return behind, front
-
-
-def _cells_to_blur(mean, layers, reach):
-    """Cells of a level within `reach` blocks of a block of one of `layers`.
-
-    Parameters
-    ----------
-    mean : Tensor
-        (h, w) mean layer position of each block (0 where none is covered;
-        a covered block's position is at least 1).
-    layers : range
-        Consecutive layer indices.
-    reach : int
-        In blocks.
-
-    Returns
-    -------
-    (ceil(h / _CELL), ceil(w / _CELL)) bool Tensor
-    """
-    # A block lies in layer L when its position is within 1 of L; a cell's
-    # least and greatest covered positions tell whether one of its blocks may.
-    lowest = F.max_pool2d(torch.where(mean > 0, -mean, -math.inf)[None], _CELL, ceil_mode=True).neg_()
-    highest = F.max_pool2d(mean[None], _CELL, ceil_mode=True)
-    cells = ((lowest < layers[-1] + 1) & (highest > layers[0] - 1)).float()
-    grow = -(-reach // _CELL)
-    if grow:
-        cells = F.max_pool2d(cells, 2 * grow + 1, stride=1, padding=grow)
-    return cells[0] > 0
-
-
-def _runs(cells, shape):
-    """Rectangles of a level, in blocks, that hold every cell in `cells`.
-
-    Bands of ``_BAND_CELLS`` rows of cells, each cut into runs of columns
-    where cells are needed (gaps of a few cells are bridged: each run costs
-    a few calls).
-
-    Yields
-    ------
-    rows, columns : slice
-    """
-    height, width = shape
-    bands = F.max_pool2d(cells[None].float(), (_BAND_CELLS, 1), ceil_mode=True)[0].numpy() > 0
-    band = _BAND_CELLS * _CELL
-    for index, needed in enumerate(bands):
-        columns = np.flatnonzero(needed)
-        if not columns.size:
-            continue
-        cuts = np.flatnonzero(np.diff(columns) > _GAP_CELLS) + 1
-        rows = slice(index * band, min(height, (index + 1) * band))
-        for first, last in zip(columns[np.r_[0, cuts]], columns[np.r_[cuts - 1, -1]]):
-            yield rows, slice(int(first) * _CELL, min(width, (int(last) + 1) * _CELL))
-
-
-def _grown(planes, rows, columns, margin):
-    """(C, h, w) planes' window `rows`, `columns` grown by `margin`, the level's edges repeated beyond it.
-
-    A view where the grown window lies inside the planes; repeating the edge
-    is the replicated border that keeps a layer's coverage up to the frame's
-    edge, as the lens's normalized blur does.
-    """
-    height, width = planes.shape[-2:]
-    top, bottom = rows.start - margin, rows.stop + margin
-    left, right = columns.start - margin, columns.stop + margin
-    if top >= 0 and left >= 0 and bottom <= height and right <= width:
-        return planes[:, top:bottom, left:right]
-    down = torch.arange(top, bottom).clamp_(0, height - 1)
-    across = torch.arange(left, right).clamp_(0, width - 1)
-    return planes[:, down[:, None], across]
-
-
-def _lay_level(stack, level, layers, radii, in_front, blades, blade_rotation):
-    """Blur the layers of one block size, most blurred first, and lay each into the side's stack, in place.
-
-    Each layer is blurred with its own coverage as weight, at block size
-    `scale`, only in the rectangles of :func:`_runs` (most layers are thin
-    bands along depth edges, whose bounding box would still span the frame).
-
-    Parameters
-    ----------
-    stack : Tensor
-        (4 or 5, h, w) float32 stack of the side at the level's block size
-        (:func:`_render_side`).
-    level : Tensor
-        (5, h, w) planes of :func:`_split_sides`, reduced to the block size
-        ``_layer_scale(radii[layer])`` of every layer in `layers`.
-    layers : range
-        Layer indices (at least 1), descending.
-    radii : ndarray
-        :func:`_layer_radii`.
-    in_front : bool
-        Whether the layers lie in front of the focus plane (laid 'under').
-    """
-    scale = _layer_scale(float(radii[layers[0]]))
-    kernels = []
-    for layer in layers:
-        # Block averaging and upsampling add about a disc of radius `scale`.
-        inner = math.sqrt(max(float(radii[layer]) ** 2 - scale * scale, 0.0)) / scale
-        kernel = torch.from_numpy(aperture_kernel(inner, blades, blade_rotation))
-        kernels.append(kernel.expand(4, 1, *kernel.shape).contiguous())
-    margin = max(kernel.shape[-1] // 2 for kernel in kernels)
-    mean = level[4] / level[3].clamp(min=1e-12)
-    cells = _cells_to_blur(mean, layers[::-1], margin)
-    for rows, columns in _runs(cells, mean.shape):
-        colour = _grown(level[:4], rows, columns, margin)
-        position = _grown(mean[None], rows, columns, margin)[0]
-        part = stack[:, rows, columns]
-        for layer, kernel in zip(layers, kernels):
-            crop = slice(margin - kernel.shape[-1] // 2, position.shape[0] - margin + kernel.shape[-1] // 2)
-            across = slice(crop.start, position.shape[1] - crop.start)
-            share = _share(position[crop, across] - layer)
-            # Channels-last: oneDNN's depth-wise convolution is much faster
-            # on four interleaved channels.
-            blurred = torch.empty((1, 4) + tuple(share.shape), memory_format=torch.channels_last)
-            torch.mul(colour[:, crop, across], share, out=blurred[0])
-            if kernel.shape[-1] > 1:
-                blurred = F.conv2d(blurred, kernel, groups=4)
-            blurred = blurred[0]
-            blurred[3].clamp_(0, 1)
-            if in_front:
-                part[:4].add_(blurred * (1 - part[3:4]))
-                part[4].add_(blurred[3])
-            else:
-                part.mul_(1 - blurred[3:4]).add_(blurred)
-
-
-def _render_side(side, radii, in_front, blades, blade_rotation):
-    """Blur and composite one side's layers, from the most blurred inwards.
-
-    Behind the focus plane back to front with 'over', in front front to back
-    with 'under' (docs/depth.md, "Compositing the sides").
-
-    Returns
-    -------
-    stack : Tensor or None
-        (4, h, w) float32 premultiplied linear colour and coverage inside
-        `box`, and in front a fifth plane, the summed coverage; None when no
-        pixel is on this side.
-    box : tuple of slice
-        Rows and columns of the half-size frame that `stack` covers.
-    """
-    # Only around what lies on this side is there anything to blur; the box
-    # lies on the coarsest block grid so every level's blocks stay in place.
-    box = _box(side[3], margin=math.ceil(radii[-1]))
-    if box is None:
-        return None, None
-    grid = _layer_scale(float(radii[-1])) // 2
-    box = tuple(slice(span.start // grid * grid, min(size, -(-span.stop // grid) * grid))
-                for span, size in zip(box, side.shape[1:]))
-    side = side[:, box[0], box[1]]
-    # Pyramid of block means: level k has blocks of 2 ** (k + 1) pixels.
-    pyramid = [side]
-    stack = None
-    top = len(radii) - 1
-    while top > 0:
-        scale = _layer_scale(float(radii[top]))
-        bottom = top
-        while bottom > 1 and _layer_scale(float(radii[bottom - 1])) == scale:
-            bottom -= 1
-        while 2 ** len(pyramid) < scale:
-            pyramid.append(_halved(pyramid[-1]))
-        level = pyramid[int(math.log2(scale)) - 1]
-        if stack is None:
-            # Pixel by pixel in memory, as the convolutions give the layers.
-            stack = torch.zeros(tuple(level.shape[1:]) + (5 if in_front else 4,)).permute(2, 0, 1)
-            stack_scale = scale
-        stack, stack_scale = _enlarged(stack, stack_scale, scale, pyramid)
-        _lay_level(stack, level, range(top, bottom - 1, -1), radii, in_front, blades, blade_rotation)
-        top = bottom - 1
-    return _enlarged(stack, stack_scale, 2, pyramid)[0], box
-
-
-def _enlarged(stack, stack_scale, scale, pyramid):
-    """The stack upsampled, a factor of 2 at a time, from block size `stack_scale` to `scale`.
-
-    Returns
-    -------
-    stack : Tensor
-        (C, h, w) at the size of the pyramid's level for `scale`.
-    scale : int
-    """
-    while stack_scale > scale:
-        height, width = pyramid[int(math.log2(stack_scale)) - 2].shape[-2:]
-        stack = torch.from_numpy(upsample(stack[None], (height, width), 2)).permute(2, 0, 1)
-        stack_scale //= 2
-    return stack, stack_scale
-
-
-def _box(coverage, margin=0):
-    """Rows and columns where `coverage` (h, w) is nonzero, grown by `margin`; None if nowhere."""
-    rows = torch.nonzero(coverage.any(dim=1))
-    if not rows.numel():
-        return None
-    columns = torch.nonzero(coverage.any(dim=0))
-    return tuple(slice(max(0, int(first) - margin), min(size, int(last) + 1 + margin))
-                 for first, last, size in ((rows[0], rows[-1], coverage.shape[0]),
-                                           (columns[0], columns[-1], coverage.shape[1])))
 
 
 def _encoded(stack, box):
@@ -370,7 +136,7 @@ def _encoded(stack, box):
     Parameters
     ----------
     stack, box
-        As :func:`_render_side` returns them (None for no stack).
+        As :func:`render_side` returns them (None for no stack).
 
     Returns
     -------
@@ -381,7 +147,7 @@ def _encoded(stack, box):
     corner : (int, int)
         The first row and column of `planes` in the half-size frame.
     """
-    covered = None if stack is None else _box(stack[3], margin=1)
+    covered = None if stack is None else covered_box(stack[3], margin=1)
     if covered is None:
         return None, (0, 0)
     # Only where the stack has coverage is there a colour to encode; a near
@@ -426,9 +192,9 @@ def _in_focus_share(image, position, box):
     step = _strip_rows(width)
     for top in range(rows.start, rows.stop, step):
         bottom = min(rows.stop, top + step)
-        share = _share(position[top:bottom, columns])
+        share = layer_share(position[top:bottom, columns])
         planes = torch.cat([pixels[top:bottom, columns].permute(2, 0, 1) * share, share[None]])
-        half = _halved(planes)
+        half = halved(planes)
         first = (top - rows.start) // 2
         out[:, first:first + half.shape[1]] = half
     return out
@@ -458,7 +224,7 @@ def _fill_hidden(behind, front, image, position):
     # Two blocks beyond the near stack, so the seam lies where nothing in
     # front is left to show it.
     box = tuple(slice(max(0, start + span.start - 2), min(size, start + span.stop + 2))
-                for span, start, size in zip(_box(planes[3]), corner, behind.shape[1:]))
+                for span, start, size in zip(covered_box(planes[3]), corner, behind.shape[1:]))
     focused = _in_focus_share(image, position, box)
     share = focused[3:4]
     below = behind[:, box[0], box[1]]
@@ -527,8 +293,8 @@ def render_depth(image, disparity, focus, max_radius, *, blades=0, blade_rotatio
     radii = _layer_radii(largest)
     behind, front = _split_sides(image, position, highlights)
     half = behind.shape[1:]
-    behind = _in_frame(*_encoded(*_render_side(behind, radii, False, blades, blade_rotation)), half)
-    front = _encoded(*_render_side(front, radii, True, blades, blade_rotation))
+    behind = _in_frame(*_encoded(*render_side(behind, radii, False, blades, blade_rotation)), half)
+    front = _encoded(*render_side(front, radii, True, blades, blade_rotation))
     _fill_hidden(behind, front, image, position)
     return _composite_planes(image, position, behind, front)
 
@@ -572,7 +338,7 @@ def _composite_planes(image, position, behind, front):
     step = _strip_rows(width)
     for top in range(0, height, step):
         bottom = min(height, top + step)
-        sharp = _share(position[top:bottom])
+        sharp = layer_share(position[top:bottom])
         far = [upsample_rows(behind[None, c:c + 1], (height, width), 2, top, bottom)[..., 0] for c in range(4)]
         colours = [torch.lerp(far[c], photo[top:bottom, :, c], sharp) for c in range(3)]
         colours.append(torch.lerp(far[3], one, sharp))
