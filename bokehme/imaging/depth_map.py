@@ -11,7 +11,7 @@ import numpy as np
 from scipy import ndimage
 
 from .guided_filter import fast_guided_filter
-from .resample import resize_map
+from .resample import resize_map, resized_block_mean
 
 __all__ = [
     "DEFAULT_DEPTH_OF_FIELD",
@@ -82,13 +82,14 @@ def upsample_disparity(image, disparity, *, eps=1e-3):
     image = np.asarray(image, dtype=np.float32)
     disparity = np.asarray(disparity, dtype=np.float32)
     height, width = image.shape[:2]
-    big = resize_map(disparity, (height, width))
     factor = max(1, round(max(height / disparity.shape[0], width / disparity.shape[1])))
     if factor == 1:
-        return np.clip(big, 0, 1)
+        return np.clip(resize_map(disparity, (height, width)), 0, 1)
     # A window of four map pixels spans the map's blocky edge; the
-    # coefficients are fitted at the map's own resolution, where they live.
-    out = fast_guided_filter(image, big, 4 * factor, eps, factor)
+    # coefficients are fitted at the map's own resolution, where they live,
+    # so the map is only ever enlarged to the block grid they are fitted on.
+    small = resized_block_mean(disparity, (height, width), factor)
+    out = fast_guided_filter(image, small, 4 * factor, eps, factor, src_reduced=True)
     return np.clip(out, 0, 1, out=out)
 
 
