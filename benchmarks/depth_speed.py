@@ -15,9 +15,10 @@ found by DeepLabV3-MobileNetV2 (``../shared/models``) in both.
 
 Each is run ``REPEATS`` times in turns; the table gives the best and the
 median seconds and the ratio of the best times to the two-plane path
-(target: at most 2, at 12 MP and at 48 MP), and the peak resident memory
-of the process.  The best time is the one least disturbed by other work on
-the machine.
+(target: at most 2, at 12 MP and at 48 MP), the median CPU seconds (all
+threads) and their ratio, and the peak resident memory of the process.  The
+best time is the one least disturbed by other work on the machine; on a
+busy machine the CPU time, with one thread, is the steadier comparison.
 
 Run: python benchmarks/depth_speed.py [--scale 2] [--radius PIXELS]
 (OMP_NUM_THREADS=1 for a single core; --scale 2 gives 48 MP.)
@@ -48,17 +49,19 @@ REPEATS = 5
 
 
 def timed(functions):
-    """Best and median seconds of each function, run in turns.
+    """Best and median seconds of each function, and its median CPU seconds, run in turns.
 
     Taking turns spreads a busy machine's slow spells over all of them.
     """
     seconds = [[] for _ in functions]
+    cpu = [[] for _ in functions]
     for _ in range(REPEATS):
-        for function, times in zip(functions, seconds):
-            start = time.perf_counter()
+        for function, times, used in zip(functions, seconds, cpu):
+            start, start_cpu = time.perf_counter(), time.process_time()
             function()
             times.append(time.perf_counter() - start)
-    return [(min(times), statistics.median(times)) for times in seconds]
+            used.append(time.process_time() - start_cpu)
+    return [(min(times), statistics.median(times), statistics.median(used)) for times, used in zip(seconds, cpu)]
 
 
 def enlarged(image, scale):
@@ -105,10 +108,11 @@ def main():
           f"best/median of {REPEATS}")
     for title, paths in (("rendering alone", renders), ("bokehme.render, whole photo", photos)):
         rows = list(zip(paths, timed(list(paths.values()))))
-        base = rows[0][1][0]
-        print(f"\n{title}\n{'path':<28} {'best s':>8} {'median s':>9} {'best / two-plane':>17}")
-        for name, (best, median) in rows:
-            print(f"{name:<28} {best:8.2f} {median:9.2f} {best / base:17.2f}")
+        base, base_cpu = rows[0][1][0], rows[0][1][2]
+        print(f"\n{title}\n{'path':<28} {'best s':>8} {'median s':>9} {'best / two-plane':>17} "
+              f"{'median CPU s':>13} {'CPU / two-plane':>16}")
+        for name, (best, median, cpu) in rows:
+            print(f"{name:<28} {best:8.2f} {median:9.2f} {best / base:17.2f} {cpu:13.2f} {cpu / base_cpu:16.2f}")
     print(f"\npeak resident memory of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
 
 
