@@ -11,7 +11,7 @@ import numpy as np
 from scipy import ndimage
 
 from .guided_filter import fast_guided_filter
-from .resample import resize_map
+from .resample import resize_map, resized_block_mean
 
 __all__ = [
     "DEFAULT_DEPTH_OF_FIELD",
@@ -36,6 +36,9 @@ FOCUS_WINDOW_FRACTION = 0.02
 # each way.
 _STEP_REACH_FRACTION = 0.006
 _STEP_MIN_REACH = 4
+
+# Pixels handled at once by a full-resolution pass of several steps.
+_STRIP_PIXELS = 1 << 18
 
 
 class FocusOutsideImage(ValueError):
@@ -79,13 +82,14 @@ def upsample_disparity(image, disparity, *, eps=1e-3):
     image = np.asarray(image, dtype=np.float32)
     disparity = np.asarray(disparity, dtype=np.float32)
     height, width = image.shape[:2]
-    big = resize_map(disparity, (height, width))
     factor = max(1, round(max(height / disparity.shape[0], width / disparity.shape[1])))
     if factor == 1:
-        return np.clip(big, 0, 1)
+        return np.clip(resize_map(disparity, (height, width)), 0, 1)
     # A window of four map pixels spans the map's blocky edge; the
-    # coefficients are fitted at the map's own resolution, where they live.
-    out = fast_guided_filter(image, big, 4 * factor, eps, factor)
+    # coefficients are fitted at the map's own resolution, where they live,
+    # so the map is only ever enlarged to the block grid they are fitted on.
+    small = resized_block_mean(disparity, (height, width), factor)
+    out = fast_guided_filter(image, small, 4 * factor, eps, factor, src_reduced=True)
     return np.clip(out, 0, 1, out=out)
 
 
@@ -168,10 +172,18 @@ def blur_radius_map(disparity, focus, max_radius, depth_of_field=DEFAULT_DEPTH_O
         extent = float(disparity.max()) - focus
     if extent <= half or max_radius <= 0:
         return np.zeros_like(disparity)
-    distance = np.abs(disparity - np.float32(focus))
-    distance -= half
-    distance *= np.float32(max_radius / max(extent - half, depth_of_field))
-    return np.clip(distance, 0, np.float32(max_radius), out=distance)
+    slope = np.float32(max_radius / max(extent - half, depth_of_field))
+    radius = np.empty_like(disparity)
+    # Strip by strip, so that the several passes run in cache.
+    rows = max(1, _STRIP_PIXELS // max(1, disparity.shape[-1]))
+    for top in range(0, disparity.shape[0], rows):
+        distance = radius[top:top + rows]
+        np.subtract(disparity[top:top + rows], np.float32(focus), out=distance)
+        np.abs(distance, out=distance)
+        distance -= half
+        distance *= slope
+        np.clip(distance, 0, np.float32(max_radius), out=distance)
+    return radius
 
 
 def snap_depth_steps(disparity, focus, depth_of_field=DEFAULT_DEPTH_OF_FIELD):

@@ -11,13 +11,12 @@ import math
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from .aperture import aperture_kernel
 from .colour import linear_to_srgb, to_light
+from .depth_layers import covered_box, halved, layer_share, render_side
 from .depth_map import DEFAULT_DEPTH_OF_FIELD, blur_radius_map, snap_depth_steps, upsample_disparity
 from .fill import fill_holes
-from .resample import upsample, upsample_rows
+from .resample import upsample_rows
 
 __all__ = ["render_depth"]
 
@@ -28,9 +27,9 @@ __all__ = ["render_depth"]
 _FIRST_LAYER_RADIUS = 2.0
 _LAYER_RATIO = 1.5
 
-# Full-resolution rows handled at once when splitting the photo into layers.
-_STRIP_ROWS = 64
-
+# Full-resolution pixels handled at once by a pass of several steps, so
+# that the steps run in cache.
+_STRIP_PIXELS = 1 << 18
 
 def _layer_radii(max_radius):
     """Radii of the layers on each side of the focus plane: 0, then geometric."""
@@ -40,56 +39,51 @@ def _layer_radii(max_radius):
     return np.array(radii, np.float32)
 
 
-def _layer_scale(radius):
-    """Block size (a power of two, at least 2) at which a layer is blurred.
-
-    The largest whose shrunk aperture kernel keeps a radius of at least two
-    blocks, ``sqrt(radius ** 2 - scale ** 2) >= 2 * scale`` (docs/depth.md, "Layers").
-    """
-    return 2 ** max(1, math.floor(math.log2(max(radius, 1.0) / math.sqrt(5))))
+def _strip_rows(width):
+    """Rows of a strip of about ``_STRIP_PIXELS`` pixels, an even number (whole blocks of 2 x 2)."""
+    return max(2, _STRIP_PIXELS // width // 2 * 2)
 
 
-def _layer_position(disparity, focus, radius):
+def _layer_position(disparity, focus, radius, alpha):
     """Signed, fractional layer index of every pixel (negative = behind focus).
 
     A pixel with position ``q`` belongs to layer ``floor(|q|)`` with weight
     ``1 - frac(|q|)`` and to the next with weight ``frac(|q|)``.
 
+    Parameters
+    ----------
+    disparity, focus
+        As for :func:`render_depth`.
+    radius : (H, W) float32 ndarray
+        :func:`~bokehme.imaging.depth_map.blur_radius_map`; overwritten by
+        the positions.
+    alpha : (H, W) float32 ndarray or None
+        Where it is 1 the radius is taken as 0.
+
     Returns
     -------
-    Tensor
-        (H, W) float32.
+    position : Tensor
+        (H, W) float32, sharing `radius`'s memory.
+    largest : float
+        The largest radius left where `alpha` is below 1.
     """
-    radius = torch.from_numpy(radius)
+    position = torch.from_numpy(radius)
     disparity = torch.from_numpy(np.asarray(disparity, dtype=np.float32))
-    position = torch.empty_like(radius)
+    alpha = None if alpha is None else torch.from_numpy(np.asarray(alpha, dtype=np.float32))
+    largest = 0.0
     # Strip by strip, so that the several passes below run in cache.
-    for top in range(0, radius.shape[0], _STRIP_ROWS):
-        rows = slice(top, top + _STRIP_ROWS)
-        linear = torch.div(radius[rows], _FIRST_LAYER_RADIUS, out=position[rows])
+    step = _strip_rows(position.shape[1])
+    for top in range(0, position.shape[0], step):
+        rows = slice(top, top + step)
+        linear = position[rows]
+        if alpha is not None:
+            linear.masked_fill_(alpha[rows] >= 1, 0)
+        largest = max(largest, float(linear.max()))
+        linear.div_(_FIRST_LAYER_RADIUS)
         beyond = linear.clamp(min=1).log_().mul_(1 / math.log(_LAYER_RATIO))
         linear.clamp_(max=1).add_(beyond)
         linear.copysign_(disparity[rows] - focus)
-    return position
-
-
-def _halved(planes):
-    """Means of the 2 x 2 blocks of (C, h, w) planes, a lone last row or column on its own.
-
-    What ``avg_pool2d(planes, 2, ceil_mode=True)`` gives, as two strided
-    sums, which are faster on the CPU.
-    """
-    if planes.shape[-2] % 2:
-        planes = torch.cat([planes, planes[..., -1:, :]], dim=-2)
-    rows = planes[..., 0::2, :] + planes[..., 1::2, :]
-    if rows.shape[-1] % 2:
-        rows = torch.cat([rows, rows[..., -1:]], dim=-1)
-    return rows[..., 0::2].add_(rows[..., 1::2]).mul_(0.25)
-
-
-def _share(offset):
-    """A pixel's share in a layer ``offset`` layers away: ``max(0, 1 - |offset|)``, a new tensor."""
-    return offset.abs().neg_().add_(1).clamp_(min=0)
+    return position, largest
 
 
 def _split_sides(image, position, highlights):
@@ -108,16 +102,17 @@ def _split_sides(image, position, highlights):
     size = (5, -(-height // 2), -(-width // 2))
     behind, front = torch.empty(size), torch.empty(size)
     pixels = torch.from_numpy(image)
-    both = torch.empty((5, _STRIP_ROWS, width))
-    for top in range(0, height, _STRIP_ROWS):
-        pos = position[top:top + _STRIP_ROWS]
+    step = _strip_rows(width)
+    both = torch.empty((5, step, width))
+    for top in range(0, height, step):
+        pos = position[top:top + step]
         planes = both[:, :pos.shape[0]]
         distance = pos.abs()
         coverage = torch.clamp(distance, max=1, out=planes[3])
         colour = to_light(pixels[top:top + pos.shape[0]], highlights).permute(2, 0, 1)
         torch.mul(colour, coverage, out=planes[:3])
         torch.mul(distance.clamp_(min=1), coverage, out=planes[4])
-        half = _halved(planes)
+        half = halved(planes)
         rows = slice(top // 2, top // 2 + half.shape[1])
         # Most strips hold one side only; only where both are does the
         # one behind need a sum of its own.
@@ -127,176 +122,53 @@ def _split_sides(image, position, highlights):
         elif not bool((pos > 0).any()):
             behind[:, rows], front[:, rows] = half, 0
         else:
-            behind[:, rows] = _halved(planes.mul_(is_behind))
+            behind[:, rows] = halved(planes.mul_(is_behind))
             torch.sub(half, behind[:, rows], out=front[:, rows]).clamp_(min=0)
     return behind, front
 
 
-def _blurred_layer(side, mean, layer, radius, scale, blades, blade_rotation):
-    """One layer of a side, blurred at block size `scale`.
+def _encoded(stack, box):
+    """sRGB colour times coverage, and coverage, of a half-size linear stack, in its own memory.
+
+    Premultiplied, so that upsampling never mixes the colour of uncovered
+    pixels into a fading edge.
 
     Parameters
     ----------
-    side : Tensor
-        (5, h, w) planes of :func:`_split_sides`, reduced to block size `scale`.
-    mean : Tensor
-        (h, w) mean layer position of each block of `side`.
-    layer : int
-        Layer index (at least 1).
-    radius : float
-        The layer's blur radius in full-resolution pixels.
+    stack, box
+        As :func:`render_side` returns them (None for no stack).
 
     Returns
     -------
-    blurred : Tensor or None
-        (4, h', w') float32 premultiplied linear colour and coverage inside
-        `window`, zero outside it; None when no pixel belongs to the layer.
-    window : tuple of slice
-        Rows and columns of `side` that `blurred` covers.
+    planes : (4, h, w) Tensor or None
+        A view of `stack`, cropped to its covered blocks and one block
+        more, so that it is zero at its edges wherever they lie inside the
+        frame; None where nothing is covered.
+    corner : (int, int)
+        The first row and column of `planes` in the half-size frame.
     """
-    share = _share(mean - layer)
-    if not bool(share.any()):
-        return None, None
-    # Block averaging and upsampling add about a disc of radius `scale`.
-    inner = math.sqrt(max(radius * radius - scale * scale, 0.0)) / scale
-    kernel = torch.from_numpy(aperture_kernel(inner, blades, blade_rotation))
-    half = kernel.shape[0] // 2
-    # Most layers cover a small part of the frame; they are blurred in their
-    # bounding box grown by the kernel's reach (and as much again of zeros
-    # for the replicated border to extend).
-    window = _box(share, margin=2 * half)
-    rows, columns = window[0].stop - window[0].start, window[1].stop - window[1].start
-    # Channels-last: oneDNN's depth-wise convolution is much faster on four
-    # interleaved channels.  The layer is written straight into the middle of
-    # the padded input, rather than padded after.
-    planes = torch.empty((1, 4, rows + 2 * half, columns + 2 * half), memory_format=torch.channels_last)
-    torch.mul(side[:4, window[0], window[1]], share[window],
-              out=planes[0, :, half:half + rows, half:half + columns])
-    if half:
-        # Replicated borders keep a layer's coverage up to the frame's edge,
-        # as the lens's normalized blur does (inside the frame, the window's
-        # margin is zeros and so are its borders).
-        _replicate_border(planes[0], half)
-        planes = F.conv2d(planes, kernel.expand(4, 1, *kernel.shape).contiguous(), groups=4)
-    blurred = planes[0]
-    blurred[3].clamp_(0, 1)
-    return blurred, window
-
-
-def _replicate_border(planes, width):
-    """Fill the outer `width` rows and columns of (C, h, w) planes with the nearest inner ones, in place."""
-    planes[:, :width, width:-width] = planes[:, width:width + 1, width:-width]
-    planes[:, -width:, width:-width] = planes[:, -width - 1:-width, width:-width]
-    planes[:, :, :width] = planes[:, :, width:width + 1]
-    planes[:, :, -width:] = planes[:, :, -width - 1:-width]
-
-
-def _render_side(side, radii, in_front, blades, blade_rotation):
-    """Blur and composite one side's layers, from the most blurred inwards.
-
-    Behind the focus plane back to front with 'over', in front front to back
-    with 'under' (docs/depth.md, "Compositing the sides").
-
-    Returns
-    -------
-    stack : Tensor or None
-        (4, h, w) float32 premultiplied linear colour and coverage inside
-        `box`, and in front a fifth plane, the summed coverage; None when no
-        pixel is on this side.
-    box : tuple of slice
-        Rows and columns of the half-size frame that `stack` covers.
-    """
-    # Only around what lies on this side is there anything to blur; the box
-    # lies on the coarsest block grid so every level's blocks stay in place.
-    box = _box(side[3], margin=math.ceil(radii[-1]))
-    if box is None:
-        return None, None
-    grid = _layer_scale(float(radii[-1])) // 2
-    box = tuple(slice(span.start // grid * grid, min(size, -(-span.stop // grid) * grid))
-                for span, size in zip(box, side.shape[1:]))
-    side = side[:, box[0], box[1]]
-    # Pyramid of block means: level k has blocks of 2 ** (k + 1) pixels.
-    pyramid = [side]
-    means = {}
-    stack = None
-    stack_scale = None
-    for layer in range(len(radii) - 1, 0, -1):
-        scale = _layer_scale(float(radii[layer]))
-        while 2 ** len(pyramid) < scale:
-            pyramid.append(_halved(pyramid[-1]))
-        level = pyramid[int(math.log2(scale)) - 1]
-        if scale not in means:
-            means[scale] = level[4] / level[3].clamp(min=1e-12)
-        blurred, window = _blurred_layer(level, means[scale], layer, float(radii[layer]), scale,
-                                         blades, blade_rotation)
-        if blurred is None:
-            continue
-        if stack is None:
-            stack = level.new_zeros((5 if in_front else 4,) + tuple(level.shape[1:]))
-            stack_scale = scale
-        stack, stack_scale = _enlarged(stack, stack_scale, scale, pyramid)
-        part = stack[:, window[0], window[1]]
-        if in_front:
-            part[:4].add_(blurred * (1 - part[3:4]))
-            part[4].add_(blurred[3])
-        else:
-            part.mul_(1 - blurred[3:4]).add_(blurred)
-    if stack is None:
-        return None, None
-    return _enlarged(stack, stack_scale, 2, pyramid)[0], box
-
-
-def _enlarged(stack, stack_scale, scale, pyramid):
-    """The stack upsampled, a factor of 2 at a time, from block size `stack_scale` to `scale`.
-
-    Returns
-    -------
-    stack : Tensor
-        (C, h, w) at the size of the pyramid's level for `scale`.
-    scale : int
-    """
-    while stack_scale > scale:
-        height, width = pyramid[int(math.log2(stack_scale)) - 2].shape[-2:]
-        stack = torch.from_numpy(upsample(stack[None], (height, width), 2)).permute(2, 0, 1)
-        stack_scale //= 2
-    return stack, stack_scale
-
-
-def _box(coverage, margin=0):
-    """Rows and columns where `coverage` (h, w) is nonzero, grown by `margin`; None if nowhere."""
-    rows = torch.nonzero(coverage.any(dim=1))
-    if not rows.numel():
-        return None
-    columns = torch.nonzero(coverage.any(dim=0))
-    return tuple(slice(max(0, int(first) - margin), min(size, int(last) + 1 + margin))
-                 for first, last, size in ((rows[0], rows[-1], coverage.shape[0]),
-                                           (columns[0], columns[-1], coverage.shape[1])))
-
-
-def _encoded(stack, box, size):
-    """sRGB colour times coverage, and coverage, (4, h, w), of a half-size linear stack; zeros for None.
-
-    The stack covers the slices `box` of the half-size frame `size`, as
-    :func:`_render_side` returns it.  Premultiplied, so that upsampling never
-    mixes the colour of uncovered pixels into a fading edge; the planes lie
-    in memory pixel by pixel, as upsampling reads them.
-    """
-    out = torch.zeros(tuple(size) + (4,)).permute(2, 0, 1)
-    covered = None if stack is None else _box(stack[3])
+    covered = None if stack is None else covered_box(stack[3], margin=1)
     if covered is None:
-        return out
+        return None, (0, 0)
     # Only where the stack has coverage is there a colour to encode; a near
     # object's stack usually covers a small part of the frame.
     stack = stack[:, covered[0], covered[1]]
-    rows, columns = (slice(outer.start + inner.start, outer.start + inner.stop)
-                     for outer, inner in zip(box, covered))
-    target = out[:, rows, columns]
     # Strip by strip: the encoding's several passes then run in cache.
-    for top in range(0, stack.shape[1], _STRIP_ROWS):
-        strip = slice(top, top + _STRIP_ROWS)
-        part = stack[:, strip]
-        coverage = torch.clamp(part[-1], max=1, out=target[3, strip])
-        torch.mul(linear_to_srgb(part[:3] / part[3:4].clamp(min=1e-12)), coverage, out=target[:3, strip])
+    step = _strip_rows(stack.shape[2])
+    for top in range(0, stack.shape[1], step):
+        part = stack[:, top:top + step]
+        colour = linear_to_srgb(part[:3] / part[3:4].clamp(min=1e-12))
+        torch.mul(colour, torch.clamp(part[-1], max=1, out=part[3]), out=part[:3])
+    return stack[:4], (box[0].start + covered[0].start, box[1].start + covered[1].start)
+
+
+def _in_frame(planes, corner, size):
+    """Encoded planes (:func:`_encoded`) over the whole half-size frame `size`, zero where they are not."""
+    if planes is not None and corner == (0, 0) and tuple(planes.shape[1:]) == tuple(size):
+        return planes
+    out = torch.zeros((4,) + tuple(size))
+    if planes is not None:
+        out[:, corner[0]:corner[0] + planes.shape[1], corner[1]:corner[1] + planes.shape[2]] = planes
     return out
 
 
@@ -317,11 +189,12 @@ def _in_focus_share(image, position, box):
     columns = slice(2 * box[1].start, min(width, 2 * box[1].stop))
     out = torch.empty((4, box[0].stop - box[0].start, box[1].stop - box[1].start))
     pixels = torch.from_numpy(image)
-    for top in range(rows.start, rows.stop, _STRIP_ROWS):
-        bottom = min(rows.stop, top + _STRIP_ROWS)
-        share = _share(position[top:bottom, columns])
+    step = _strip_rows(width)
+    for top in range(rows.start, rows.stop, step):
+        bottom = min(rows.stop, top + step)
+        share = layer_share(position[top:bottom, columns])
         planes = torch.cat([pixels[top:bottom, columns].permute(2, 0, 1) * share, share[None]])
-        half = _halved(planes)
+        half = halved(planes)
         first = (top - rows.start) // 2
         out[:, first:first + half.shape[1]] = half
     return out
@@ -337,16 +210,21 @@ def _fill_hidden(behind, front, image, position):
 
     Parameters
     ----------
-    behind, front : (4, h, w) float32 Tensor
-        Premultiplied sRGB colour and coverage of the two stacks (:func:`_encoded`).
+    behind : (4, h, w) float32 Tensor
+        Premultiplied sRGB colour and coverage of the stack behind over
+        the whole half-size frame (:func:`_in_frame`).
+    front : (Tensor or None, (int, int))
+        The stack in front, as :func:`_encoded` returns it.
     image, position
         As for :func:`_composite_planes`.
     """
+    planes, corner = front
+    if planes is None:
+        return
     # Two blocks beyond the near stack, so the seam lies where nothing in
     # front is left to show it.
-    box = _box(front[3], margin=2)
-    if box is None:
-        return
+    box = tuple(slice(max(0, start + span.start - 2), min(size, start + span.stop + 2))
+                for span, start, size in zip(covered_box(planes[3]), corner, behind.shape[1:]))
     focused = _in_focus_share(image, position, box)
     share = focused[3:4]
     below = behind[:, box[0], box[1]]
@@ -406,18 +284,17 @@ def render_depth(image, disparity, focus, max_radius, *, blades=0, blade_rotatio
     if disparity.shape != shape:
         disparity = upsample_disparity(image, disparity)
     disparity = snap_depth_steps(disparity, focus, depth_of_field)
-    radius = blur_radius_map(disparity, focus, max_radius, depth_of_field)
-    if alpha is not None:
-        radius[np.asarray(alpha) >= 1] = 0
-    if not radius.any():
+    position, largest = _layer_position(disparity, focus, blur_radius_map(disparity, focus, max_radius,
+                                                                          depth_of_field), alpha)
+    # The positions carry the side; a snapped copy of the map is let go here.
+    del disparity
+    if not largest:
         return image.copy()
-    radii = _layer_radii(float(radius.max()))
-    position = _layer_position(disparity, focus, radius)
-    del radius
+    radii = _layer_radii(largest)
     behind, front = _split_sides(image, position, highlights)
     half = behind.shape[1:]
-    behind = _encoded(*_render_side(behind, radii, False, blades, blade_rotation), half)
-    front = _encoded(*_render_side(front, radii, True, blades, blade_rotation), half)
+    behind = _in_frame(*_encoded(*render_side(behind, radii, False, blades, blade_rotation)), half)
+    front = _encoded(*render_side(front, radii, True, blades, blade_rotation))
     _fill_hidden(behind, front, image, position)
     return _composite_planes(image, position, behind, front)
 
@@ -427,10 +304,11 @@ def _composite_planes(image, position, behind, front):
 
     All in sRGB, as the two-plane path lays its subject, so that where
     nothing is blurred the photo comes back exactly: with an in-focus share
-    of 1 and no front coverage every step below is a multiplication by 1 or
-    an addition of 0.  Where coverage falls short of 1 (what lies behind is
-    hidden) the visible planes are renormalized over the gap.  Strip by
-    strip, so the enlarged planes never exist at full size.
+    of 1 and no front coverage every step below gives the photo's value or
+    adds 0.  Where coverage falls short of 1 (what lies behind is hidden)
+    the visible planes are renormalized over the gap.  Strip by strip and
+    plane by plane, so the enlarged planes never exist at full size and
+    every pass runs over whole rows in cache.
 
     Parameters
     ----------
@@ -438,8 +316,11 @@ def _composite_planes(image, position, behind, front):
     position : (H, W) float32 Tensor
         Layer positions of :func:`_layer_position`; ``max(0, 1 - |q|)`` is
         a pixel's in-focus share.
-    behind, front : (4, ceil(H / 2), ceil(W / 2)) float32 Tensor
-        Premultiplied sRGB colour and coverage of the two stacks (:func:`_encoded`).
+    behind : (4, ceil(H / 2), ceil(W / 2)) float32 Tensor
+        Premultiplied sRGB colour and coverage of the stack behind (:func:`_in_frame`).
+    front : (Tensor or None, (int, int))
+        The stack in front, as :func:`_encoded` returns it: zero at its
+        edges inside the frame, so that it is enlarged on its own.
 
     Returns
     -------
@@ -448,21 +329,27 @@ def _composite_planes(image, position, behind, front):
     photo = torch.from_numpy(image)
     out = torch.empty_like(photo)
     height, width = photo.shape[:2]
-    # Full-resolution rows the front stack reaches (a half-size row reaches
-    # the two of its own block and one on either side).
-    reach = _box(front[3])
-    reach = (2 * reach[0].start - 1, 2 * reach[0].stop + 1) if reach else (0, 0)
-    for top in range(0, height, _STRIP_ROWS):
-        bottom = min(height, top + _STRIP_ROWS)
-        far = upsample_rows(behind[None], (height, width), 2, top, bottom)
-        sharp = _share(position[top:bottom, :, None])
-        blurred = 1 - sharp
-        colour = far[..., :3].mul_(blurred).addcmul_(photo[top:bottom], sharp)
-        total = far[..., 3:].mul_(blurred).add_(sharp)
-        if top < reach[1] and bottom > reach[0]:
-            near = upsample_rows(front[None], (height, width), 2, top, bottom)
-            rest = 1 - near[..., 3:]
-            colour.mul_(rest).add_(near[..., :3])
-            total.mul_(rest).add_(near[..., 3:])
-        torch.div(colour, total.clamp_(min=1e-12), out=out[top:bottom]).clamp_(0, 1)
-    return out.numpy()
+    near, corner = front
+    if near is not None:
+        corner = (2 * corner[0], 2 * corner[1])
+        near_size = (min(2 * near.shape[1], height - corner[0]), min(2 * near.shape[2], width - corner[1]))
+        columns = slice(corner[1], corner[1] + near_size[1])
+    one = torch.ones(())
+    step = _strip_rows(width)
+    for top in range(0, height, step):
+        bottom = min(height, top + step)
+        sharp = layer_share(position[top:bottom])
+        far = [upsample_rows(behind[None, c:c + 1], (height, width), 2, top, bottom)[..., 0] for c in range(4)]
+        colours = [torch.lerp(far[c], photo[top:bottom, :, c], sharp) for c in range(3)]
+        colours.append(torch.lerp(far[3], one, sharp))
+        first, last = max(top, corner[0]), min(bottom, corner[0] + near_size[0]) if near is not None else 0
+        if first < last:
+            cover = [upsample_rows(near[None, c:c + 1], near_size, 2, first - corner[0], last - corner[0])[..., 0]
+                     for c in range(4)]
+            rest = 1 - cover[3]
+            for colour, plane in zip(colours, cover):
+                colour[first - top:last - top, columns].mul_(rest).add_(plane)
+        total = colours.pop().clamp_(min=1e-12)
+        for c, colour in enumerate(colours):
+            torch.div(colour, total, out=out[top:bottom, :, c])
+    return out.clamp_(0, 1).numpy()

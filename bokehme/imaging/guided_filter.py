@@ -221,7 +221,7 @@ def guided_filter(guide, src, radius, eps):
     return apply_coefficients(a, b, guide)
 
 
-def fast_guided_filter(guide, src, radius, eps, subsample):
+def fast_guided_filter(guide, src, radius, eps, subsample, *, src_reduced=False):
     """Guided filter computed at reduced resolution (He & Sun, 2015).
 
     The linear coefficients are found on guide and source reduced by
@@ -234,6 +234,11 @@ def fast_guided_filter(guide, src, radius, eps, subsample):
         As for :func:`guided_filter`.
     subsample : int
         Reduction factor, at least 1.
+    src_reduced : bool, optional
+        `src` is given already reduced: the ``subsample`` block means of
+        the source, (ceil(H / subsample), ceil(W / subsample)), as
+        :func:`~bokehme.imaging.resample.resized_block_mean` gives a low
+        resolution map's without enlarging it first.
 
     Returns
     -------
@@ -242,8 +247,8 @@ def fast_guided_filter(guide, src, radius, eps, subsample):
     """
     guide, src = _as_float(guide), _as_float(src)
     subsample = int(subsample)
-    a, b = guided_coefficients(block_mean(guide, subsample), block_mean(src, subsample),
-                               max(1, round(radius / subsample)), eps)
+    small = src if src_reduced else block_mean(src, subsample)
+    a, b = guided_coefficients(block_mean(guide, subsample), small, max(1, round(radius / subsample)), eps)
     if subsample == 1:
         return apply_coefficients(a, b, guide)
     # Strip by strip from the block grid (block centres, as the reduction

@@ -17,6 +17,7 @@ __all__ = [
     "upsample",
     "upsample_rows",
     "resize_map",
+    "resized_block_mean",
     "resize_image",
     "resize_image_to_uint8",
     "size_for_long_side",
@@ -254,6 +255,44 @@ def resize_map(x, shape):
     """
     t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[None, None]
     return F.interpolate(t, size=shape, mode="bilinear", align_corners=False)[0, 0].numpy()
+
+
+def resized_block_mean(x, shape, scale):
+    """Block means of ``resize_map(x, shape)``, without making it.
+
+    Bilinear resizing and block averaging are both linear and separable, so
+    the two together are one small matrix per axis: a map a few times
+    smaller than the photo is brought to the photo's block grid without a
+    full-resolution pass.
+
+    Parameters
+    ----------
+    x : (h, w) ndarray
+        A map (probability, alpha, disparity).
+    shape : (int, int)
+        The (H, W) it would be resized to.
+    scale : int
+        Block size, as for :func:`block_mean` (edge blocks average only the
+        pixels they hold).
+
+    Returns
+    -------
+    (ceil(H / scale), ceil(W / scale)) float32 ndarray
+    """
+    x = torch.from_numpy(np.asarray(x, dtype=np.float64))
+    rows = _resized_block_weights(shape[0], x.shape[0], scale)
+    columns = _resized_block_weights(shape[1], x.shape[1], scale)
+    return (rows @ x @ columns.T).float().numpy()
+
+
+def _resized_block_weights(n_out, n_in, scale):
+    """(ceil(n_out / scale), n_in) float64 weights: each block's mean of a bilinear resize's taps."""
+    first, second, first_weight, second_weight = bilinear_taps(n_out, n_in)
+    block = torch.arange(n_out) // scale
+    weights = torch.zeros((-(-n_out // scale), n_in), dtype=torch.float64)
+    weights.index_put_((block, first), first_weight.double(), accumulate=True)
+    weights.index_put_((block, second), second_weight.double(), accumulate=True)
+    return weights / torch.bincount(block)[:, None]
 
 
 def resize_image(image, size):

@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bokehme.imaging.resample import resize_bilinear, upsample, upsample_rows
+from bokehme.imaging.resample import resize_bilinear, resized_block_mean, upsample, upsample_rows
 
 
 @pytest.mark.parametrize("height, width, scale", [(1, 5, 2), (37, 41, 2), (64, 50, 4), (101, 77, 3), (90, 45, 5)])
@@ -36,3 +36,13 @@ def test_bilinear_resize_is_torchs_and_the_same_on_any_number_of_threads(size):
         torch.set_num_threads(threads)
     assert torch.equal(alone, together)
     torch.testing.assert_close(alone, reference, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("small, shape, scale", [((6, 8), (60, 80), 10), ((576, 768), (3024, 4032), 5),
+                                                 ((7, 5), (45, 31), 4), ((10, 10), (10, 10), 3)])
+def test_block_means_of_a_resized_map_without_resizing_it(small, shape, scale):
+    x = np.random.default_rng(small[0]).random(small, dtype=np.float32)
+    # The full-resolution way: enlarge with torch, then average the blocks.
+    big = F.interpolate(torch.from_numpy(x)[None, None], size=shape, mode="bilinear", align_corners=False)[0, 0]
+    reference = F.avg_pool2d(big[None], scale, ceil_mode=True, divisor_override=None, count_include_pad=False)[0]
+    np.testing.assert_allclose(resized_block_mean(x, shape, scale), reference.numpy(), atol=2e-6)
