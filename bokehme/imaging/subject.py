@@ -18,6 +18,8 @@ __all__ = [
     "main_subject",
     "people_in_focus",
     "main_person_box",
+    "portrait_people",
+    "with_own_outline",
 ]
 
 #: People at least this share of the main person's height stay sharp with
@@ -199,6 +201,73 @@ def _main_region(person, regions, count, centre_sigma):
     return 1 + int(np.argmax(scores))
 
 
+def portrait_people(person, min_height=0.4):
+    """The people framed as a portrait: cut by the bottom of the frame and tall in it.
+
+    A head-and-shoulders shot cuts the body at the bottom edge; a full-body
+    person, however large, stands inside the frame.  Models trained on
+    selfies trace such people closely and mistake everything else
+    (full-body groups, walls between walkers) for people.
+
+    Parameters
+    ----------
+    person : (h, w) float32 ndarray
+        Probability of a person at each pixel.
+    min_height : float
+        Smallest height of a portrait, as a fraction of the frame's.
+
+    Returns
+    -------
+    (h, w) bool ndarray
+        The regions above 0.5 that reach the bottom of the frame (to within
+        2% of its height: the model's soft edge) and are at least
+        `min_height` of the frame tall.
+    """
+    regions, count = ndimage.label(person > 0.5)
+    h = person.shape[0]
+    framed = [label for label, (rows, _) in enumerate(ndimage.find_objects(regions), start=1)
+              if rows.stop >= 0.98 * h and rows.stop - rows.start >= min_height * h]
+    return np.isin(regions, framed) if framed else np.zeros(person.shape, bool)
+
+
+def _is_on(own, region):
+    """Whether a person's own mask lies mostly on `region`: it is of the person found there."""
+    return own.any() and (own & region).sum() >= 0.5 * own.sum()
+
+
+def with_own_outline(person, main, margin):
+    """A person probability whose main person is outlined by their own mask.
+
+    A class model's outline is as coarse as its output grid, and it fills
+    the gaps between legs and between people touching.  A model that
+    segments one person on a crop around them (MediaPipe Pose) traces that
+    person closely: near their own mask, it replaces the class model's
+    probability; elsewhere (other people, things far from them) the class
+    model's stays.
+
+    Parameters
+    ----------
+    person : (h, w) float32 ndarray
+        Probability of a person from a class model.
+    main : (h, w) float32 ndarray
+        The main person's own mask, at the same resolution.
+    margin : float
+        How far from the own mask it decides, as a fraction of the long
+        side: as far as the class model's outline can be off.
+
+    Returns
+    -------
+    (h, w) float32 ndarray
+        `person` unchanged when the own mask lies mostly off the class
+        model's people (it is someone, or something, else).
+    """
+    own = main > 0.5
+    if not _is_on(own, person > 0.5):
+        return person
+    near = _grown(own, round(margin * max(person.shape)))
+    return np.where(near, main, person).astype(np.float32)
+
+
 def _split_main(regions, count, main_label, main):
     """Regions with the people touching the main person told apart from them.
 
@@ -214,7 +283,7 @@ def _split_main(regions, count, main_label, main):
     """
     own = main > 0.5
     region = regions == main_label
-    if not own.any() or (own & region).sum() < 0.5 * own.sum():
+    if not _is_on(own, region):
         return regions, count  # the mask is of someone else
     core = region & _grown(own, round(0.01 * max(own.shape)))
     rest, parts = ndimage.label(region & ~core)
