@@ -5,8 +5,8 @@ from scipy import ndimage
 
 from ..imaging.closer_look import CONTEXT, look_boxes, paste_looks, pixel_box
 from ..imaging.resample import block_mean, resize_map
-from ..imaging.subject import (anchored, check_classes, main_person_box, portrait_people, select_subject,
-                               with_own_outline)
+from ..imaging.subject import (anchored, check_classes, grown, lies_on, main_person_region, portrait_people,
+                               select_subject, with_own_outline)
 from .base import Segmenter
 from .mobilenetv2_deeplab import MOBILENETV2_LONG_SIDE
 
@@ -57,11 +57,12 @@ class PeopleSegmenter(Segmenter):
     unsure (a rider it takes for a dog, a kitesurfer lost in their gear), it
     segments a crop around it again at its own resolution
     (:mod:`bokehme.imaging.closer_look`).  The main person is outlined by
-    the pose model's own mask of them, which sees them on a crop; people
-    framed as a portrait by the selfie model, which traces heads, hair and
-    shoulders more closely but fires on things that are not people, so it
-    is let in only within `reach` of them and taken where it is higher
-    (README, "Models", has the devset figures).
+    the pose model's own mask of them, which sees them on a crop.  People
+    framed as a portrait are outlined by the selfie model, which traces
+    heads, hair and shoulders more closely but fires on things that are not
+    people (walls between full-body walkers), so it is let in only within
+    `reach` of them and taken where it is higher (README, "Models", has the
+    devset figures).
 
     Parameters
     ----------
@@ -98,42 +99,60 @@ class PeopleSegmenter(Segmenter):
                  for box in look_boxes(unsure, most=self.looks)]
         return paste_looks(probabilities, looks, image.shape[:2])
 
-    def class_probabilities(self, image):
+    def _with_portraits(self, image):
+        """Class probabilities with the selfie model's outline of portraits, and where the portraits are."""
         whole = view(image)
         probabilities = self._looked_closer(image, whole)
         person = probabilities[self._person]
         framed = portrait_people(person)
         if not framed.any():
-            return probabilities
+            return probabilities, framed
         selfie = resize_map(self.selfie.class_probabilities(whole)[1], person.shape)
         near = ndimage.distance_transform_edt(~framed) <= self.reach * max(person.shape)
         boosted = np.maximum(person, np.where(near, selfie, 0.0)).astype(np.float32)
-        return _with_class(probabilities, self._person, boosted)
+        return _with_class(probabilities, self._person, boosted), framed
+
+    def class_probabilities(self, image):
+        return self._with_portraits(image)[0]
 
     def subject_probability(self, image, subject="person", people="near"):
         names = check_classes(subject, self.labels)
-        probabilities = self.class_probabilities(image)
+        probabilities, framed = self._with_portraits(image)
         main = None
         if "person" in names and self.pose is not None:
             person = probabilities[self._person]
             main = self._main_person(image, person)
             # A portrait keeps the selfie model's closer outline of head and hair.
-            if main is not None and not (portrait_people(person) & (main > 0.5)).any():
+            if main is not None and not (framed & (main > 0.5)).any():
                 outlined = with_own_outline(person, main, OUTLINE_MARGIN)
                 probabilities = _with_class(probabilities, self._person, outlined)
         return anchored(select_subject(probabilities, self.labels, names, people, main))
 
     def _main_person(self, image, person):
-        """The main person's own mask at `person`'s resolution, or None."""
-        box = main_person_box(person)
-        if box is None:
+        """The main person's own mask at `person`'s resolution, or None.
+
+        The pose model segments the most prominent person of what it is
+        shown, a crop around the main person's region.  When that is someone
+        else (a runner at the crop's edge), it is shown the crop again with
+        everything farther than :data:`OUTLINE_MARGIN` from the region
+        greyed out; not at first, as it then outlines less of what a person
+        carries.
+        """
+        region = main_person_region(person)
+        if region is None:
             return None
-        top, bottom, left, right = box
-        pad = CONTEXT * max(bottom - top, right - left)
-        box = (max(0.0, top - pad), min(1.0, bottom + pad), max(0.0, left - pad), min(1.0, right + pad))
         h, w = person.shape
+        rows, cols = ndimage.find_objects(region.astype(np.uint8))[0]
+        pad = CONTEXT * max(rows.stop - rows.start, cols.stop - cols.start)
+        box = (max(0.0, (rows.start - pad) / h), min(1.0, (rows.stop + pad) / h),
+               max(0.0, (cols.start - pad) / w), min(1.0, (cols.stop + pad) / w))
         y0, y1, x0, x1 = pixel_box(box, (h, w))
-        mask = self.pose(view(image, box), (y1 - y0, x1 - x0))
+        crop = view(image, box)
+        mask = self.pose(crop, (y1 - y0, x1 - x0))
+        if mask is None or not lies_on(mask > 0.5, region[y0:y1, x0:x1]):
+            near = grown(region, round(OUTLINE_MARGIN * max(h, w)))[y0:y1, x0:x1]
+            near = resize_map(near.astype(np.float32), crop.shape[:2])[..., None] >= 0.5
+            mask = self.pose(np.where(near, crop, np.float32(0.5)), (y1 - y0, x1 - x0))
         if mask is None:
             return None
         main = np.zeros_like(person)

@@ -258,3 +258,21 @@ def test_a_closer_look_is_taken_only_where_the_whole_view_is_unsure(people, devs
     subject = resize_map(segmenter.subject_probability(image, "person,bicycle"), mask.shape) > 0.5
     assert counting.calls == views
     assert (subject & mask).sum() / (subject | mask).sum() > 0.6
+
+
+def test_the_pose_model_is_shown_only_the_main_person_when_it_misses_them(people, devset_dir):
+    # Walkers on a street: on the crop around the main walkers, the pose model
+    # does not outline them at first; shown the crop again with all but the
+    # main region greyed out, it does (without it the walkers score 0.55).
+    image, mask = _devset_photo(devset_dir, "pennfudan_PennPed00025")
+    calls = []
+
+    def pose(crop, size):
+        calls.append(crop)
+        return people.pose(crop, size)
+
+    segmenter = PeopleSegmenter(people.deeplab, people.selfie, pose)
+    subject = resize_map(segmenter.subject_probability(image, "person"), mask.shape) > 0.5
+    assert len(calls) == 2
+    assert (calls[1] == 0.5).all(axis=-1).mean() > 0.1 and not (calls[0] == 0.5).all(axis=-1).any()
+    assert (subject & mask).sum() / (subject | mask).sum() > 0.6
