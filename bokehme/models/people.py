@@ -24,7 +24,9 @@ MAYBE_PERSON = 0.1
 
 #: ...and less than this share of it is surely a person: where the whole
 #: view is sure, the pose model's mask outlines the person more closely than
-#: a closer look would.
+#: a closer look would.  Not so for what they ride or push (a soapbox, a
+#: horse): when the subject names another class too, it is looked at
+#: closer wherever a person may be.
 SURE_SHARE = 0.8
 
 #: How far from the main person's own mask it decides their outline, as a
@@ -84,7 +86,7 @@ class PeopleSegmenter(Segmenter):
         self.labels = deeplab.labels
         self._person = self.labels.index("person")
 
-    def _looked_closer(self, image, whole):
+    def _looked_closer(self, image, whole, sure_share_below=SURE_SHARE):
         """DeepLabV3's class probabilities of the whole view, finer where it looked closer."""
         probabilities = self.deeplab.class_probabilities(whole)
         person = probabilities[self._person]
@@ -94,15 +96,15 @@ class PeopleSegmenter(Segmenter):
         sure_share = np.bincount(regions.ravel(), (person > 0.5).ravel(), count + 1) / np.maximum(
             1, np.bincount(regions.ravel(), minlength=count + 1))
         maybe = np.unique(regions[person >= MAYBE_PERSON])
-        unsure = np.isin(regions, maybe[(maybe > 0) & (sure_share[maybe] < SURE_SHARE)])
+        unsure = np.isin(regions, maybe[(maybe > 0) & (sure_share[maybe] < sure_share_below)])
         looks = [(box, self.deeplab.class_probabilities(view(image, box)))
                  for box in look_boxes(unsure, most=self.looks)]
         return paste_looks(probabilities, looks, image.shape[:2])
 
-    def _with_portraits(self, image):
+    def _with_portraits(self, image, sure_share_below=SURE_SHARE):
         """Class probabilities with the selfie model's outline of portraits, and where the portraits are."""
         whole = view(image)
-        probabilities = self._looked_closer(image, whole)
+        probabilities = self._looked_closer(image, whole, sure_share_below)
         person = probabilities[self._person]
         framed = portrait_people(person)
         if not framed.any():
@@ -117,7 +119,8 @@ class PeopleSegmenter(Segmenter):
 
     def subject_probability(self, image, subject="person", people="near"):
         names = check_classes(subject, self.labels)
-        probabilities, framed = self._with_portraits(image)
+        ridden = "person" in names and len(set(names)) > 1
+        probabilities, framed = self._with_portraits(image, np.inf if ridden else SURE_SHARE)
         main = None
         if "person" in names and self.pose is not None:
             person = probabilities[self._person]
