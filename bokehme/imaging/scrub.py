@@ -122,13 +122,14 @@ def _on_subject(box, alpha):
 
 def _the_main_persons(box, own):
     """Whether a face box is the main person's own: another detection of their face
-    (its core's centre in their face's core), or a face-like print on their body below it."""
+    (its core's centre in their face's core), or a face-like print on their body below it
+    (its centre below their face itself, within the width of their face box)."""
     x0, y0, x1, y1 = _face_core(own)
     cx0, cy0, cx1, cy1 = _face_core(box)
     cx, cy = (cx0 + cx1) / 2, (cy0 + cy1) / 2
     if x0 <= cx <= x1 and y0 <= cy <= y1:
         return True
-    return cy > own[3] and own[0] <= cx <= own[2]
+    return cy > y1 and own[0] <= cx <= own[2]
 
 
 def _overlap(box, other):

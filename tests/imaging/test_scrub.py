@@ -109,3 +109,18 @@ def test_a_face_shoulder_to_shoulder_with_the_main_person_is_scrubbed_up_to_thei
     # ...and none of the other face is left, also where it overlaps the main face's padding.
     assert alpha[45:75, 136:170].max() == 0
     assert np.abs(scrubbed[45:75, 136:140] - image[45:75, 136:140]).mean(axis=-1).min() > 0.01
+
+
+def test_a_face_like_print_just_below_the_main_face_is_theirs():
+    # A badge on the main person's chest, taken for a face: its box overlaps
+    # the padding below their face box, and it is neither cut nor painted.
+    rng = np.random.default_rng(2)
+    image = rng.uniform(0.2, 0.8, (200, 240, 3)).astype(np.float32)
+    person = np.zeros((200, 240), np.float32)
+    person[20:200, 60:180] = 1
+    main, badge = (70, 20, 150, 120), (75, 95, 115, 135)
+
+    scrubbed, alpha, report = scrub(image, person, 20, faces=lambda image: [main, badge],
+                                    subject_probability=person)
+    assert report.subject_faces == 1 and report.faces_scrubbed == 0
+    np.testing.assert_array_equal(scrubbed[95:135, 75:115], image[95:135, 75:115])
