@@ -122,13 +122,19 @@ def _on_subject(box, alpha):
 
 def _the_main_persons(box, own):
     """Whether a face box is the main person's own: another detection of their face
-    (its core's centre in their face's core), or a face-like print on their body below it."""
+    (its core's centre in their face's core), or a face-like print on their body below it
+    (its centre below their face itself, within the width of their face box)."""
     x0, y0, x1, y1 = _face_core(own)
     cx0, cy0, cx1, cy1 = _face_core(box)
     cx, cy = (cx0 + cx1) / 2, (cy0 + cy1) / 2
     if x0 <= cx <= x1 and y0 <= cy <= y1:
         return True
-    return cy > own[3] and own[0] <= cx <= own[2]
+    return cy > y1 and own[0] <= cx <= own[2]
+
+
+def _overlap(box, other):
+    """Whether two boxes share any pixel."""
+    return box[0] < other[2] and other[0] < box[2] and box[1] < other[3] and other[1] < box[3]
 
 
 def main_face(boxes, alpha):
@@ -206,7 +212,7 @@ def cut_faces(alpha, boxes, keep=None):
     boxes : list of (x0, y0, x1, y1)
         Padded boxes of faces that are not the main person's.
     keep : (x0, y0, x1, y1), optional
-        The main person's face box, never cut.
+        The main person's face (the core of their box), never cut.
 
     Returns
     -------
@@ -399,7 +405,11 @@ def scrub(image, person_probability, radius=None, *, faces=None, subject_probabi
     bystander_boxes = [box for box in boxes
                        if own is None or not (_the_main_persons(box, own) and _on_subject(box, alpha) > 0.5)]
     on_subject = [box for box in bystander_boxes if _on_subject(box, alpha) > 0.5]
-    alpha = keep_subject_faces(cut_faces(alpha, on_subject, keep=own), [own] if own else [])
+    # The main person's face is kept whole, but the padding around it gives
+    # way to a face beside it (someone walking shoulder to shoulder).
+    beside = [box for box in bystander_boxes if box not in on_subject and own is not None and _overlap(box, own)]
+    alpha = keep_subject_faces(alpha, [own] if own else [])
+    alpha = cut_faces(alpha, on_subject + beside, keep=_face_core(own) if own else None)
     radius = scrub_radius(image.shape, radius)
     scrubbed = scrub_background(scrub_faces(image, bystander_boxes, alpha), alpha, radius, seed=seed)
     report = ScrubReport(

@@ -17,7 +17,11 @@ __all__ = [
     "salient_object",
     "main_subject",
     "people_in_focus",
-    "main_person_box",
+    "main_person_region",
+    "grown",
+    "lies_on",
+    "portrait_people",
+    "with_own_outline",
 ]
 
 #: People at least this share of the main person's height stay sharp with
@@ -132,7 +136,7 @@ def _centre_weight(shape, sigma):
     return np.outer(rows, cols).astype(np.float32)
 
 
-def _grown(mask, margin):
+def grown(mask, margin):
     """A bool mask grown by `margin` pixels (at least 1) in every direction, a square at a time."""
     return ndimage.maximum_filter(mask.astype(np.uint8), size=2 * max(1, int(margin)) + 1) > 0
 
@@ -143,7 +147,7 @@ def _with_rim(probability, chosen, others):
     The rim's low-probability edge pixels lie outside the 0.5 threshold but
     belong to the chosen object; pixels of the other regions never do.
     """
-    near = _grown(chosen, round(0.02 * max(probability.shape)))
+    near = grown(chosen, round(0.02 * max(probability.shape)))
     return np.where(near & ~others, probability, 0.0).astype(np.float32)
 
 
@@ -171,8 +175,8 @@ def main_subject(person_probability, centre_sigma=0.35):
     return main, np.clip(person - main, 0.0, 1.0)
 
 
-def main_person_box(person_probability, centre_sigma=0.35):
-    """The box of the main person's region, as fractions of the frame.
+def main_person_region(person_probability, centre_sigma=0.35):
+    """The region of the main person, with whoever touches them.
 
     Parameters
     ----------
@@ -182,21 +186,87 @@ def main_person_box(person_probability, centre_sigma=0.35):
 
     Returns
     -------
-    (top, bottom, left, right) float tuple or None
-        None when nobody is found.
+    (h, w) bool ndarray or None
+        The connected region above 0.5 with the largest centre-weighted
+        probability mass; None when nobody is found.
     """
     regions, count = ndimage.label(person_probability > 0.5)
     if count == 0:
         return None
-    rows, cols = ndimage.find_objects(regions)[_main_region(person_probability, regions, count, centre_sigma) - 1]
-    h, w = person_probability.shape
-    return rows.start / h, rows.stop / h, cols.start / w, cols.stop / w
+    return regions == _main_region(person_probability, regions, count, centre_sigma)
 
 
 def _main_region(person, regions, count, centre_sigma):
     """Label of the region with the largest centre-weighted probability mass."""
     scores = ndimage.sum(person * _centre_weight(person.shape, centre_sigma), regions, index=np.arange(1, count + 1))
     return 1 + int(np.argmax(scores))
+
+
+def portrait_people(person, min_height=0.4):
+    """The people framed as a portrait: cut by the bottom of the frame and tall in it.
+
+    A head-and-shoulders shot cuts the body at the bottom edge; a full-body
+    person, however large, stands inside the frame.  Models trained on
+    selfies trace such people closely and mistake everything else
+    (full-body groups, walls between walkers) for people.
+
+    Parameters
+    ----------
+    person : (h, w) float32 ndarray
+        Probability of a person at each pixel.
+    min_height : float
+        Smallest height of a portrait, as a fraction of the frame's.
+
+    Returns
+    -------
+    (h, w) bool ndarray
+        The regions above 0.5 that reach the bottom of the frame (to within
+        2% of its height: the model's soft edge) and are at least
+        `min_height` of the frame tall.
+    """
+    regions, count = ndimage.label(person > 0.5)
+    h = person.shape[0]
+    framed = [label for label, (rows, _) in enumerate(ndimage.find_objects(regions), start=1)
+              if rows.stop >= 0.98 * h and rows.stop - rows.start >= min_height * h]
+    return np.isin(regions, framed) if framed else np.zeros(person.shape, bool)
+
+
+def lies_on(own, region):
+    """Whether a person's own mask (bool) lies mostly on `region` (bool): it is of the person found there."""
+    return own.any() and (own & region).sum() >= 0.5 * own.sum()
+
+
+def with_own_outline(person, main, margin):
+    """A person probability whose main person is outlined by their own mask.
+
+    A class model's outline is as coarse as its output grid, and it fills
+    the gaps between legs and between people touching.  A model that
+    segments one person on a crop around them (MediaPipe Pose) traces that
+    person closely: near their own mask, it replaces the class model's
+    probability; elsewhere (other people, things far from them) the class
+    model's stays.
+
+    Parameters
+    ----------
+    person : (h, w) float32 ndarray
+        Probability of a person from a class model.
+    main : (h, w) float32 ndarray
+        The main person's own mask, at the same resolution.
+    margin : float
+        How far from the own mask it decides, as a fraction of the long
+        side: as far as the class model's outline can be off.
+
+    Returns
+    -------
+    (h, w) float32 ndarray
+        `person` unchanged when the own mask lies mostly off the class
+        model's people (it is someone, or something, else).
+    """
+    own = main > 0.5
+    if not lies_on(own, person > 0.5):
+        return person
+    near = grown(own, round(margin * max(person.shape)))
+    return np.where(near, main, person).astype(np.float32)
 
 
 def _split_main(regions, count, main_label, main):
@@ -214,9 +284,9 @@ def _split_main(regions, count, main_label, main):
     """
     own = main > 0.5
     region = regions == main_label
-    if not own.any() or (own & region).sum() < 0.5 * own.sum():
+    if not lies_on(own, region):
         return regions, count  # the mask is of someone else
-    core = region & _grown(own, round(0.01 * max(own.shape)))
+    core = region & grown(own, round(0.01 * max(own.shape)))
     rest, parts = ndimage.label(region & ~core)
     if parts == 0:
         return regions, count
@@ -279,18 +349,18 @@ def people_in_focus(probabilities, labels, main=None, centre_sigma=0.35, same_pl
     objects, _ = ndimage.label(things > 0.5)
     ridden = np.zeros_like(chosen)
     boxes_of_objects = ndimage.find_objects(objects)
-    for label in np.unique(objects[_grown(chosen, 2)]):
+    for label in np.unique(objects[grown(chosen, 2)]):
         if label == 0:
             continue
         region = objects == label
         rows = boxes_of_objects[label - 1][0]
-        riders = np.unique(regions[_grown(region, 2) & chosen])
+        riders = np.unique(regions[grown(region, 2) & chosen])
         riders = riders[riders > 0]
         if len(riders) and rows.stop >= max(boxes[r - 1][0].stop for r in riders):
             ridden |= region
     others = ((regions > 0) | (objects > 0)) & ~chosen & ~ridden
     # What is ridden counts with all its classes, its soft rim too.
-    near_ridden = _grown(ridden, round(0.02 * max(person.shape)))
+    near_ridden = grown(ridden, round(0.02 * max(person.shape)))
     probability = np.where(chosen | ridden, np.maximum(person, ridden * (1.0 - probabilities[0])),
                            person + near_ridden * things)
     return _with_rim(probability, chosen | ridden, others)

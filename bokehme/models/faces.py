@@ -18,21 +18,37 @@ TILE_FACES = 6
 FACE_PADDING = (0.35, 0.6, 0.3)
 
 
-def _merge_boxes(boxes):
-    """Merge boxes that mostly cover each other into their bounding boxes."""
-    merged = []
-    for box in sorted(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), reverse=True):
-        for i, other in enumerate(merged):
-            ix = min(box[2], other[2]) - max(box[0], other[0])
-            iy = min(box[3], other[3]) - max(box[1], other[1])
-            smaller = min((box[2] - box[0]) * (box[3] - box[1]), (other[2] - other[0]) * (other[3] - other[1]))
-            if ix > 0 and iy > 0 and ix * iy > 0.5 * smaller:
-                merged[i] = (min(box[0], other[0]), min(box[1], other[1]),
-                             max(box[2], other[2]), max(box[3], other[3]))
+#: A face found once only, by one model on one view, counts from this score
+#: on: a real face is found again by the other model or on an overlapping
+#: tile, a false one (a crease in a shirt) mostly not.
+CONFIDENT = 0.75
+
+
+def _pooled(detections):
+    """Detections of the same face pooled into their bounding box, faces found once and doubtfully dropped.
+
+    Parameters
+    ----------
+    detections : list of (x0, y0, x1, y1, score)
+        Unpadded boxes: two faces side by side do not overlap, nor does a
+        false detection on a body the face above it.
+
+    Returns
+    -------
+    list of (x0, y0, x1, y1)
+    """
+    faces = []  # [x0, y0, x1, y1, hits, best score]
+    for *box, score in sorted(detections, key=lambda d: (d[2] - d[0]) * (d[3] - d[1]), reverse=True):
+        for face in faces:
+            ix = min(box[2], face[2]) - max(box[0], face[0])
+            iy = min(box[3], face[3]) - max(box[1], face[1])
+            if ix > 0 and iy > 0 and ix * iy > 0.5 * (box[2] - box[0]) * (box[3] - box[1]):
+                face[:6] = (min(box[0], face[0]), min(box[1], face[1]), max(box[2], face[2]),
+                            max(box[3], face[3]), face[4] + 1, max(score, face[5]))
                 break
         else:
-            merged.append(tuple(box))
-    return merged
+            faces.append([*box, 1, score])
+    return [tuple(face[:4]) for face in faces if face[4] > 1 or face[5] >= CONFIDENT]
 
 
 def _tiles(length, tile):
@@ -47,12 +63,15 @@ def _tiles(length, tile):
 class FaceDetector:
     """MediaPipe face detection (bundled in the mediapipe wheel, offline).
 
-    Both of MediaPipe's models (short-range and full-range) run, and their
-    detections are pooled, on the whole photo and on a pyramid of
-    overlapping tiles, so that faces far smaller than the photo are found
-    too: the models see the photo shrunk to 128 or 192 px, where a face in
-    the crowd is a few pixels.  On the tests' 800 px scene the whole-photo
-    pass misses a 50 px background face that the tiles find.
+    Both of MediaPipe's models (short-range and full-range) run on the
+    whole photo and on a pyramid of overlapping tiles, so that faces far
+    smaller than the photo are found too: the models see the photo shrunk
+    to 128 or 192 px, where a face in the crowd is a few pixels.  On the
+    tests' 800 px scene the whole-photo pass misses a 50 px background face
+    that the tiles find.  The detections of one face are pooled before they
+    are padded, so that two people's faces side by side stay two faces; a
+    face found only once and below :data:`CONFIDENT` is dropped, as a false
+    face on the main person's body could take their own face's place.
 
     Parameters
     ----------
@@ -61,8 +80,9 @@ class FaceDetector:
         Smaller faces need not be found: the background scrub averages them
         away with everything else smaller than its cells.
     min_confidence : float
-        MediaPipe's detection threshold.  A false detection only paints some
-        background that is scrubbed anyway, so erring low costs little.
+        MediaPipe's detection threshold.  A false detection in the
+        background only paints some of it, which is scrubbed anyway, so
+        erring low costs little.
     """
 
     def __init__(self, min_face=MIN_RADIUS_FRACTION, min_confidence=0.5):
@@ -78,14 +98,15 @@ class FaceDetector:
         self.min_face = min_face
 
     def _detect(self, pixels):
-        """Unpadded boxes (x0, y0, x1, y1) in `pixels`' coordinates."""
+        """Unpadded boxes with their scores (x0, y0, x1, y1, score) in `pixels`' coordinates."""
         h, w = pixels.shape[:2]
         pixels = np.ascontiguousarray(pixels)
         boxes = []
         for model in self._models:
             for detection in model.process(pixels).detections or []:
                 box = detection.location_data.relative_bounding_box
-                boxes.append((box.xmin * w, box.ymin * h, (box.xmin + box.width) * w, (box.ymin + box.height) * h))
+                boxes.append((box.xmin * w, box.ymin * h, (box.xmin + box.width) * w, (box.ymin + box.height) * h,
+                              detection.score[0]))
         return boxes
 
     def __call__(self, image):
@@ -109,13 +130,13 @@ class FaceDetector:
         while tile < max(h, w):
             for top in _tiles(h, tile):
                 for left in _tiles(w, tile):
-                    found += [(x0 + left, y0 + top, x1 + left, y1 + top) for x0, y0, x1, y1 in
+                    found += [(x0 + left, y0 + top, x1 + left, y1 + top, score) for x0, y0, x1, y1, score in
                               self._detect(pixels[top:top + tile, left:left + tile])]
             tile *= 2
         side, above, below = FACE_PADDING
         padded = []
-        for x0, y0, x1, y1 in found:
+        for x0, y0, x1, y1 in _pooled(found):
             bw, bh = x1 - x0, y1 - y0
             padded.append((max(0, math.floor(x0 - side * bw)), max(0, math.floor(y0 - above * bh)),
                            min(w, math.ceil(x1 + side * bw)), min(h, math.ceil(y1 + below * bh))))
-        return [box for box in _merge_boxes(padded) if box[2] > box[0] and box[3] > box[1]]
+        return [box for box in padded if box[2] > box[0] and box[3] > box[1]]

@@ -1,37 +1,70 @@
-"""People found by DeepLabV3, looked at again closer, and outlined by the selfie model, fused."""
+"""People found by DeepLabV3, looked at again closer, outlined by the pose and selfie models, fused."""
 
 import numpy as np
 from scipy import ndimage
 
 from ..imaging.closer_look import CONTEXT, look_boxes, paste_looks, pixel_box
 from ..imaging.resample import block_mean, resize_map
-from ..imaging.subject import anchored, check_classes, main_person_box, select_subject
+from ..imaging.subject import (anchored, check_classes, grown, lies_on, main_person_region, portrait_people,
+                               select_subject, with_own_outline)
 from .base import Segmenter
+from .mobilenetv2_deeplab import MOBILENETV2_LONG_SIDE
 
 __all__ = ["PeopleSegmenter"]
 
-#: Longest side the photo is shrunk to once (by averaging whole blocks of
-#: pixels), before every model and closer look takes its own view of it:
-#: four times the network's 513 px, so that a closer look at a quarter of
-#: the frame still sees as much detail as the network takes in.
-WORKING_LONG_SIDE = 2052
+#: Longest side of what the models see of the photo, or of a crop of it:
+#: twice the network's input, so that its antialiased shrink has the detail
+#: to average.  The photo is shrunk by averaging whole blocks of pixels,
+#: the whole of it once, a crop from the full-resolution pixels.
+VIEW_LONG_SIDE = 2 * MOBILENETV2_LONG_SIDE
 
 #: A found region is looked at closer when DeepLabV3 gives a person at least
-#: this probability somewhere in it.
+#: this probability somewhere in it...
 MAYBE_PERSON = 0.1
+
+#: ...and less than this share of it is surely a person: where the whole
+#: view is sure, the pose model's mask outlines the person more closely than
+#: a closer look would.  Not so for what they ride or push (a soapbox, a
+#: horse): when the subject names another class too, it is looked at
+#: closer wherever a person may be.
+SURE_SHARE = 0.8
+
+#: How far from the main person's own mask it decides their outline, as a
+#: fraction of the long side: two cells of DeepLabV3's output grid (one
+#: eighth of its 513 px input), as far as its outline can be off.
+OUTLINE_MARGIN = 0.03
+
+
+def view(image, box=None, long_side=VIEW_LONG_SIDE):
+    """The photo, or a box of it (see :func:`bokehme.imaging.closer_look.look_boxes`), shrunk by whole blocks."""
+    if box is not None:
+        top, bottom, left, right = pixel_box(box, image.shape)
+        image = np.ascontiguousarray(image[top:bottom, left:right])
+    return block_mean(image, -(-max(image.shape[:2]) // long_side))
+
+
+def _with_class(probabilities, index, probability):
+    """Class probabilities with one class's replaced; the others give up or take the difference in proportion."""
+    others = np.maximum(1.0 - probabilities[index], 1e-6)
+    probabilities = probabilities * ((1.0 - probability) / others)
+    probabilities[index] = probability
+    return probabilities
 
 
 class PeopleSegmenter(Segmenter):
-    """A DeepLabV3 backend that looks closer at small subjects and gains the selfie model's portrait edges.
+    """A DeepLabV3 backend that looks closer where unsure, and gains the pose and selfie models' outlines.
 
     DeepLabV3 covers whole bodies and every VOC class, but sees the photo at
-    513 px: where what it finds is small (a runner, a rider, pedestrians),
-    it segments a crop around it again at its own resolution
-    (:mod:`bokehme.imaging.closer_look`).  The selfie model traces heads,
-    hair and shoulders more closely but also fires on things that are not
-    people, so its probability is let in only within `reach` of where
-    DeepLabV3 sees a person, and taken where it is higher (README, "Models",
-    has the devset figures).
+    513 px: where it finds something small that may be a person and is
+    unsure (a rider it takes for a dog, a kitesurfer lost in their gear), it
+    segments a crop around it again at its own resolution
+    (:mod:`bokehme.imaging.closer_look`).  The main person is outlined by
+    the pose model's own mask of them, which sees them on a crop.  People
+    framed as a portrait are outlined by the selfie model, which traces
+    heads, hair and shoulders more closely but fires on things that are not
+    people (walls between full-body walkers), so it is let in only within
+    `reach` of them and taken where it is higher (README, "Models", has the
+    devset figures).
 
     Parameters
     ----------
@@ -39,75 +72,90 @@ class PeopleSegmenter(Segmenter):
         A backend with a ``"person"`` label.
     selfie : bokehme.models.selfie.SelfieSegmenter
     pose : bokehme.models.pose.PersonPose, optional
-        Tells the main person from the people touching them.
+        Outlines the main person and tells them from the people touching them.
     reach : float
-        How far from DeepLabV3's people the selfie model counts, as a fraction
-        of the long side of the probability map.
+        How far from portrait-framed people the selfie model counts, as a
+        fraction of the long side of the probability map.
     looks : int
         Most closer looks per photo (each costs one more DeepLabV3 pass).
     """
 
-    def __init__(self, deeplab, selfie, pose=None, reach=0.1, looks=2):
+    def __init__(self, deeplab, selfie, pose=None, reach=0.1, looks=1):
         self.deeplab, self.selfie, self.pose, self.reach, self.looks = deeplab, selfie, pose, reach, looks
         self.name = f"{deeplab.name}+selfie"
         self.labels = deeplab.labels
         self._person = self.labels.index("person")
 
-    @staticmethod
-    def _working_copy(image):
-        """The photo shrunk once for all the models' views (a 12 MP photo is read once, not three times)."""
-        return block_mean(image, -(-max(image.shape[:2]) // WORKING_LONG_SIDE))
-
-    def _looked_closer(self, image):
-        """DeepLabV3's class probabilities, finer where it looked closer."""
-        probabilities = self.deeplab.class_probabilities(image)
-        looks = []
-        # Where something was found that may be a person: a rider the whole
-        # view takes for a dog, a surfer lost in their sail.
-        regions, _ = ndimage.label(probabilities[0] < 0.5)
-        maybe_people = np.isin(regions, np.unique(regions[probabilities[self._person] >= MAYBE_PERSON]))
-        maybe_people &= regions > 0
-        for box in look_boxes(maybe_people, most=self.looks):
-            top, bottom, left, right = pixel_box(box, image.shape)
-            looks.append((box, self.deeplab.class_probabilities(image[top:bottom, left:right])))
+    def _looked_closer(self, image, whole, sure_share_below=SURE_SHARE):
+        """DeepLabV3's class probabilities of the whole view, finer where it looked closer."""
+        probabilities = self.deeplab.class_probabilities(whole)
+        person = probabilities[self._person]
+        # Where something was found that may be a person and the whole view
+        # is unsure it is: a rider it takes for a dog, a surfer lost in their sail.
+        regions, count = ndimage.label(probabilities[0] < 0.5)
+        sure_share = np.bincount(regions.ravel(), (person > 0.5).ravel(), count + 1) / np.maximum(
+            1, np.bincount(regions.ravel(), minlength=count + 1))
+        maybe = np.unique(regions[person >= MAYBE_PERSON])
+        unsure = np.isin(regions, maybe[(maybe > 0) & (sure_share[maybe] < sure_share_below)])
+        looks = [(box, self.deeplab.class_probabilities(view(image, box)))
+                 for box in look_boxes(unsure, most=self.looks)]
         return paste_looks(probabilities, looks, image.shape[:2])
 
-    def class_probabilities(self, image):
-        image = self._working_copy(image)
-        probabilities = self._looked_closer(image)
+    def _with_portraits(self, image, sure_share_below=SURE_SHARE):
+        """Class probabilities with the selfie model's outline of portraits, and where the portraits are."""
+        whole = view(image)
+        probabilities = self._looked_closer(image, whole, sure_share_below)
         person = probabilities[self._person]
-        selfie = self.selfie.class_probabilities(image)[1]
-        selfie = resize_map(selfie, person.shape)
-        reach = self.reach * max(person.shape)
-        near = ndimage.distance_transform_edt(person <= 0.5) <= reach
+        framed = portrait_people(person)
+        if not framed.any():
+            return probabilities, framed
+        selfie = resize_map(self.selfie.class_probabilities(whole)[1], person.shape)
+        near = ndimage.distance_transform_edt(~framed) <= self.reach * max(person.shape)
         boosted = np.maximum(person, np.where(near, selfie, 0.0)).astype(np.float32)
-        # The other classes give up the mass the person class gained, in proportion.
-        others = np.maximum(1.0 - person, 1e-6)
-        probabilities *= (1.0 - boosted) / others
-        probabilities[self._person] = boosted
-        return probabilities
+        return _with_class(probabilities, self._person, boosted), framed
+
+    def class_probabilities(self, image):
+        return self._with_portraits(image)[0]
 
     def subject_probability(self, image, subject="person", people="near"):
         names = check_classes(subject, self.labels)
-        image = self._working_copy(image)
-        probabilities = self.class_probabilities(image)
+        ridden = "person" in names and len(set(names)) > 1
+        probabilities, framed = self._with_portraits(image, np.inf if ridden else SURE_SHARE)
         main = None
         if "person" in names and self.pose is not None:
-            main = self._main_person(image, probabilities[self._person])
+            person = probabilities[self._person]
+            main = self._main_person(image, person)
+            # A portrait keeps the selfie model's closer outline of head and hair.
+            if main is not None and not (framed & (main > 0.5)).any():
+                outlined = with_own_outline(person, main, OUTLINE_MARGIN)
+                probabilities = _with_class(probabilities, self._person, outlined)
         return anchored(select_subject(probabilities, self.labels, names, people, main))
 
     def _main_person(self, image, person):
-        """The main person's own mask at `person`'s resolution, or None."""
-        box = main_person_box(person)
-        if box is None:
+        """The main person's own mask at `person`'s resolution, or None.
+
+        The pose model segments the most prominent person of what it is
+        shown, a crop around the main person's region.  When that is someone
+        else (a runner at the crop's edge), it is shown the crop again with
+        everything farther than :data:`OUTLINE_MARGIN` from the region
+        greyed out; not at first, as it then outlines less of what a person
+        carries.
+        """
+        region = main_person_region(person)
+        if region is None:
             return None
-        top, bottom, left, right = box
-        pad = CONTEXT * max(bottom - top, right - left)
-        box = (max(0.0, top - pad), min(1.0, bottom + pad), max(0.0, left - pad), min(1.0, right + pad))
-        top, bottom, left, right = pixel_box(box, image.shape)
         h, w = person.shape
+        rows, cols = ndimage.find_objects(region.astype(np.uint8))[0]
+        pad = CONTEXT * max(rows.stop - rows.start, cols.stop - cols.start)
+        box = (max(0.0, (rows.start - pad) / h), min(1.0, (rows.stop + pad) / h),
+               max(0.0, (cols.start - pad) / w), min(1.0, (cols.stop + pad) / w))
         y0, y1, x0, x1 = pixel_box(box, (h, w))
-        mask = self.pose(image[top:bottom, left:right], (y1 - y0, x1 - x0))
+        crop = view(image, box)
+        mask = self.pose(crop, (y1 - y0, x1 - x0))
+        if mask is None or not lies_on(mask > 0.5, region[y0:y1, x0:x1]):
+            near = grown(region, round(OUTLINE_MARGIN * max(h, w)))[y0:y1, x0:x1]
+            near = resize_map(near.astype(np.float32), crop.shape[:2])[..., None] >= 0.5
+            mask = self.pose(np.where(near, crop, np.float32(0.5)), (y1 - y0, x1 - x0))
         if mask is None:
             return None
         main = np.zeros_like(person)

@@ -90,3 +90,33 @@ def test_a_face_against_the_main_person_is_cut_out_and_theirs_kept():
     np.testing.assert_array_equal(scrubbed[130:150, 100:120], image[130:150, 100:120])  # their shirt
     assert alpha[55:70, 172:188].max() == 0  # the other face is no subject any more
     assert np.abs(scrubbed[55:70, 172:188] - image[55:70, 172:188]).mean() > 0.1
+
+
+def _scrub_one_region(seed, left, right, boxes):
+    """A noise photo whose subject is one region of people, scrubbed with `boxes` as its faces."""
+    image = np.random.default_rng(seed).uniform(0.2, 0.8, (200, 240, 3)).astype(np.float32)
+    person = np.zeros((200, 240), np.float32)
+    person[20:200, left:right] = 1
+    return (image, *scrub(image, person, 20, faces=lambda image: boxes, subject_probability=person))
+
+
+def test_a_face_shoulder_to_shoulder_with_the_main_person_is_scrubbed_up_to_their_face():
+    # Two people walking side by side, one region of "subject": the other's
+    # face box overlaps the padding of the main person's face box.
+    main, other = (70, 20, 140, 100), (128, 30, 178, 90)
+    image, scrubbed, alpha, report = _scrub_one_region(1, 60, 200, [main, other])
+    assert report.subject_faces == 1 and report.face_boxes == [list(other)]
+    # The main person's face (the core of their box) is untouched...
+    np.testing.assert_array_equal(scrubbed[40:80, 87:123], image[40:80, 87:123])
+    # ...and none of the other face is left, also where it overlaps the main face's padding.
+    assert alpha[45:75, 136:170].max() == 0
+    assert np.abs(scrubbed[45:75, 136:140] - image[45:75, 136:140]).mean(axis=-1).min() > 0.01
+
+
+def test_a_face_like_print_just_below_the_main_face_is_theirs():
+    # A badge on the main person's chest, taken for a face: its box overlaps
+    # the padding below their face box, and it is neither cut nor painted.
+    main, badge = (70, 20, 150, 120), (75, 95, 115, 135)
+    image, scrubbed, alpha, report = _scrub_one_region(2, 60, 180, [main, badge])
+    assert report.subject_faces == 1 and report.faces_scrubbed == 0
+    np.testing.assert_array_equal(scrubbed[95:135, 75:115], image[95:135, 75:115])

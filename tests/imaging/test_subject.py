@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from bokehme.imaging.classes import UnknownClassError, check_classes
-from bokehme.imaging.subject import anchored, main_subject, select_subject
+from bokehme.imaging.subject import anchored, main_subject, portrait_people, select_subject, with_own_outline
 from bokehme.models.base import VOC_CLASSES
 
 
@@ -131,3 +131,37 @@ def test_the_main_persons_own_mask_parts_them_from_an_audience_touching_them():
     assert not parted[30:55, 20:60].any() and not parted[30:55, 100:140].any()
     everyone = select_subject(p, labels, "person", people="all", main=performer) > 0.5
     assert everyone[30:55, 20:140].all()
+
+
+def test_portrait_people_are_cut_by_the_bottom_of_the_frame_and_tall():
+    person = np.zeros((100, 150), np.float32)
+    person[30:100, 10:60] = 0.9   # head and shoulders, cut by the bottom edge
+    person[10:90, 80:95] = 0.9    # a full-body person inside the frame, as tall
+    person[85:100, 120:140] = 0.9  # a small head peeking in at the bottom
+    framed = portrait_people(person)
+    assert framed[30:100, 10:60].all()
+    assert not framed[10:90, 80:95].any() and not framed[85:100, 120:140].any()
+    assert not portrait_people(np.zeros((20, 30), np.float32)).any()
+
+
+def test_the_main_persons_own_mask_draws_their_outline_near_them_only():
+    # A class model's coarse person: a fat block that also fills the gap
+    # between the legs; a friend standing apart; the person's own mask: a
+    # body and two legs.
+    h, w = 200, 200
+    person = np.zeros((h, w), np.float32)
+    person[20:190, 40:110] = 0.9
+    person[20:190, 160:190] = 0.9
+    own = np.zeros((h, w), np.float32)
+    own[20:120, 50:100] = 1.0
+    own[120:190, 50:70] = 1.0
+    own[120:190, 80:100] = 1.0
+    outlined = with_own_outline(person, own, margin=0.03)
+    assert (outlined[own > 0.5] == 1.0).all()
+    assert (outlined[130:190, 72:78] == 0).all()  # the gap between the legs
+    assert (outlined[20:190, 45:50] == 0).all()   # the class model's bloat beside them
+    np.testing.assert_array_equal(outlined[:, 150:], person[:, 150:])  # the friend is untouched
+    # A mask of someone or something the class model did not find as a person changes nothing.
+    elsewhere = np.zeros((h, w), np.float32)
+    elsewhere[5:15, 120:150] = 1.0
+    np.testing.assert_array_equal(with_own_outline(person, elsewhere, margin=0.03), person)
