@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from ..imaging.matte import refine_alpha
+from ..imaging.resample import resize_map
 from ..imaging.temporal import frame_thumbnail, scene_cut, steady_probability
 from ..options import Options
 from ..pipeline import render
@@ -85,7 +86,13 @@ class FrameRenderer:
         start = time.perf_counter()
         if self._probability is None or self.frames % self.every == 0:
             self._probability = self.segmenter.subject_probability(pixels, self.options.subject, self.options.people)
-        thumbnail = frame_thumbnail(pixels, self._probability.shape)
+        shape = self._probability.shape
+        if self._steady is not None and self._steady.shape != shape:
+            # A closer look changes the probability's resolution from one
+            # frame to the next: the state follows it.
+            self._steady = resize_map(self._steady, shape)
+            self._thumbnail = frame_thumbnail(self._thumbnail, shape)
+        thumbnail = frame_thumbnail(pixels, shape)
         if self._steady is None or scene_cut(self._thumbnail, thumbnail):
             steady = self._probability
         else:

@@ -59,3 +59,22 @@ def test_every_nth_frame_segments_and_the_rest_carry_its_subject(selfie):
 def test_a_scrub_is_not_for_moving_pictures(selfie):
     with pytest.raises(ValueError, match="PII"):
         FrameRenderer(Options(pii=True), selfie)
+
+
+def test_a_probability_whose_resolution_changes_from_frame_to_frame_is_steadied(selfie):
+    """The default model looks closer at some frames only, at twice the resolution."""
+    frames = still_clip(6)
+
+    class CloserEveryOtherFrame:
+        labels = selfie.labels
+        frames = 0
+
+        def subject_probability(self, image, subject, people="near"):
+            probability = selfie.subject_probability(image, subject, people)
+            self.frames += 1
+            return np.kron(probability, np.ones((2, 2), np.float32)) if self.frames % 2 else probability
+
+    renderer = FrameRenderer(Options(), CloserEveryOtherFrame())
+    alphas = [renderer.render(frame).alpha for frame in frames]
+    assert flicker(alphas) < 0.01
+    assert all((alpha[144, 100:180] == 1).all() for alpha in alphas)
