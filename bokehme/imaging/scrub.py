@@ -416,7 +416,7 @@ def scrub(image, person_probability, radius=None, *, faces=None, subject_probabi
         faces_scrubbed=len(bystander_boxes),
         face_boxes=[list(box) for box in bystander_boxes],
         subject_faces=int(own is not None),
-        faces_cut_from_subject=len(on_subject),
+        faces_cut_from_subject=len(on_subject) + len(beside),
         bystanders=int(ndimage.label(bystanders > 0.5)[1]),
         bystander_area=float((bystanders > 0.5).mean()),
         subject_area=float((alpha > 0.5).mean()),

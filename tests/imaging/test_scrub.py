@@ -106,11 +106,22 @@ def test_a_face_shoulder_to_shoulder_with_the_main_person_is_scrubbed_up_to_thei
     main, other = (70, 20, 140, 100), (128, 30, 178, 90)
     image, scrubbed, alpha, report = _scrub_one_region(1, 60, 200, [main, other])
     assert report.subject_faces == 1 and report.face_boxes == [list(other)]
+    assert report.faces_cut_from_subject == 1
     # The main person's face (the core of their box) is untouched...
     np.testing.assert_array_equal(scrubbed[40:80, 87:123], image[40:80, 87:123])
     # ...and none of the other face is left, also where it overlaps the main face's padding.
     assert alpha[45:75, 136:170].max() == 0
     assert np.abs(scrubbed[45:75, 136:140] - image[45:75, 136:140]).mean(axis=-1).min() > 0.01
+
+
+def test_a_face_mostly_beside_the_subject_is_cut_where_it_overlaps_and_counted():
+    # The other person mostly outside the subject's region, their face box
+    # reaching into it and into the main face's padding.
+    main, other = (70, 20, 140, 100), (128, 30, 178, 90)
+    image, scrubbed, alpha, report = _scrub_one_region(1, 60, 150, [main, other])
+    assert report.faces_cut_from_subject == 1
+    assert alpha[45:75, 136:150].max() == 0
+    np.testing.assert_array_equal(scrubbed[40:80, 87:123], image[40:80, 87:123])
 
 
 def test_a_face_like_print_just_below_the_main_face_is_theirs():
