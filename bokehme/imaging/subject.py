@@ -22,6 +22,7 @@ __all__ = [
     "lies_on",
     "portrait_people",
     "with_own_outline",
+    "with_class",
 ]
 
 #: People at least this share of the main person's height stay sharp with
@@ -364,3 +365,36 @@ def people_in_focus(probabilities, labels, main=None, centre_sigma=0.35, same_pl
     probability = np.where(chosen | ridden, np.maximum(person, ridden * (1.0 - probabilities[0])),
                            person + near_ridden * things)
     return _with_rim(probability, chosen | ridden, others)
+
+
+def with_class(probabilities, index, probability):
+    """Class probabilities with one class's replaced, still summing to 1.
+
+    Parameters
+    ----------
+    probabilities : (C, h, w) float32 ndarray
+        Per-class probabilities summing to 1 at each pixel; class 0 is the
+        background.
+    index : int
+        The class replaced, not 0.
+    probability : (h, w) float32 ndarray
+        Its new probability, in [0, 1].
+
+    Returns
+    -------
+    (C, h, w) float32 ndarray
+        Where the class gains, the other classes give up the difference in
+        proportion to what they held; where it loses, the background takes
+        the difference and the other classes keep theirs: the remains of a
+        sure pixel's other classes are rounding, not a sign of what is
+        there, and scaled up they would make an object of nothing.
+    """
+    old = probabilities[index]
+    gains = probability >= old
+    # Summed, not taken as 1 - old: next to old = 1 the difference is all rounding.
+    others = probabilities[np.arange(len(probabilities)) != index].sum(axis=0)
+    scale = np.where(gains, (1.0 - probability) / np.where(others > 0, others, 1.0), 1.0)
+    result = (probabilities * scale).astype(np.float32)
+    result[0] += np.where(gains, 0.0, old - probability).astype(np.float32)
+    result[index] = probability
+    return result

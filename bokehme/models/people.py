@@ -6,7 +6,7 @@ from scipy import ndimage
 from ..imaging.closer_look import CONTEXT, look_boxes, paste_looks, pixel_box
 from ..imaging.resample import block_mean, resize_map
 from ..imaging.subject import (anchored, check_classes, grown, lies_on, main_person_region, portrait_people,
-                               select_subject, with_own_outline)
+                               select_subject, with_class, with_own_outline)
 from .base import Segmenter
 from .mobilenetv2_deeplab import MOBILENETV2_LONG_SIDE
 
@@ -41,14 +41,6 @@ def view(image, box=None, long_side=VIEW_LONG_SIDE):
         top, bottom, left, right = pixel_box(box, image.shape)
         image = np.ascontiguousarray(image[top:bottom, left:right])
     return block_mean(image, -(-max(image.shape[:2]) // long_side))
-
-
-def _with_class(probabilities, index, probability):
-    """Class probabilities with one class's replaced; the others give up or take the difference in proportion."""
-    others = np.maximum(1.0 - probabilities[index], 1e-6)
-    probabilities = probabilities * ((1.0 - probability) / others)
-    probabilities[index] = probability
-    return probabilities
 
 
 class PeopleSegmenter(Segmenter):
@@ -112,7 +104,7 @@ class PeopleSegmenter(Segmenter):
         selfie = resize_map(self.selfie.class_probabilities(whole)[1], person.shape)
         near = ndimage.distance_transform_edt(~framed) <= self.reach * max(person.shape)
         boosted = np.maximum(person, np.where(near, selfie, 0.0)).astype(np.float32)
-        return _with_class(probabilities, self._person, boosted), framed
+        return with_class(probabilities, self._person, boosted), framed
 
     def class_probabilities(self, image):
         return self._with_portraits(image)[0]
@@ -128,7 +120,7 @@ class PeopleSegmenter(Segmenter):
             # A portrait keeps the selfie model's closer outline of head and hair.
             if main is not None and not (framed & (main > 0.5)).any():
                 outlined = with_own_outline(person, main, OUTLINE_MARGIN)
-                probabilities = _with_class(probabilities, self._person, outlined)
+                probabilities = with_class(probabilities, self._person, outlined)
         return anchored(select_subject(probabilities, self.labels, names, people, main))
 
     def _main_person(self, image, person):

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from bokehme.imaging.classes import UnknownClassError, check_classes
-from bokehme.imaging.subject import anchored, main_subject, portrait_people, select_subject, with_own_outline
+from bokehme.imaging.subject import (anchored, main_subject, portrait_people, select_subject, with_class,
+                                    with_own_outline)
 from bokehme.models.base import VOC_CLASSES
 
 
@@ -165,3 +166,21 @@ def test_the_main_persons_own_mask_draws_their_outline_near_them_only():
     elsewhere = np.zeros((h, w), np.float32)
     elsewhere[5:15, 120:150] = 1.0
     np.testing.assert_array_equal(with_own_outline(person, elsewhere, margin=0.03), person)
+
+
+def test_a_class_lowered_where_the_model_was_sure_gives_its_share_to_the_background():
+    # DeepLabV3 sure of a person (logit 17 above the rest), the pose model's
+    # outline taking the pixel away: the other classes held next to nothing.
+    logits = np.zeros((21, 2, 2), np.float32)
+    logits[15] = 17.0
+    logits[12, :, 1] = 19.0  # beside it, a dog the model is surer of still
+    probabilities = np.exp(logits) / np.exp(logits).sum(axis=0)
+    lowered = np.array([[0.0, 0.05], [1.0, 0.5]], np.float32)
+    result = with_class(probabilities.astype(np.float32), 15, lowered)
+    assert np.allclose(result.sum(axis=0), 1.0, atol=1e-5)
+    assert np.array_equal(result[15], lowered)
+    assert result[0, 0, 0] > 0.99 and result[1:15, 0, 0].max() < 1e-6  # freed: background, no phantom
+    assert result[12, 0, 1] == np.float32(probabilities[12, 0, 1])  # lowered: the dog keeps its share
+    # Raised, the person takes its gain from the other classes in proportion.
+    assert result[12, 1, 0] < 1e-6 and result[0, 1, 0] < 1e-6
+    assert result[12, 1, 1] / result[0, 1, 1] == pytest.approx(probabilities[12, 1, 1] / probabilities[0, 1, 1])
