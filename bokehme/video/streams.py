@@ -220,7 +220,7 @@ class ClipWriter:
         self._thread.start()
 
     def write(self, pixels: np.ndarray, pts: int) -> None:
-        """Queue one rendered frame, upright: (H, W, 3) float32 sRGB in [0, 1], or uint8."""
+        """Queue one rendered frame, upright: (H, W, 3) uint8 sRGB."""
         self._put(("frame", pixels, pts))
 
     def copy(self, sound: Sound) -> None:
@@ -281,11 +281,8 @@ class ClipWriter:
 
     def _encode(self, pixels, pts):
         import av
-        import torch
 
         coded = np.ascontiguousarray(np.rot90(pixels, -(self._info.rotation // 90)) if self._info.rotation else pixels)
-        if coded.dtype != np.uint8:
-            coded = torch.from_numpy(coded).mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).numpy()
         frame = av.VideoFrame.from_ndarray(coded, format="rgb24")
         frame.pts = pts
         frame.time_base = self._info.time_base
