@@ -11,10 +11,10 @@ References
 .. [2] K. He and J. Sun, "Fast Guided Filter", arXiv:1505.00996, 2015.
 """
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy import ndimage
 
 from .resample import block_mean, upsample_rows
 
@@ -55,8 +55,11 @@ def box_mean(x, radius):
         float32, same shape.
     """
     size = 2 * radius + 1
-    total = ndimage.uniform_filter(x, size=size, mode="constant", axes=(0, 1))
-    # uniform_filter divides by the full window; rescale to the pixels inside.
+    # OpenCV's running sums: the same window sums as scipy's uniform_filter,
+    # several times faster on float32.
+    total = cv2.boxFilter(np.ascontiguousarray(x, dtype=np.float32), -1, (size, size), normalize=True,
+                          borderType=cv2.BORDER_CONSTANT).reshape(x.shape)
+    # The filter divides by the full window; rescale to the pixels inside.
     height, width = x.shape[:2]
     scale = size * size / np.outer(_window_counts(height, radius),
                                    _window_counts(width, radius))
