@@ -8,6 +8,7 @@ from typing import Callable, NamedTuple
 from ..job import InputSettings, OutputSettings, PhotoJob
 from ..options import Options
 from ..video.streams import EncoderSettings
+from .sharing import OneAtATime
 
 __all__ = ["JobRecipe", "Jobs"]
 
@@ -85,8 +86,10 @@ class JobRecipe:
 
             faces = FaceDetector()
         backdrop = None if self.background is None else backdrop_from(self.background)
-        photos = PhotoJob(self.options, segmenter, faces, inputs=self.inputs, outputs=self.outputs,
-                          background=backdrop)
+        # The local engine renders photos side by side (see PhotoJob.share).
+        shared = [None if model is None else OneAtATime(model) for model in (segmenter, faces, backdrop)]
+        photos = PhotoJob(self.options, *shared[:2], inputs=self.inputs, outputs=self.outputs,
+                          background=shared[2])
         # A clip's own background plays along from its first frame: a backdrop of its own.
         clip_backdrop = None if self.background is None else backdrop_from(self.background)
         clips = VideoJob(self.options, segmenter, self.encoder, every=self.every, background=clip_backdrop)

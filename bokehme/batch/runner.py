@@ -1,11 +1,11 @@
-"""Running a batch on this machine: the model in the main thread, files in threads.
+"""Running a batch on this machine: photos rendered side by side, files in threads.
 
 This module knows nothing about blur or models: it is handed a job (see
 :class:`bokehme.job.PhotoJob`) with three stages.  It is built for folders of
 hundreds of photos left to run unattended: a bad file is reported and
 skipped, an interrupted run can be restarted and resumes where it stopped,
-and decoding and encoding of neighbouring photos overlap with the
-computation.
+and decoding, rendering and encoding of neighbouring photos overlap, so
+that much of a rendering's single-threaded stretches find a core free.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import errno
 import os
 import sys
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, NamedTuple, Sequence, TextIO
@@ -161,12 +161,13 @@ def run_batch(
     job,
     clips=None,
     jobs: int = 2,
+    renders: int = 2,
     progress: bool = True,
     quiet: bool = False,
     log: TextIO | None = None,
     describe: Callable[[Task, BaseException], str] = describe_error,
 ) -> Summary:
-    """Process tasks one by one, decoding ahead and encoding behind in threads.
+    """Process tasks, decoding ahead, rendering side by side and encoding behind in threads.
 
     Parameters
     ----------
@@ -174,8 +175,10 @@ def run_batch(
         The tasks to do (see :func:`pending`).
     job : bokehme.job.PhotoJob or alike
         ``job.load(source) -> item`` runs in the thread pool;
-        ``job.compute(item) -> result`` in the calling thread, one at a
-        time; ``job.save(item, result, target) -> record`` in the thread
+        ``job.compute(item) -> result`` in threads of its own, side by side
+        while the ``job.share(item)`` of the items rendering sum to at most
+        1 (without ``share``, one at a time); ``job.save(item, result,
+        target) -> record`` in the thread
         pool, and must write atomically (a failed save leaves no file).  A
         record is None or a dict; its ``"notes"`` (lines about the photo,
         such as metadata left out) are reported as the photo is done.
@@ -184,8 +187,10 @@ def run_batch(
         progress)`` renders a whole clip in the calling thread (it overlaps
         its own decoding and encoding), after the photos.
     jobs : int, optional
-        Threads for loading and saving.  At most ``jobs + 1`` photos are held
-        in memory at once.
+        Threads for loading and saving.  At most ``jobs + renders`` photos
+        are held in memory at once.
+    renders : int, optional
+        Photos rendered at once at most.
     progress : bool, optional
         Show a progress bar when `log` is a terminal, else one line per photo.
     quiet : bool, optional
@@ -232,38 +237,64 @@ def run_batch(
         reporter.done(task.source, task.destination)
 
     loads: deque[tuple[Task, Future]] = deque()
+    ready: list[tuple[Task, object, float]] = []  # a loaded photo waiting for room to render
+    rendering: list[tuple[Task, object, float, Future]] = []
+    rendered: deque[tuple[Task, object, object]] = deque()  # waiting for a thread to write them
     saves: deque[tuple[Task, Future]] = deque()
     upcoming = iter([task for task in tasks if task.kind == "photo"])
     exhausted = False
+    share = getattr(job, "share", lambda item: 1.0)
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="bokehme-io")
+    renderers = ThreadPoolExecutor(max_workers=max(1, int(renders)), thread_name_prefix="bokehme-render")
     try:
         while summary.stopped is None:
             while saves and saves[0][1].done():
                 finish_save(*saves.popleft())
-            # Decoded photos waiting + photos waiting to be written stay
-            # within `jobs`; with the one being computed, memory holds jobs + 1.
-            while not exhausted and len(loads) + len(saves) < jobs:
+            if summary.stopped is not None:
+                break
+            while rendered and len(saves) < jobs:
+                task, item, result = rendered.popleft()
+                saves.append((task, pool.submit(job.save, item, result, task.target)))
+            # Photos decoded ahead, rendered or being written stay within
+            # `jobs`; with those rendering, memory holds jobs + renders.
+            while not exhausted and len(loads) + len(ready) + len(rendered) + len(saves) < jobs:
                 task = next(upcoming, None)
                 if task is None:
                     exhausted = True
                 else:
                     loads.append((task, pool.submit(job.load, task.source)))
-            if not loads:
-                if not saves:
-                    break
-                task, future = saves.popleft()
-                future.exception()  # wait for a slot to free up
-                finish_save(task, future)
+            if not ready and loads and loads[0][1].done():
+                task, future = loads.popleft()
+                try:
+                    item = future.result()
+                    ready.append((task, item, share(item)))
+                except Exception as error:  # one bad photo must not stop the batch
+                    failed(task, error)
                 continue
-            task, future = loads.popleft()
-            try:
-                item = future.result()
-                result = job.compute(item)
-            except Exception as error:  # one bad photo must not stop the batch
-                failed(task, error)
+            if ready and (not rendering or (len(rendering) < renders
+                                            and sum(entry[2] for entry in rendering) + ready[0][2] <= 1)):
+                task, item, part = ready.pop()
+                rendering.append((task, item, part, renderers.submit(job.compute, item)))
                 continue
-            saves.append((task, pool.submit(job.save, item, result, task.target)))
-            del item, result
+            done = [entry for entry in rendering if entry[3].done()]
+            for entry in done:
+                rendering.remove(entry)
+                task, item, _, future = entry
+                error = future.exception()
+                if error is None:
+                    rendered.append((task, item, future.result()))
+                elif isinstance(error, Exception):  # one bad photo must not stop the batch
+                    failed(task, error)
+                else:
+                    raise error  # Ctrl-C in a job: the batch ends as for any other
+            if done:
+                continue
+            waiting = [entry[3] for entry in rendering] + [future for _, future in list(saves)[:1]]
+            if loads and not ready:
+                waiting.append(loads[0][1])
+            if not waiting:
+                break
+            wait(waiting, return_when=FIRST_COMPLETED)
     except KeyboardInterrupt:
         summary.interrupted = True
         for _, future in loads:
@@ -279,6 +310,9 @@ def run_batch(
         # A disk that is full stays full: photos decoded ahead are not rendered.
         for _, future in loads:
             future.cancel()
+        # A rendering under way cannot be stopped; its photo is left undone,
+        # and the threads end with it without keeping the summary waiting.
+        renderers.shutdown(wait=False, cancel_futures=True)
         # Saves already running complete (they are atomic either way), so no
         # temporary file outlives the batch.
         pool.shutdown(wait=True, cancel_futures=True)

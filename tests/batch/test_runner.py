@@ -144,6 +144,44 @@ def test_keyboard_interrupt_stops_cleanly(tree, tmp_path, flip_job):
     assert "interrupted" in format_summary(summary)
 
 
+def test_photos_render_side_by_side_while_their_shares_fit(tmp_path, picture, flip_job):
+    for index in range(6):
+        picture(tmp_path / "in" / f"p{index}.png", index)
+    tasks = plan_tasks([str(tmp_path / "in")], output_dir=tmp_path / "out", recursive=False).tasks
+
+    def counting(part):
+        lock = threading.Lock()
+        alive = [0, 0]  # rendering now, most at once
+        # Two renderings side by side meet at the barrier; one alone times out there and fails.
+        meeting = threading.Barrier(2, timeout=5 if part <= 0.5 else 0.2)
+
+        class Counting:
+            load, save = flip_job.load, flip_job.save
+
+            def share(self, photo):
+                return part
+
+            def compute(self, photo):
+                with lock:
+                    alive[0] += 1
+                    alive[1] = max(alive)
+                try:
+                    meeting.wait()
+                finally:
+                    with lock:
+                        alive[0] -= 1
+                return flip_job.compute(photo)
+
+        return Counting(), alive
+
+    job, alive = counting(0.5)
+    summary = run_batch(tasks, job=job, log=io.StringIO())
+    assert (summary.processed, summary.failed, alive[1]) == (6, [], 2)
+    job, alive = counting(0.6)  # two would not fit: one at a time
+    summary = run_batch(tasks, job=job, log=io.StringIO())
+    assert alive[1] == 1 and len(summary.failed) == 6
+
+
 def test_memory_stays_bounded(tmp_path, picture, flip_job):
     for index in range(12):
         picture(tmp_path / "in" / f"p{index:02}.png", index)
