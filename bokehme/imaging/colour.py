@@ -5,6 +5,7 @@ same kind: arrays for callers that work in NumPy, tensors for the blur's
 inner loops, which stay in torch.
 """
 
+import cv2
 import numpy as np
 import torch
 
@@ -122,10 +123,14 @@ def to_light(srgb, highlights=0.0):
     frames) are decoded exactly and finer ones to within half a step, far
     below what a blur over many pixels can show.
     """
-    index = np.multiply(srgb.numpy(), np.float32(LIGHT_TABLE_STEPS), dtype=np.float32)
-    index += np.float32(0.5)
-    np.clip(index, 0, LIGHT_TABLE_STEPS, out=index)
-    light = torch.from_numpy(_LIGHT_TABLE[index.astype(np.uint16)])
+    values = np.ascontiguousarray(srgb.numpy())
+    if values.size == 0:
+        return torch.zeros(values.shape)
+    flat = values.reshape(-1, values.shape[-1]) if values.ndim != 2 else values
+    # One pass scales, rounds and saturates to 16 bits; the table's entries
+    # past 1 hold 1, so values above it come out clipped.
+    index = cv2.addWeighted(flat, float(LIGHT_TABLE_STEPS), flat, 0.0, 0.0, dtype=cv2.CV_16U)
+    light = torch.from_numpy(_LIGHT_TABLE[index].reshape(values.shape))
     if highlights:
         light = boost_highlights(light, highlights)
     return light
@@ -133,4 +138,4 @@ def to_light(srgb, highlights=0.0):
 
 #: Steps of :func:`to_light`'s table: 16 per 8-bit level.
 LIGHT_TABLE_STEPS = 16 * 255
-_LIGHT_TABLE = srgb_to_linear(np.arange(LIGHT_TABLE_STEPS + 1, dtype=np.float32) / np.float32(LIGHT_TABLE_STEPS))
+_LIGHT_TABLE = srgb_to_linear(np.minimum(np.arange(1 << 16, dtype=np.float32) / np.float32(LIGHT_TABLE_STEPS), 1))
