@@ -9,10 +9,10 @@ at full resolution only where the alpha is not already sure
 (docs/matte.md).
 """
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy import ndimage
 
 from .guided_filter import coefficient_planes, guided_coefficients, linear_model
 from .resample import bilinear_taps, block_mean, resize_bilinear, resize_map
@@ -94,7 +94,9 @@ def alpha_model(image, probability, radius=None, eps=1e-4):
     # Far from the subject the map is ~0 but never exactly; there the alpha
     # is made exactly 0.  Where the segmenter is sure of the subject, a
     # textured subject must not make the linear model dip below 1.
-    far = ndimage.maximum_filter(prob, size=2 * small_radius + 1) <= _SURE
+    window = np.ones((2 * small_radius + 1,) * 2, np.uint8)
+    # OpenCV's dilation is scipy's maximum_filter, many times faster.
+    far = cv2.dilate(prob, window, borderType=cv2.BORDER_REPLICATE) <= _SURE
     a[far] = 0
     b[far] = 0
     floor = np.clip((prob - (1 - 2 * _SURE)) / _SURE, 0, 1)
