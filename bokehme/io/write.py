@@ -125,6 +125,12 @@ def _quantize(values: np.ndarray, dtype) -> np.ndarray:
     Works in bands of rows so that a 48 MP photo needs no second full-size
     float32 copy (about 550 MB) on top of the caller's.
     """
+    if dtype == np.uint8:
+        import cv2
+
+        # One pass that scales, rounds and saturates, into the 8-bit result.
+        values = np.ascontiguousarray(values, dtype=np.float32)
+        return cv2.addWeighted(values, 255.0, values, 0.0, 0.0, dtype=cv2.CV_8U).reshape(values.shape)
     top = np.float32(np.iinfo(dtype).max)
     out = np.empty(values.shape, dtype)
     rows = max(1, (1 << 22) // max(1, values[0].size))

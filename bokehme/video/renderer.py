@@ -16,8 +16,8 @@ from collections import defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable, Iterator, NamedTuple
 
+import cv2
 import numpy as np
-import torch
 
 from ..imaging.matte import refine_alpha
 from ..imaging.resample import resize_map
@@ -143,7 +143,8 @@ class FrameRenderer:
         matted = self._count("matte", start)
         result = render(image, self.options, mask=alpha, background=background, probability=probability,
                         edge_pixels=FRAME_EDGE_PIXELS).image
-        out = torch.from_numpy(result).mul_(255).add_(0.5).clamp_(0, 255).to(torch.uint8).numpy()
+        # One pass that scales, rounds and saturates to 8 bits.
+        out = cv2.addWeighted(result, 255.0, result, 0.0, 0.0, dtype=cv2.CV_8U)
         self._count("render", matted)
         return RenderedFrame(out, alpha)
 
