@@ -9,6 +9,7 @@ same space gives back the photo exactly where the background is unchanged
 passes of the transfer curve.
 """
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
@@ -50,12 +51,20 @@ def _split_band(image, alpha, edge_pixels=EDGE_PIXELS):
     return _Band(index, a_band, photo, fg, bg)
 
 
-def _background(image, alpha, radius, band, blades, blade_rotation, highlights, maybe_subject):
-    """Blurred background, soft-edge pixels taken at their background colour."""
+def _background(image, alpha, radius, soft_edge, blades, blade_rotation, highlights, maybe_subject):
+    """Blurred background, soft-edge pixels taken at their background colour; and the soft edge.
+
+    ``soft_edge()`` gives the soft edge (:func:`_split_band`).  It runs in a
+    second thread while the background's light is summed: both only read
+    the photo and the alpha, and much of either is single-threaded.
+    """
     x = torch.from_numpy(image)
     scale = reduction_for(radius)
-    sums = block_sums(x, 1 - torch.from_numpy(alpha), scale,
-                      lambda strip, top: to_light(strip, highlights))
+    with ThreadPoolExecutor(1, thread_name_prefix="bokehme-edge") as pool:
+        band = pool.submit(soft_edge)
+        sums = block_sums(x, 1 - torch.from_numpy(alpha), scale,
+                          lambda strip, top: to_light(strip, highlights))
+        band = band.result()
     # Soft-edge pixels went in at their photo colour, the subject's mixed
     # in; a sparse correction swaps in their background colour, cheaper
     # than patching every strip of the full-resolution pass.
@@ -71,7 +80,7 @@ def _background(image, alpha, radius, band, blades, blade_rotation, highlights, 
     small = blur_block_sums(sums, radius, blades=blades, blade_rotation=blade_rotation)
     # Encoding the small result and upsampling in sRGB spares a full-size
     # transfer curve; the blurred background is smooth, so little changes.
-    return upsample(linear_to_srgb(small), x.shape[:2], scale)
+    return upsample(linear_to_srgb(small), x.shape[:2], scale), band
 
 
 def blur_background(image, alpha, radius, *, blades=0, blade_rotation=0.0,
@@ -106,8 +115,8 @@ def blur_background(image, alpha, radius, *, blades=0, blade_rotation=0.0,
     """
     image = np.ascontiguousarray(image, dtype=np.float32)
     alpha = np.ascontiguousarray(alpha, dtype=np.float32)
-    return _background(image, alpha, radius, _split_band(image, alpha), blades,
-                       blade_rotation, highlights, maybe_subject)
+    return _background(image, alpha, radius, lambda: _split_band(image, alpha), blades,
+                       blade_rotation, highlights, maybe_subject)[0]
 
 
 def render_bokeh(image, alpha, radius, *, blades=0, blade_rotation=0.0,
@@ -143,8 +152,8 @@ def render_bokeh(image, alpha, radius, *, blades=0, blade_rotation=0.0,
     """
     image = np.ascontiguousarray(image, dtype=np.float32)
     alpha = np.ascontiguousarray(alpha, dtype=np.float32)
-    band = _split_band(image, alpha, edge_pixels)
-    out = _background(image, alpha, radius, band, blades, blade_rotation, highlights, maybe_subject)
+    out, band = _background(image, alpha, radius, lambda: _split_band(image, alpha, edge_pixels), blades,
+                            blade_rotation, highlights, maybe_subject)
     return _lay_subject(image, alpha, band, out)
 
 
