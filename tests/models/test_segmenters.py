@@ -286,11 +286,34 @@ def test_the_pose_model_is_shown_only_the_main_person_when_it_misses_them(people
         calls.append(crop)
         return people.pose(crop, size)
 
-    segmenter = PeopleSegmenter(people.deeplab, people.selfie, pose)
+    segmenter = PeopleSegmenter(people.deeplab, people.selfie, pose, companions=0)
     subject = resize_map(segmenter.subject_probability(image, "person"), mask.shape) > 0.5
     assert len(calls) == 2
     assert (calls[1] == 0.5).all(axis=-1).mean() > 0.1 and not (calls[0] == 0.5).all(axis=-1).any()
     assert (subject & mask).sum() / (subject | mask).sum() > 0.6
+
+
+def test_the_walkers_beside_the_main_one_are_outlined_by_their_own_masks(people, devset_dir):
+    # Three walkers apart on a street: DeepLabV3's outline of the two beside
+    # the main walker is as coarse as its grid (0.79 without their own masks).
+    image, mask = _devset_photo(devset_dir, "pennfudan_PennPed00003")
+    calls = []
+
+    def pose(crop, size):
+        calls.append(crop)
+        return people.pose(crop, size)
+
+    alone = PeopleSegmenter(people.deeplab, people.selfie, pose, companions=0)
+    subject = resize_map(alone.subject_probability(image, "person"), mask.shape) > 0.5
+    coarse = (subject & mask).sum() / (subject | mask).sum()
+    assert len(calls) == 1
+    segmenter = PeopleSegmenter(people.deeplab, people.selfie, pose)
+    subject = resize_map(segmenter.subject_probability(image, "person"), mask.shape) > 0.5
+    assert len(calls) == 1 + 3
+    assert (subject & mask).sum() / (subject | mask).sum() > max(0.85, coarse + 0.05)
+    # The main walker alone is outlined once.
+    segmenter.subject_probability(image, "person", "main")
+    assert len(calls) == 1 + 3 + 1
 
 
 @pytest.mark.parametrize("kind", ["selfie", "deeplabv3-mobilenetv2", "people"])
