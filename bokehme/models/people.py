@@ -43,8 +43,10 @@ def view(image, box=None, long_side=VIEW_LONG_SIDE):
     """The photo, or a box of it (see :func:`bokehme.imaging.closer_look.look_boxes`), shrunk by whole blocks."""
     if box is not None:
         top, bottom, left, right = pixel_box(box, image.shape)
-        image = np.ascontiguousarray(image[top:bottom, left:right])
-    return block_mean(image, -(-max(image.shape[:2]) // long_side))
+        image = image[top:bottom, left:right]
+    # Block means read a crop where it lies in the photo; only a crop small
+    # enough to be returned as it is gets copied.
+    return np.ascontiguousarray(block_mean(image, -(-max(image.shape[:2]) // long_side)))
 
 
 class PeopleSegmenter(Segmenter):

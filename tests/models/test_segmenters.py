@@ -10,12 +10,13 @@ from skimage import data
 
 from bokehme.cli.messages import describe
 from bokehme.imaging.classes import UnknownClassError
-from bokehme.imaging.resample import resize_map
+from bokehme.imaging.closer_look import pixel_box
+from bokehme.imaging.resample import block_mean, resize_map
 from bokehme.imaging.subject import anchored
 from bokehme.models import weights
 from bokehme.models.base import VOC_CLASSES, ModelFallback, SegmentationError, WeightsNotFound
 from bokehme.models.loading import load_segmenter
-from bokehme.models.people import PeopleSegmenter
+from bokehme.models.people import PeopleSegmenter, view
 from bokehme.models.torchvision_deeplab import TorchvisionDeepLab, torchvision_checkpoint
 from bokehme.models.weights import model_of_state_dict
 
@@ -328,3 +329,16 @@ def test_an_8_bit_frame_finds_the_subject_a_float_photo_does(kind, mobilenetv2, 
     assert 0.0 <= as_uint8.min() and as_uint8.max() <= 1.0
     assert np.abs(as_uint8 - as_float).mean() < 0.01
     assert ((as_uint8 > 0.5) != (as_float > 0.5)).mean() < 0.01
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.uint8])
+def test_a_crop_is_shrunk_where_it_lies_in_the_photo(dtype):
+    photo = np.random.default_rng(0).random((1500, 2300, 3), np.float32)
+    photo = (255 * photo).astype(np.uint8) if dtype == np.uint8 else photo
+    box = (0.1, 0.9, 0.05, 0.8)
+    top, bottom, left, right = pixel_box(box, photo.shape)
+    copied = np.ascontiguousarray(photo[top:bottom, left:right])
+    for long_side in (600, 2000):  # shrunk, and small enough to come back as it is
+        crop = view(photo, box, long_side)
+        assert crop.flags.c_contiguous and crop.dtype == np.float32
+        np.testing.assert_array_equal(crop, block_mean(copied, -(-max(copied.shape[:2]) // long_side)))
