@@ -14,8 +14,8 @@ whose alpha scores under 0.5, and the median milliseconds per photo for
 segmentation alone at 12 MP (a devset photo enlarged, its aspect kept), wall
 clock and CPU time of the process (steadier than the wall clock beside other
 jobs on a shared machine): one the whole view is sure of, one that takes a
-closer look, and three walkers (the two beside the main one outlined by their
-own pose masks too).  The subject of each photo is the VOC classes of its MANIFEST
+closer look, and three walkers (the larger one beside the main walker outlined
+by their own pose mask too).  The subject of each photo is the VOC classes of its MANIFEST
 subject (``person+horse`` is ``person,horse``; a stroller or surfboard has
 no VOC class and is left out), as a user would name it; the models that
 know people only are given ``person`` and skip the other photos.
@@ -105,7 +105,7 @@ def main():
     parser.add_argument("--timing-photos",
                         default="davis16t_tennis_00035,davis16t_kite-walk_00040,pennfudan_PennPed00003",
                         help="the devset photos enlarged to 12 MP for the timing: with `auto`, the first "
-                             "takes no closer look, the second one, the third outlines two walkers beside "
+                             "takes no closer look, the second one, the third outlines a walker beside "
                              "the main one")
     args = parser.parse_args()
     photos = load_devset(args.devset)

@@ -36,7 +36,7 @@ OUTLINE_MARGIN = 0.03
 
 #: Most people kept beside the main person who are outlined by their own
 #: pose mask too, the largest first (each costs one more pose pass).
-COMPANIONS = 2
+COMPANIONS = 1
 
 
 def view(image, box=None, long_side=VIEW_LONG_SIDE):
