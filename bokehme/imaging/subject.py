@@ -18,8 +18,10 @@ __all__ = [
     "main_subject",
     "people_in_focus",
     "main_person_region",
+    "companions",
     "grown",
     "lies_on",
+    "fills",
     "portrait_people",
     "with_own_outline",
     "with_class",
@@ -197,6 +199,35 @@ def main_person_region(person_probability, centre_sigma=0.35):
     return regions == _main_region(person_probability, regions, count, centre_sigma)
 
 
+def companions(person_probability, main_region, people="near", most=2):
+    """The regions of the other people kept with the main person, largest first.
+
+    Parameters
+    ----------
+    person_probability : (h, w) float32 ndarray
+    main_region : (h, w) bool ndarray
+        The main person's region (see :func:`main_person_region`).
+    people : {"near", "main", "all"}
+        Which people are kept, see :func:`select_subject`.
+    most : int
+        Largest number of regions returned.
+
+    Returns
+    -------
+    list of (h, w) bool ndarray
+        The connected regions above 0.5, other than the main person's, at
+        least ``PEOPLE[people]`` of its height, the largest in area first.
+    """
+    same_plane = PEOPLE[people]
+    regions, count = ndimage.label(person_probability > 0.5)
+    main_label = regions[main_region].max()
+    heights = np.array([rows.stop - rows.start for rows, _ in ndimage.find_objects(regions)])
+    areas = np.bincount(regions.ravel(), minlength=count + 1)[1:]
+    kept = [label for label in np.argsort(-areas, kind="stable") + 1
+            if label != main_label and heights[label - 1] >= same_plane * heights[main_label - 1]]
+    return [regions == label for label in kept[:most]]
+
+
 def _main_region(person, regions, count, centre_sigma):
     """Label of the region with the largest centre-weighted probability mass."""
     scores = ndimage.sum(person * _centre_weight(person.shape, centre_sigma), regions, index=np.arange(1, count + 1))
@@ -235,6 +266,11 @@ def portrait_people(person, min_height=0.4):
 def lies_on(own, region):
     """Whether a person's own mask (bool) lies mostly on `region` (bool): it is of the person found there."""
     return own.any() and (own & region).sum() >= 0.5 * own.sum()
+
+
+def fills(own, region, share=0.6):
+    """Whether a person's own mask (bool) covers `share` of `region` (bool): nobody else is in it."""
+    return (own & region).sum() >= share * region.sum()
 
 
 def with_own_outline(person, main, margin):

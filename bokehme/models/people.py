@@ -5,8 +5,8 @@ from scipy import ndimage
 
 from ..imaging.closer_look import CONTEXT, look_boxes, paste_looks, pixel_box
 from ..imaging.resample import block_mean, resize_map
-from ..imaging.subject import (anchored, check_classes, grown, lies_on, main_person_region, portrait_people,
-                               select_subject, with_class, with_own_outline)
+from ..imaging.subject import (anchored, check_classes, companions, fills, grown, lies_on, main_person_region,
+                               portrait_people, select_subject, with_class, with_own_outline)
 from .base import Segmenter
 from .mobilenetv2_deeplab import MOBILENETV2_LONG_SIDE
 
@@ -34,13 +34,19 @@ SURE_SHARE = 0.8
 #: eighth of its 513 px input), as far as its outline can be off.
 OUTLINE_MARGIN = 0.03
 
+#: Most people kept beside the main person who are outlined by their own
+#: pose mask too, the largest first (each costs one more pose pass).
+COMPANIONS = 1
+
 
 def view(image, box=None, long_side=VIEW_LONG_SIDE):
     """The photo, or a box of it (see :func:`bokehme.imaging.closer_look.look_boxes`), shrunk by whole blocks."""
     if box is not None:
         top, bottom, left, right = pixel_box(box, image.shape)
-        image = np.ascontiguousarray(image[top:bottom, left:right])
-    return block_mean(image, -(-max(image.shape[:2]) // long_side))
+        image = image[top:bottom, left:right]
+    # Block means read a crop where it lies in the photo; only a crop small
+    # enough to be returned as it is gets copied.
+    return np.ascontiguousarray(block_mean(image, -(-max(image.shape[:2]) // long_side)))
 
 
 class PeopleSegmenter(Segmenter):
@@ -70,10 +76,14 @@ class PeopleSegmenter(Segmenter):
         fraction of the long side of the probability map.
     looks : int
         Most closer looks per photo (each costs one more DeepLabV3 pass).
+    companions : int
+        Most people kept beside the main person who are outlined by their
+        own pose mask too.
     """
 
-    def __init__(self, deeplab, selfie, pose=None, reach=0.1, looks=1):
+    def __init__(self, deeplab, selfie, pose=None, reach=0.1, looks=1, companions=COMPANIONS):
         self.deeplab, self.selfie, self.pose, self.reach, self.looks = deeplab, selfie, pose, reach, looks
+        self.companions = companions
         self.name = f"{deeplab.name}+selfie"
         self.labels = deeplab.labels
         self._person = self.labels.index("person")
@@ -114,28 +124,36 @@ class PeopleSegmenter(Segmenter):
         ridden = "person" in names and len(set(names)) > 1
         probabilities, framed = self._with_portraits(image, np.inf if ridden else SURE_SHARE)
         main = None
-        if "person" in names and self.pose is not None:
-            person = probabilities[self._person]
-            main = self._main_person(image, person)
+        person = probabilities[self._person]
+        region = main_person_region(person) if "person" in names and self.pose is not None else None
+        if region is not None:
+            main = self._own_mask(image, person, region)
             # A portrait keeps the selfie model's closer outline of head and hair.
             if main is not None and not (framed & (main > 0.5)).any():
                 outlined = with_own_outline(person, main, OUTLINE_MARGIN)
+                for other in [] if ridden else self._companions(person, region, framed, people):
+                    own = self._own_mask(image, person, other)
+                    # A region of several people touching is left to DeepLabV3.
+                    if own is not None and fills(own > 0.5, other):
+                        outlined = with_own_outline(outlined, own, OUTLINE_MARGIN)
                 probabilities = with_class(probabilities, self._person, outlined)
         return anchored(select_subject(probabilities, self.labels, names, people, main))
 
-    def _main_person(self, image, person):
-        """The main person's own mask at `person`'s resolution, or None.
+    def _companions(self, person, main_region, framed, people):
+        """The regions of the people kept with the main person who are worth their own outline."""
+        return [region for region in companions(person, main_region, people, self.companions)
+                if not (framed & region).any()]
+
+    def _own_mask(self, image, person, region):
+        """The own mask, at `person`'s resolution, of the person found in `region`, or None.
 
         The pose model segments the most prominent person of what it is
-        shown, a crop around the main person's region.  When that is someone
-        else (a runner at the crop's edge), it is shown the crop again with
+        shown, a crop around the region.  When that is someone else (a
+        runner at the crop's edge), it is shown the crop again with
         everything farther than :data:`OUTLINE_MARGIN` from the region
         greyed out; not at first, as it then outlines less of what a person
         carries.
         """
-        region = main_person_region(person)
-        if region is None:
-            return None
         h, w = person.shape
         rows, cols = ndimage.find_objects(region.astype(np.uint8))[0]
         pad = CONTEXT * max(rows.stop - rows.start, cols.stop - cols.start)
@@ -150,6 +168,6 @@ class PeopleSegmenter(Segmenter):
             mask = self.pose(np.where(near, crop, np.float32(0.5)), (y1 - y0, x1 - x0))
         if mask is None:
             return None
-        main = np.zeros_like(person)
-        main[y0:y1, x0:x1] = mask
-        return main
+        own = np.zeros_like(person)
+        own[y0:y1, x0:x1] = mask
+        return own

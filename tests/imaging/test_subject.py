@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from bokehme.imaging.classes import UnknownClassError, check_classes
-from bokehme.imaging.subject import (anchored, main_subject, portrait_people, select_subject, with_class,
-                                    with_own_outline)
+from bokehme.imaging.subject import (anchored, companions, fills, main_person_region, main_subject, portrait_people,
+                                    select_subject, with_class, with_own_outline)
 from bokehme.models.base import VOC_CLASSES
 
 
@@ -112,6 +112,29 @@ def test_all_people_keeps_everyone_and_main_keeps_one():
     one = select_subject(p, labels, "person", people="main") > 0.5
     assert one[20:110, 90:110].all()
     assert not one[25:110, 60:78].any() and not one[40:90, 150:165].any() and not one[40:70, 10:18].any()
+
+
+def test_companions_are_the_people_kept_beside_the_main_person_largest_first():
+    labels, p = _people_scene()
+    person = p[labels.index("person")]
+    main = main_person_region(person)
+    assert main[20:110, 90:110].all()
+    near = companions(person, main)
+    # The friend (85 rows) before the cyclist (50 rows); the two small people behind are not kept.
+    assert len(near) == 2 and near[0][25:110, 60:78].all() and near[1][40:90, 150:165].all()
+    assert not any(region[main].any() for region in near)
+    assert len(companions(person, main, most=1)) == 1 and not near[0][40:90, 150:165].any()
+    assert len(companions(person, main, "all", most=10)) == 4
+    assert companions(person, main, "main") == []
+
+
+def test_an_own_mask_fills_a_region_of_one_person_but_not_of_two_touching():
+    region = np.zeros((50, 50), bool)
+    region[5:45, 10:20] = True
+    own = region.copy()
+    assert fills(own, region)
+    region[5:45, 20:30] = True  # a second person touching them
+    assert not fills(own, region)
 
 
 def test_the_main_persons_own_mask_parts_them_from_an_audience_touching_them():

@@ -10,12 +10,13 @@ from skimage import data
 
 from bokehme.cli.messages import describe
 from bokehme.imaging.classes import UnknownClassError
-from bokehme.imaging.resample import resize_map
+from bokehme.imaging.closer_look import pixel_box
+from bokehme.imaging.resample import block_mean, resize_map
 from bokehme.imaging.subject import anchored
 from bokehme.models import weights
 from bokehme.models.base import VOC_CLASSES, ModelFallback, SegmentationError, WeightsNotFound
 from bokehme.models.loading import load_segmenter
-from bokehme.models.people import PeopleSegmenter
+from bokehme.models.people import PeopleSegmenter, view
 from bokehme.models.torchvision_deeplab import TorchvisionDeepLab, torchvision_checkpoint
 from bokehme.models.weights import model_of_state_dict
 
@@ -275,22 +276,54 @@ def test_what_people_ride_is_looked_at_closer_even_where_they_are_sure(people, d
     assert (ridden & mask).sum() > 1.2 * (riders & mask).sum()
 
 
+class _CountingPose:
+    """The pose model, keeping every crop it is shown."""
+
+    def __init__(self, pose):
+        self.pose, self.crops = pose, []
+
+    def __call__(self, crop, size):
+        self.crops.append(crop)
+        return self.pose(crop, size)
+
+
+def _iou_with(mask, probability):
+    """IoU at 0.5 of a probability (any resolution) with a human mask."""
+    subject = resize_map(probability, mask.shape) > 0.5
+    return (subject & mask).sum() / (subject | mask).sum()
+
+
 def test_the_pose_model_is_shown_only_the_main_person_when_it_misses_them(people, devset_dir):
     # Walkers on a street: on the crop around the main walkers, the pose model
     # does not outline them at first; shown the crop again with all but the
     # main region greyed out, it does (without it the walkers score 0.55).
     image, mask = _devset_photo(devset_dir, "pennfudan_PennPed00025")
-    calls = []
+    pose = _CountingPose(people.pose)
+    segmenter = PeopleSegmenter(people.deeplab, people.selfie, pose, companions=0)
+    iou = _iou_with(mask, segmenter.subject_probability(image, "person"))
+    assert len(pose.crops) == 2
+    assert (pose.crops[1] == 0.5).all(axis=-1).mean() > 0.1 and not (pose.crops[0] == 0.5).all(axis=-1).any()
+    assert iou > 0.6
 
-    def pose(crop, size):
-        calls.append(crop)
-        return people.pose(crop, size)
 
+def test_the_walkers_beside_the_main_one_are_outlined_by_their_own_masks(people, devset_dir):
+    # Three walkers apart on a street: DeepLabV3's outline of the ones beside
+    # the main walker is as coarse as its grid (0.79 without their own masks).
+    image, mask = _devset_photo(devset_dir, "pennfudan_PennPed00003")
+    pose = _CountingPose(people.pose)
+    coarse = _iou_with(mask, PeopleSegmenter(people.deeplab, people.selfie, pose, companions=0)
+                       .subject_probability(image, "person"))
+    assert len(pose.crops) == 1
+    segmenter = PeopleSegmenter(people.deeplab, people.selfie, pose, companions=2)
+    assert _iou_with(mask, segmenter.subject_probability(image, "person")) > max(0.88, coarse + 0.08)
+    assert len(pose.crops) == 1 + 3
+    # By default the larger one beside the main walker is outlined.
     segmenter = PeopleSegmenter(people.deeplab, people.selfie, pose)
-    subject = resize_map(segmenter.subject_probability(image, "person"), mask.shape) > 0.5
-    assert len(calls) == 2
-    assert (calls[1] == 0.5).all(axis=-1).mean() > 0.1 and not (calls[0] == 0.5).all(axis=-1).any()
-    assert (subject & mask).sum() / (subject | mask).sum() > 0.6
+    assert _iou_with(mask, segmenter.subject_probability(image, "person")) > max(0.84, coarse + 0.05)
+    assert len(pose.crops) == 1 + 3 + 2
+    # The main walker alone is outlined once.
+    segmenter.subject_probability(image, "person", "main")
+    assert len(pose.crops) == 1 + 3 + 2 + 1
 
 
 @pytest.mark.parametrize("kind", ["selfie", "deeplabv3-mobilenetv2", "people"])
@@ -305,3 +338,16 @@ def test_an_8_bit_frame_finds_the_subject_a_float_photo_does(kind, mobilenetv2, 
     assert 0.0 <= as_uint8.min() and as_uint8.max() <= 1.0
     assert np.abs(as_uint8 - as_float).mean() < 0.01
     assert ((as_uint8 > 0.5) != (as_float > 0.5)).mean() < 0.01
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.uint8])
+def test_a_crop_is_shrunk_where_it_lies_in_the_photo(dtype):
+    photo = np.random.default_rng(0).random((1500, 2300, 3), np.float32)
+    photo = (255 * photo).astype(np.uint8) if dtype == np.uint8 else photo
+    box = (0.1, 0.9, 0.05, 0.8)
+    top, bottom, left, right = pixel_box(box, photo.shape)
+    copied = np.ascontiguousarray(photo[top:bottom, left:right])
+    for long_side in (600, 2000):  # shrunk, and small enough to come back as it is
+        crop = view(photo, box, long_side)
+        assert crop.flags.c_contiguous and crop.dtype == np.float32
+        np.testing.assert_array_equal(crop, block_mean(copied, -(-max(copied.shape[:2]) // long_side)))
