@@ -9,6 +9,8 @@ at full resolution only where the alpha is not already sure
 (docs/matte.md).
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
 import cv2
 import numpy as np
 import torch
@@ -158,15 +160,14 @@ def evaluate_alpha(a, b, floor, image):
     sure = torch.from_numpy(sure).index_select(1, col_rects)
     planes = coefficient_planes(a, b, floor)
     alpha = torch.empty((height, width))
-    # Strip by strip, the temporaries stay small.
-    strip = max(1, _STRIP_PIXELS // width)
-    for start in range(0, height, strip):
+
+    def evaluate(start):
         rects = row_rects[start:start + strip]
         block = torch.index_select(sure, 0, rects, out=alpha[start:start + strip])
         first, last = rects[0].item(), rects[-1].item() + 1
         pair_rects, pair_cols = torch.nonzero(sure[first:last].isnan()).unbind(1)
         if not len(pair_cols):
-            continue
+            return
         # Torch blends along cell rows first: once per pair, for all the
         # rows of its rectangle row.
         upper, lower = _column_blends(
@@ -180,6 +181,12 @@ def evaluate_alpha(a, b, floor, image):
         colours = torch.from_numpy(image[start:start + strip]).reshape(-1, 3)
         value = linear_model(coeffs, colours.index_select(0, pixels)).clamp_(0, 1)
         block.view(-1).index_copy_(0, pixels, value)
+
+    # Strip by strip, the temporaries stay small; two strips at once, as
+    # much of a strip's work is too small for torch's own threads.
+    strip = max(1, _STRIP_PIXELS // width)
+    with ThreadPoolExecutor(2, thread_name_prefix="bokehme-alpha") as pool:
+        list(pool.map(evaluate, range(0, height, strip)))
     return alpha.numpy()
 
 
