@@ -11,6 +11,8 @@ References
 .. [2] K. He and J. Sun, "Fast Guided Filter", arXiv:1505.00996, 2015.
 """
 
+import functools
+
 import cv2
 import numpy as np
 import torch
@@ -40,6 +42,20 @@ def _window_counts(n, radius):
             ).astype(np.float32)
 
 
+@functools.lru_cache(maxsize=4)
+def _inside_scale(height, width, radius):
+    """Full window over the pixels of it inside the image: (H, W, 1) float32, read-only.
+
+    The guided filter takes a dozen box means of one size; video frames
+    repeat it every frame.
+    """
+    size = 2 * radius + 1
+    scale = size * size / np.outer(_window_counts(height, radius), _window_counts(width, radius))
+    scale = scale.astype(np.float32)[..., None]
+    scale.flags.writeable = False
+    return scale
+
+
 def box_mean(x, radius):
     """Mean over a (2r+1) square window, counting only pixels inside the image.
 
@@ -60,10 +76,8 @@ def box_mean(x, radius):
     total = cv2.boxFilter(np.ascontiguousarray(x, dtype=np.float32), -1, (size, size), normalize=True,
                           borderType=cv2.BORDER_CONSTANT).reshape(x.shape)
     # The filter divides by the full window; rescale to the pixels inside.
-    height, width = x.shape[:2]
-    scale = size * size / np.outer(_window_counts(height, radius),
-                                   _window_counts(width, radius))
-    total *= scale[..., None] if x.ndim == 3 else scale
+    scale = _inside_scale(x.shape[0], x.shape[1], int(radius))
+    total *= scale if x.ndim == 3 else scale[..., 0]
     return total
 
 
