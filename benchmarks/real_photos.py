@@ -18,7 +18,8 @@ and on one of them, model loaded once per command, and prints:
 * with ``--neighbour``, the same beside one CPU-bound process (a busy loop
   on one core, as a laptop doing other work), and the ratio to quiet;
 * the stages of one photo in-process (decode, segment, refine,
-  render_bokeh, encode) and the peak memory of the whole command.
+  render_bokeh, encode) and the peak memory of the batch's command (two
+  photos render side by side when they fit).
 """
 
 import argparse
@@ -94,9 +95,10 @@ def marginal(folder, scratch, model, weights, repeats, env):
     one.mkdir()
     shutil.copy(next(p for p in sorted(folder.iterdir()) if p.suffix == ".jpg"), one)
     count = len(list(folder.iterdir()))
-    batch = statistics.median(command(folder, scratch / "out", model, weights, env)[0] for _ in range(repeats))
+    batches = [command(folder, scratch / "out", model, weights, env) for _ in range(repeats)]
     single = statistics.median(command(one, scratch / "out1", model, weights, env)[0] for _ in range(repeats))
-    return (batch - single) / (count - 1)
+    batch = statistics.median(wall for wall, _ in batches)
+    return (batch - single) / (count - 1), max(peak for _, peak in batches)
 
 
 def stages(path, model, weights):
@@ -157,19 +159,18 @@ def main():
             make_photos(folder, size, args.photos)
             photo_floor = floor(folder, scratch)
             for model in args.models.split(","):
-                quiet = marginal(folder, scratch, model, args.weights, args.repeats, env)
+                quiet, peak = marginal(folder, scratch, model, args.weights, args.repeats, env)
                 cells = f"{model:8s} {size:4d}M {photo_floor:6.2f} {quiet:9.2f} {quiet / photo_floor:8.1f} "
                 if args.neighbour:
                     neighbour = busy()
                     try:
-                        loaded = marginal(folder, scratch, model, args.weights, args.repeats, env)
+                        loaded, _ = marginal(folder, scratch, model, args.weights, args.repeats, env)
                     finally:
                         neighbour.kill()
                     cells += f"{loaded:6.2f} {loaded / quiet:10.2f} "
                 first = next(p for p in sorted(folder.iterdir()) if p.suffix == ".jpg")
                 timing = subprocess.run([sys.executable, __file__, "--stage", str(first), model, args.weights],
                                         cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
-                _, peak = command(first, scratch / "out2", model, args.weights, env)
                 print(cells + " ".join(f"{float(t):7.2f}" for t in timing) + f" {peak:8.2f}")
 
 
