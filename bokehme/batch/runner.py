@@ -187,8 +187,9 @@ def run_batch(
         progress)`` renders a whole clip in the calling thread (it overlaps
         its own decoding and encoding), after the photos.
     jobs : int, optional
-        Threads for loading and saving.  At most ``jobs + renders`` photos
-        are held in memory at once.
+        Threads for loading and saving.  At most `jobs` photos are held in
+        memory at once, the one rendering included; ``jobs + renders`` when
+        they render side by side.
     renders : int, optional
         Photos rendered at once at most.
     progress : bool, optional
@@ -244,57 +245,76 @@ def run_batch(
     upcoming = iter([task for task in tasks if task.kind == "photo"])
     exhausted = False
     share = getattr(job, "share", lambda item: 1.0)
+    ready_share = [1.0]  # the latest photo's, which the next ones are taken to be like
+
+    def step() -> list | None:
+        """Move every photo on that can move: the futures to wait for if none could, None when all is done.
+
+        A function of its own, so that no local name keeps a photo or its
+        rendering alive once it is written.
+        """
+        nonlocal exhausted
+        while saves and saves[0][1].done():
+            finish_save(*saves.popleft())
+        if summary.stopped is not None:
+            return None
+        while rendered and len(saves) < jobs:
+            task, item, result = rendered.popleft()
+            saves.append((task, pool.submit(job.save, item, result, task.target)))
+        # Photos held, from decoding to written, stay within `jobs`, and
+        # `renders` more where the latest photo would render side by side
+        # with as large ones: a large photo renders with one other decoded
+        # ahead or written behind, small ones with a few.
+        held = len(loads) + len(ready) + len(rendering) + len(rendered) + len(saves)
+        while not exhausted and held < jobs + (renders if ready_share[0] * renders <= 1 else 0):
+            task = next(upcoming, None)
+            if task is None:
+                exhausted = True
+            else:
+                loads.append((task, pool.submit(job.load, task.source)))
+                held += 1
+        if not ready and loads and loads[0][1].done():
+            task, future = loads.popleft()
+            try:
+                item = future.result()
+                ready_share[0] = share(item)
+                ready.append((task, item, ready_share[0]))
+            except Exception as error:  # one bad photo must not stop the batch
+                failed(task, error)
+            return []
+        if ready and (not rendering or (len(rendering) < renders
+                                        and sum(entry[2] for entry in rendering) + ready[0][2] <= 1)):
+            task, item, part = ready.pop()
+            rendering.append((task, item, part, renderers.submit(job.compute, item)))
+            return []
+        done = [entry for entry in rendering if entry[3].done()]
+        for entry in done:
+            rendering.remove(entry)
+            task, item, _, future = entry
+            error = future.exception()
+            if error is None:
+                rendered.append((task, item, future.result()))
+            elif isinstance(error, Exception):  # one bad photo must not stop the batch
+                failed(task, error)
+            else:
+                raise error  # Ctrl-C in a job: the batch ends as for any other
+        if done:
+            return []
+        waiting = [entry[3] for entry in rendering] + [future for _, future in list(saves)[:1]]
+        if loads and not ready:
+            waiting.append(loads[0][1])
+        return waiting or None
+
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="bokehme-io")
     renderers = ThreadPoolExecutor(max_workers=max(1, int(renders)), thread_name_prefix="bokehme-render")
     try:
         while summary.stopped is None:
-            while saves and saves[0][1].done():
-                finish_save(*saves.popleft())
-            if summary.stopped is not None:
+            waiting = step()
+            if waiting is None:
                 break
-            while rendered and len(saves) < jobs:
-                task, item, result = rendered.popleft()
-                saves.append((task, pool.submit(job.save, item, result, task.target)))
-            # Photos decoded ahead, rendered or being written stay within
-            # `jobs`; with those rendering, memory holds jobs + renders.
-            while not exhausted and len(loads) + len(ready) + len(rendered) + len(saves) < jobs:
-                task = next(upcoming, None)
-                if task is None:
-                    exhausted = True
-                else:
-                    loads.append((task, pool.submit(job.load, task.source)))
-            if not ready and loads and loads[0][1].done():
-                task, future = loads.popleft()
-                try:
-                    item = future.result()
-                    ready.append((task, item, share(item)))
-                except Exception as error:  # one bad photo must not stop the batch
-                    failed(task, error)
-                continue
-            if ready and (not rendering or (len(rendering) < renders
-                                            and sum(entry[2] for entry in rendering) + ready[0][2] <= 1)):
-                task, item, part = ready.pop()
-                rendering.append((task, item, part, renderers.submit(job.compute, item)))
-                continue
-            done = [entry for entry in rendering if entry[3].done()]
-            for entry in done:
-                rendering.remove(entry)
-                task, item, _, future = entry
-                error = future.exception()
-                if error is None:
-                    rendered.append((task, item, future.result()))
-                elif isinstance(error, Exception):  # one bad photo must not stop the batch
-                    failed(task, error)
-                else:
-                    raise error  # Ctrl-C in a job: the batch ends as for any other
-            if done:
-                continue
-            waiting = [entry[3] for entry in rendering] + [future for _, future in list(saves)[:1]]
-            if loads and not ready:
-                waiting.append(loads[0][1])
-            if not waiting:
-                break
-            wait(waiting, return_when=FIRST_COMPLETED)
+            if waiting:
+                wait(waiting, return_when=FIRST_COMPLETED)
+            del waiting
     except KeyboardInterrupt:
         summary.interrupted = True
         for _, future in loads:
