@@ -180,8 +180,11 @@ def test_a_rerun_removes_the_temporaries_a_killed_run_left(tmp_path):
 
 
 def start(args, tmp_path):
+    # Ctrl-C reaches the command as from a terminal even when the tests run in
+    # a background job, whose shell has the children ignore SIGINT.
     return subprocess.Popen([sys.executable, "-m", "bokehme"] + [str(a) for a in args], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
