@@ -87,9 +87,11 @@ class JobRecipe:
             faces = FaceDetector()
         backdrop = None if self.background is None else backdrop_from(self.background)
         # The local engine renders photos side by side (see PhotoJob.share).
-        shared = [None if model is None else OneAtATime(model) for model in (segmenter, faces, backdrop)]
-        photos = PhotoJob(self.options, *shared[:2], inputs=self.inputs, outputs=self.outputs,
-                          background=shared[2])
+        def shared(model):
+            return None if model is None else OneAtATime(model)
+
+        photos = PhotoJob(self.options, shared(segmenter), shared(faces), inputs=self.inputs, outputs=self.outputs,
+                          background=shared(backdrop))
         # A clip's own background plays along from its first frame: a backdrop of its own.
         clip_backdrop = None if self.background is None else backdrop_from(self.background)
         clips = VideoJob(self.options, segmenter, self.encoder, every=self.every, background=clip_backdrop)

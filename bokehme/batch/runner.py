@@ -245,7 +245,7 @@ def run_batch(
     upcoming = iter([task for task in tasks if task.kind == "photo"])
     exhausted = False
     share = getattr(job, "share", lambda item: 1.0)
-    ready_share = [1.0]  # the latest photo's, which the next ones are taken to be like
+    last_share = 1.0  # the latest photo's, which the next ones are taken to be like
 
     def step() -> list | None:
         """Move every photo on that can move: the futures to wait for if none could, None when all is done.
@@ -253,7 +253,7 @@ def run_batch(
         A function of its own, so that no local name keeps a photo or its
         rendering alive once it is written.
         """
-        nonlocal exhausted
+        nonlocal exhausted, last_share
         while saves and saves[0][1].done():
             finish_save(*saves.popleft())
         if summary.stopped is not None:
@@ -266,7 +266,7 @@ def run_batch(
         # with as large ones: a large photo renders with one other decoded
         # ahead or written behind, small ones with a few.
         held = len(loads) + len(ready) + len(rendering) + len(rendered) + len(saves)
-        while not exhausted and held < jobs + (renders if ready_share[0] * renders <= 1 else 0):
+        while not exhausted and held < jobs + (renders if last_share * renders <= 1 else 0):
             task = next(upcoming, None)
             if task is None:
                 exhausted = True
@@ -277,8 +277,8 @@ def run_batch(
             task, future = loads.popleft()
             try:
                 item = future.result()
-                ready_share[0] = share(item)
-                ready.append((task, item, ready_share[0]))
+                last_share = share(item)
+                ready.append((task, item, last_share))
             except Exception as error:  # one bad photo must not stop the batch
                 failed(task, error)
             return []
@@ -314,7 +314,6 @@ def run_batch(
                 break
             if waiting:
                 wait(waiting, return_when=FIRST_COMPLETED)
-            del waiting
     except KeyboardInterrupt:
         summary.interrupted = True
         for _, future in loads:

@@ -117,8 +117,9 @@ def to_light(srgb, highlights=0.0):
     Notes
     -----
     The values are decoded by looking them up in a table of
-    :data:`LIGHT_TABLE_STEPS` + 1 entries of :func:`srgb_to_linear`, a few
-    times faster than the transfer curve's power on every pixel of a photo.
+    :func:`srgb_to_linear` over [0, 1] in :data:`LIGHT_TABLE_STEPS` steps
+    (indexed by 16-bit integers, whose entries past 1 hold 1), a few times
+    faster than the transfer curve's power on every pixel of a photo.
     The table holds 16 steps per 8-bit level, so 8-bit values (JPEGs, video
     frames) are decoded exactly and finer ones to within half a step, far
     below what a blur over many pixels can show.
