@@ -4,7 +4,7 @@ The public API::
 
     segmenter = bokehme.load_segmenter("auto")
     photo = bokehme.read_photo("portrait.jpg")
-    result = bokehme.render(photo.pixels, bokehme.Options(radius=40), segmenter)
+    result = bokehme.render(photo.samples, bokehme.Options(radius=40), segmenter)
     bokehme.write_photo("portrait_bokeh.jpg", result.image, source=photo)
 
 The layers, from the bottom: :mod:`bokehme.imaging` (pure array code),

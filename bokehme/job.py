@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from .imaging.samples import to_samples
 from .io import read as reading
 from .io import write as writing
 from .io.metadata import metadata_fields
@@ -151,7 +152,7 @@ class PhotoJob:
         photo = reading.read_photo(source, max_pixels=self.inputs.max_pixels, with_depth=wants_depth)
         mask = None
         if self.inputs.mask is not None:
-            mask = reading.read_mask(self.inputs.mask, photo.pixels.shape[:2])
+            mask = reading.read_mask(self.inputs.mask, photo.samples.shape[:2])
         disparity = photo.disparity
         if depth not in ("auto", "off"):
             disparity = reading.read_depth_file(depth, far_bright=self.inputs.depth_far_bright)
@@ -164,18 +165,30 @@ class PhotoJob:
         to at most 1 (a larger photo renders alone), calling the models
         from two threads: its recipe makes their calls take turns.
         """
-        height, width = loaded.photo.pixels.shape[:2]
+        height, width = loaded.photo.samples.shape[:2]
         return height * width / SIDE_BY_SIDE_PIXELS
 
     def compute(self, loaded: Loaded) -> Rendering:
-        """Render a loaded photo: :func:`bokehme.render`."""
+        """Render a loaded photo (:func:`bokehme.render`), rounded to what its files hold.
+
+        Returns
+        -------
+        Rendering
+            Its image as :func:`bokehme.io.write.file_samples` gives it for
+            this photo and output format, its alpha as 8 bits: a batch holds
+            a result that waits to be written in a quarter of the memory.
+        """
         # Imported at the first photo: planning a batch (which names targets)
         # must not wait for torch, and a rerun with nothing to do never loads it.
         from .pipeline import render
 
-        pixels = loaded.photo.pixels
-        background = None if self.background is None else self.background(pixels.shape[:2], 0)
-        return render(pixels, self.options, self.segmenter, loaded.mask, self.faces, loaded.disparity, background)
+        photo = loaded.photo
+        background = None if self.background is None else self.background(photo.samples.shape[:2], 0)
+        rendering = render(photo.samples, self.options, self.segmenter, loaded.mask, self.faces, loaded.disparity,
+                           background)
+        rendering.image = writing.file_samples(rendering.image, photo, self.outputs.format)
+        rendering.alpha = to_samples(rendering.alpha, np.uint8)
+        return rendering
 
     def save(self, loaded: Loaded, rendering: Rendering, target: Target) -> dict | None:
         """Write the results of one photo atomically.
@@ -197,7 +210,7 @@ class PhotoJob:
         if target.mask is not None:
             writing.write_mask(target.mask, rendering.alpha)
         if target.cutout is not None:
-            writing.write_cutout(target.cutout, photo.pixels, rendering.alpha, icc_profile=photo.icc_profile)
+            writing.write_cutout(target.cutout, photo.samples, rendering.alpha, icc_profile=photo.icc_profile)
         record = {}
         if rendering.scrub is not None:
             record.update(scrub_record(rendering.scrub), output=str(target.destination),

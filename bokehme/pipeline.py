@@ -16,6 +16,7 @@ from .imaging.composite import render_bokeh, replace_background
 from .imaging.depth_render import render_depth
 from .imaging.foreground import EDGE_PIXELS
 from .imaging.matte import refine_alpha
+from .imaging.samples import to_unit_float
 from .options import Options, blur_radius
 
 __all__ = ["NoSubjectError", "Rendering", "render", "subject_probability"]
@@ -121,8 +122,9 @@ def render(image, options=Options(), segmenter=None, mask=None, faces=None, disp
 
     Parameters
     ----------
-    image : (H, W, 3) float32 ndarray
-        sRGB image in [0, 1], orientation already applied.
+    image : (H, W, 3) ndarray
+        sRGB image, orientation already applied: float32 in [0, 1], or
+        8- or 16-bit samples (uint8, uint16), scaled to [0, 1] first.
     options : Options
     segmenter : bokehme.models.Segmenter, optional
         Finds the subject; needed unless `mask` is given.
@@ -166,6 +168,7 @@ def render(image, options=Options(), segmenter=None, mask=None, faces=None, disp
     """
     if mask is None and segmenter is None and probability is None:
         raise ValueError("render needs a segmenter, a mask or a subject probability")
+    image = to_unit_float(np.asarray(image))
     if mask is not None and mask.shape != image.shape[:2]:
         raise ValueError(f"mask is {mask.shape[1]}x{mask.shape[0]}, image is {image.shape[1]}x{image.shape[0]}")
     if background is not None and background.shape != image.shape:

@@ -12,10 +12,10 @@ PACKAGE = Path(__file__).resolve().parent.parent / "bokehme"
 ALLOWED = {
     "imaging": set(),
     "models": {"imaging"},
-    "io": set(),
+    "io": {"imaging"},
     "options": {"imaging"},
     "pipeline": {"imaging", "options"},
-    "job": {"io", "options", "pipeline"},
+    "job": {"imaging", "io", "options", "pipeline"},
     "video": {"imaging", "io", "job", "options", "pipeline"},
     "live": {"io", "options", "video"},
     "batch": {"io", "job", "models", "options", "video"},

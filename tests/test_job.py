@@ -11,6 +11,8 @@ import pytest
 from PIL import Image
 from skimage import data
 
+import bokehme
+from bokehme.io.write import write_photo
 from bokehme.job import InputSettings, OutputSettings, PhotoJob, Target
 from bokehme.options import Options
 
@@ -83,6 +85,23 @@ def test_run_writes_the_photo_mask_and_cutout(tmp_path, disc_segmenter):
     original = np.asarray(Image.open(source))
     assert np.array_equal(out[mask == 255], original[mask == 255])
     assert not np.array_equal(out[mask == 0], original[mask == 0])
+
+
+def test_a_rendering_waits_to_be_written_as_the_samples_its_files_hold(tmp_path, disc_segmenter):
+    source = tmp_path / "me.jpg"
+    Image.fromarray(data.astronaut()[::4, ::4]).save(source)
+    job = PhotoJob(Options(radius=5), disc_segmenter())
+    loaded = job.load(source)
+    rendering = job.compute(loaded)
+    assert rendering.image.dtype == np.uint8 and rendering.image.shape == (128, 128, 3)
+    assert rendering.alpha.dtype == np.uint8 and rendering.alpha.max() == 255
+    target = Target(tmp_path / "out.jpg", mask=tmp_path / "mask.png")
+    job.save(loaded, rendering, target)
+    # The same file as writing the floats render() gives.
+    floats = bokehme.render(loaded.photo.pixels, Options(radius=5), disc_segmenter())
+    write_photo(tmp_path / "floats.jpg", floats.image, source=loaded.photo)
+    assert target.destination.read_bytes() == (tmp_path / "floats.jpg").read_bytes()
+    np.testing.assert_array_equal(np.asarray(Image.open(target.mask)), np.round(floats.alpha * 255))
 
 
 def test_a_scrub_strips_metadata_and_returns_its_record(tmp_path, disc_segmenter):

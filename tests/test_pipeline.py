@@ -39,6 +39,17 @@ def test_two_planes_with_a_segmenter_keep_the_subject_and_blur_the_rest(photo, d
     assert result.scrub is None
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_stored_samples_render_as_their_floats_do(disc_segmenter, dtype):
+    samples = data.coffee()[::2, ::2].astype(dtype) * (257 if dtype == np.uint16 else 1)
+    floats = samples.astype(np.float32) * np.float32(1 / np.iinfo(dtype).max)
+    from_samples = bokehme.render(samples, Options(radius=8), disc_segmenter())
+    from_floats = bokehme.render(floats, Options(radius=8), disc_segmenter())
+    assert from_samples.image.dtype == np.float32
+    np.testing.assert_array_equal(from_samples.image, from_floats.image)
+    np.testing.assert_array_equal(from_samples.alpha, from_floats.alpha)
+
+
 def test_a_users_mask_is_the_alpha(photo):
     mask = np.zeros(photo.shape[:2], np.float32)
     mask[60:180, 80:240] = 1

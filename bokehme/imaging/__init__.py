@@ -4,6 +4,7 @@ Nothing in this package reads files, runs a model or knows the command
 line; every function takes pixels (NumPy arrays or torch tensors) and
 returns pixels.  One operator or topic per module:
 
+- :mod:`~bokehme.imaging.samples`: 8- and 16-bit samples to floats in [0, 1] and back
 - :mod:`~bokehme.imaging.colour`: sRGB transfer curves, highlight boost
 - :mod:`~bokehme.imaging.resample`: block sums and means, bilinear resizing
 - :mod:`~bokehme.imaging.aperture`: aperture kernels (disc, polygon)

@@ -1,7 +1,7 @@
 """File I/O by job: reading photos, their metadata and depth maps, and writing results.
 
 - :mod:`~bokehme.io.photo`: the decoded :class:`Photo` and the errors
-- :mod:`~bokehme.io.read`: image files to float32 pixels, read once
+- :mod:`~bokehme.io.read`: image files to the 8- or 16-bit samples they hold, read once
 - :mod:`~bokehme.io.metadata`: EXIF and XMP kept upright and clean
 - :mod:`~bokehme.io.formats`: which format a file is and is written as
 - :mod:`~bokehme.io.write`: results, masks, cutouts and reports
@@ -14,11 +14,12 @@ from .formats import output_extension, output_format
 from .metadata import metadata_fields
 from .photo import DEFAULT_MAX_PIXELS, ImageTooLarge, Photo, PhotoError
 from .read import read_depth_file, read_mask, read_photo
-from .write import write_cutout, write_json, write_mask, write_photo
+from .write import file_samples, write_cutout, write_json, write_mask, write_photo
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "ImageTooLarge",
+    "file_samples",
     "Photo",
     "PhotoError",
     "metadata_fields",

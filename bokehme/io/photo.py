@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..imaging.samples import to_unit_float
+
 __all__ = ["DEFAULT_MAX_PIXELS", "Photo", "PhotoError", "ImageTooLarge", "megapixels"]
 
 #: Pillow's own decompression-bomb limit (about 89 megapixels), the default
@@ -63,9 +65,11 @@ class Photo:
 
     Attributes
     ----------
-    pixels : (H, W, 3) float32 ndarray
-        RGB values in [0, 1], encoded as in the source (usually sRGB), with the
-        EXIF orientation already applied.
+    samples : (H, W, 3) ndarray
+        RGB values as the source stores them, encoded as in it (usually
+        sRGB), with the EXIF orientation already applied: uint8, uint16 for
+        16-bit sources, float32 in [0, 1] for floating-point ones.  A photo
+        is held this way until it is rendered (see :attr:`pixels`).
     transparency : (H, W) float32 ndarray or None
         Source opacity in [0, 1], or None when the source is opaque.
     format : str
@@ -83,14 +87,14 @@ class Photo:
         The depth map the camera stored in the file, as disparity in [0, 1]
         (near = 1) oriented like `pixels`, when it was asked for and found.
     gray : bool
-        The source is grayscale (its three channels in `pixels` are equal);
+        The source is grayscale (its three channels in `samples` are equal);
         results are written gray where the format allows.
     left_behind : tuple of str
         Metadata of the source that no output carries (thumbnails, IPTC,
         comments, PNG text), by exiftool's tag names.
     """
 
-    pixels: np.ndarray
+    samples: np.ndarray
     transparency: np.ndarray | None
     format: str
     icc_profile: bytes | None = None
@@ -102,3 +106,8 @@ class Photo:
     disparity: np.ndarray | None = None
     gray: bool = False
     left_behind: tuple = ()
+
+    @property
+    def pixels(self) -> np.ndarray:
+        """(H, W, 3) float32 RGB values in [0, 1]: :attr:`samples` scaled, computed at each access."""
+        return to_unit_float(self.samples)

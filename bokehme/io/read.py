@@ -1,8 +1,9 @@
-"""Reading photos: any common image file to float32 pixels, upright, with its metadata.
+"""Reading photos: any common image file to pixel samples, upright, with its metadata.
 
-Everything inside bokehme works on float32 arrays in [0, 1]; this module turns
-files of any common kind into such arrays (orientation applied, alpha split
-off), reading each file once.  It changes no process-wide state: Pillow's own
+Everything inside bokehme computes on float32 arrays in [0, 1]; this module
+turns files of any common kind into the samples they store, 8 or 16 bits
+(orientation applied, alpha split off), which ``Photo.pixels`` gives as such
+floats; it reads each file once.  It changes no process-wide state: Pillow's own
 decompression-bomb limit stays what the caller set, and HEIF files are
 decoded through pillow-heif directly, without registering it with Pillow.
 """
@@ -18,6 +19,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageCms, UnidentifiedImageError
 
+from ..imaging.samples import to_unit_float
 from .depth_maps import depth_from_bytes
 from .files import open_regular
 from .formats import LOSSLESS_FORMATS, is_heif
@@ -128,20 +130,20 @@ def _decode(image: Image.Image, data: bytes, frame_count: int) -> Photo:
     high_bit_depth = _is_16_bit(image, data)
     if high_bit_depth and image.mode in ("RGB", "RGBA", "LA"):
         # Pillow has no 16-bit colour mode and would truncate to 8 bits.
-        pixels, transparency = _decode_16_bit_colour(data)
+        samples, transparency = _decode_16_bit_colour(data)
     else:
         image.load()
         # Pillow turns TIFFs upright while loading and then drops the tag.
         orientation = image.getexif().get(ORIENTATION, 1)
-        pixels, transparency, icc_profile = _to_rgb(image, icc_profile)
+        samples, transparency, icc_profile = _to_rgb(image, icc_profile)
 
-    pixels = _orient(pixels, orientation)
+    samples = _orient(samples, orientation)
     if transparency is not None:
         transparency = _orient(transparency, orientation)
     return Photo(
         gray=gray,
         left_behind=left_behind(image),
-        pixels=pixels,
+        samples=samples,
         transparency=transparency,
         format=source_format,
         icc_profile=icc_profile,
@@ -180,27 +182,21 @@ def _decode_16_bit_colour(data: bytes) -> tuple[np.ndarray, np.ndarray | None]:
         raise ValueError("unsupported 16-bit layout")
     if array.ndim == 2:
         array = array[:, :, None]
-    scale = np.float32(1 / 65535)
-    colour = array[:, :, [2, 1, 0]] if array.shape[2] >= 3 else array[:, :, [0, 0, 0]]
-    pixels = colour.astype(np.float32)
-    pixels *= scale
+    samples = array[:, :, [2, 1, 0]] if array.shape[2] >= 3 else array[:, :, [0, 0, 0]]
     transparency = None
     if array.shape[2] in (2, 4):
-        transparency = array[:, :, -1].astype(np.float32)
-        transparency *= scale
-    return pixels, _opaque_to_none(transparency)
+        transparency = to_unit_float(array[:, :, -1])
+    return samples, _opaque_to_none(transparency)
 
 
 def _to_rgb(image: Image.Image, icc_profile: bytes | None):
-    """Convert any Pillow mode to float RGB (+ alpha); returns the matching ICC."""
+    """Convert any Pillow mode to RGB samples (+ float alpha); returns the matching ICC."""
     mode = image.mode
     transparency = None
     if mode == "CMYK":
         image, icc_profile = _cmyk_to_rgb(image, icc_profile)
     elif mode.startswith("I;16") or mode == "I":
-        gray = np.asarray(image).astype(np.float32)
-        gray *= np.float32(1 / 65535)
-        np.clip(gray, 0, 1, out=gray)
+        gray = np.clip(np.asarray(image), 0, 65535).astype(np.uint16)
         return np.repeat(gray[:, :, None], 3, axis=2), None, _rgb_compatible(icc_profile)
     elif mode == "F":
         gray = np.clip(np.asarray(image, dtype=np.float32), 0, 1)
@@ -209,14 +205,11 @@ def _to_rgb(image: Image.Image, icc_profile: bytes | None):
     if image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info:
         image = image.convert("RGBA")
         rgba = np.asarray(image)
-        transparency = rgba[:, :, 3].astype(np.float32)
-        transparency *= np.float32(1 / 255)
+        transparency = to_unit_float(rgba[:, :, 3])
         rgb = rgba[:, :, :3]
     else:
         rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
-    pixels = rgb.astype(np.float32)
-    pixels *= np.float32(1 / 255)
-    return pixels, _opaque_to_none(transparency), _rgb_compatible(icc_profile)
+    return rgb, _opaque_to_none(transparency), _rgb_compatible(icc_profile)
 
 
 def _cmyk_to_rgb(image: Image.Image, icc_profile: bytes | None):

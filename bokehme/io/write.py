@@ -13,12 +13,13 @@ from typing import BinaryIO, Callable
 import numpy as np
 from PIL import Image
 
+from ..imaging.samples import to_samples, to_unit_float
 from .atomic import atomic_write
 from .formats import ALPHA_FORMATS, GRAY_FORMATS, looks_complete, output_format
 from .metadata import XMP_TAG, fitting_metadata, writer_params
 from .photo import Photo
 
-__all__ = ["write_photo", "write_mask", "write_cutout", "write_json"]
+__all__ = ["write_photo", "file_samples", "write_mask", "write_cutout", "write_json"]
 
 
 def write_photo(
@@ -37,8 +38,9 @@ def write_photo(
     ----------
     path : str or Path
         Output file; replaced only once the new file is completely written.
-    pixels : (H, W, 3) float32 ndarray
-        RGB values in [0, 1] (clipped).
+    pixels : ndarray
+        (H, W, 3) float32 RGB values in [0, 1] (clipped), or the samples
+        :func:`file_samples` made of them for this source and format.
     source : Photo
         The photo the result comes from: its format, bit depth, transparency,
         grayness and metadata decide how the result is written.
@@ -75,32 +77,29 @@ def write_photo(
     if subsampling not in ("4:4:4", "4:2:2", "4:2:0"):
         raise ValueError(f"subsampling must be 4:4:4, 4:2:2 or 4:2:0, not {subsampling!r}")
     name, _ = output_format(source.format, format)
+    samples = file_samples(pixels, source, format)
     keep = metadata == "keep"
     icc = source.icc_profile
     exif, xmp, left_out = fitting_metadata(name, source.exif if keep else None, source.xmp if keep else None)
-    gray = source.gray and name in GRAY_FORMATS
-    if gray:
-        pixels = pixels.mean(axis=2, dtype=np.float32)[:, :, None]
 
     alpha = source.transparency
-    if alpha is None or name not in ALPHA_FORMATS or alpha.shape != pixels.shape[:2]:
+    if alpha is None or name not in ALPHA_FORMATS or alpha.shape != samples.shape[:2]:
         alpha = None  # alpha belongs to the source geometry and to formats that hold it
     complete = partial(looks_complete, name)
 
-    if source.high_bit_depth and name in ("PNG", "TIFF"):
-        channels = pixels if alpha is None else np.dstack([pixels, alpha])
-        array = _quantize(channels, np.uint16)
+    if samples.dtype == np.uint16:
+        channels = samples if alpha is None else np.dstack([samples, to_samples(alpha, np.uint16)])
         if name == "PNG":
-            writer = _png16_writer(array, icc, exif, xmp)
+            writer = _png16_writer(channels, icc, exif, xmp)
         else:
-            writer = _tiff16_writer(array, icc, xmp)
+            writer = _tiff16_writer(channels, icc, xmp)
         atomic_write(path, writer, complete)
         return left_out
 
-    channels = _quantize(pixels, np.uint8)
-    image = Image.fromarray(channels[:, :, 0] if gray else channels, "L" if gray else "RGB")
+    gray = samples.shape[2] == 1
+    image = Image.fromarray(samples[:, :, 0] if gray else samples, "L" if gray else "RGB")
     if alpha is not None:
-        image.putalpha(Image.fromarray(_quantize(alpha, np.uint8), "L"))
+        image.putalpha(Image.fromarray(to_samples(alpha, np.uint8), "L"))
     params: dict = {}
     if icc:
         params["icc_profile"] = icc
@@ -119,27 +118,38 @@ def write_photo(
     return left_out
 
 
-def _quantize(values: np.ndarray, dtype) -> np.ndarray:
-    """Round [0, 1] floats to the full range of an unsigned integer dtype.
+def file_samples(pixels: np.ndarray, source: Photo, format: str | None = None) -> np.ndarray:
+    """A result's pixels rounded to the samples its file holds (see :func:`write_photo`).
 
-    Works in bands of rows so that a 48 MP photo needs no second full-size
-    float32 copy (about 550 MB) on top of the caller's.
+    A batch rounds each result as soon as it is rendered: it then waits to
+    be written in a quarter (8 bits) of the memory its floats take.
+
+    Parameters
+    ----------
+    pixels : ndarray
+        (H, W, 3) float32 RGB values in [0, 1], or what this function
+        returned for them, which is returned as it is.
+    source : Photo
+    format : str, optional
+        As for :func:`write_photo`.
+
+    Returns
+    -------
+    ndarray
+        uint16 where the file keeps 16 bits (a 16-bit source written as PNG
+        or TIFF), else uint8; (H, W, 1) where the file is gray, else (H, W, 3).
     """
-    if dtype == np.uint8:
-        import cv2
-
-        # One pass that scales, rounds and saturates, into the 8-bit result.
-        values = np.ascontiguousarray(values, dtype=np.float32)
-        return cv2.addWeighted(values, 255.0, values, 0.0, 0.0, dtype=cv2.CV_8U).reshape(values.shape)
-    top = np.float32(np.iinfo(dtype).max)
-    out = np.empty(values.shape, dtype)
-    rows = max(1, (1 << 22) // max(1, values[0].size))
-    for start in range(0, len(values), rows):
-        scaled = np.clip(values[start : start + rows], 0, 1, dtype=np.float32)
-        scaled *= top
-        scaled += np.float32(0.5)
-        out[start : start + rows] = scaled  # the cast truncates: + 0.5 rounds
-    return out
+    name, _ = output_format(source.format, format)
+    depth = np.uint16 if source.high_bit_depth and name in ("PNG", "TIFF") else np.uint8
+    gray = source.gray and name in GRAY_FORMATS
+    if pixels.dtype.kind != "f":
+        if pixels.dtype != depth or pixels.shape[2] != (1 if gray else 3):
+            raise ValueError(f"{pixels.dtype} samples with {pixels.shape[2]} channels are not what a "
+                             f"{name} file of this source holds")
+        return pixels
+    if gray:
+        pixels = pixels.mean(axis=2, dtype=np.float32)[:, :, None]
+    return to_samples(pixels, depth)
 
 
 def _png16_writer(array: np.ndarray, icc, exif, xmp) -> Callable[[BinaryIO], None]:
@@ -190,19 +200,29 @@ def _tiff16_writer(array: np.ndarray, icc, xmp) -> Callable[[BinaryIO], None]:
 
 
 def write_mask(path, alpha: np.ndarray) -> None:
-    """Write an (H, W) alpha in [0, 1] as an 8-bit greyscale PNG, atomically."""
-    image = Image.fromarray(_quantize(alpha, np.uint8), "L")
+    """Write an (H, W) alpha, float in [0, 1] or uint8, as an 8-bit greyscale PNG, atomically."""
+    image = Image.fromarray(_eight_bit(alpha), "L")
     atomic_write(path, lambda file: image.save(file, format="PNG"), partial(looks_complete, "PNG"))
 
 
 def write_cutout(
     path, pixels: np.ndarray, alpha: np.ndarray, *, icc_profile: bytes | None = None
 ) -> None:
-    """Write the subject alone: RGB (H, W, 3) and alpha (H, W) in [0, 1] as an RGBA PNG."""
-    rgba = _quantize(np.dstack([pixels, alpha]), np.uint8)
+    """Write the subject alone as an 8-bit RGBA PNG.
+
+    `pixels` (H, W, 3) and `alpha` (H, W) are uint8, or anything
+    :func:`bokehme.imaging.samples.to_unit_float` takes (16-bit samples,
+    floats in [0, 1]).
+    """
+    rgba = np.dstack([_eight_bit(pixels), _eight_bit(alpha)])
     image = Image.fromarray(rgba, "RGBA")
     params = {"icc_profile": icc_profile} if icc_profile else {}
     atomic_write(path, lambda file: image.save(file, format="PNG", **params), partial(looks_complete, "PNG"))
+
+
+def _eight_bit(values: np.ndarray) -> np.ndarray:
+    """uint8 values as they are, others (uint16, floats in [0, 1]) rounded to 8 bits."""
+    return values if values.dtype == np.uint8 else to_samples(to_unit_float(values), np.uint8)
 
 
 def write_json(path, value) -> None:

@@ -84,12 +84,25 @@ def test_16_bit_colour_keeps_precision_and_round_trips(tmp_path, ext):
     photo = read_photo(path)
     assert photo.high_bit_depth
     np.testing.assert_allclose(photo.pixels, rgb / 65535, atol=1e-6)
+    # Held as stored until rendered: 16 bits, not four bytes of float a sample.
+    assert photo.samples.dtype == np.uint16
+    np.testing.assert_array_equal(photo.samples, rgb)
 
     out = tmp_path / f"out{ext}"
     write_photo(out, photo.pixels, source=photo)
     back = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
     assert back.dtype == np.uint16
     np.testing.assert_array_equal(back[:, :, ::-1], rgb)
+
+
+def test_8_bit_photos_are_held_as_their_bytes(tmp_path, asymmetric_rgb):
+    rgb = asymmetric_rgb()
+    Image.fromarray(rgb).save(tmp_path / "c.png")
+    photo = read_photo(tmp_path / "c.png")
+    assert photo.samples.dtype == np.uint8 and not photo.high_bit_depth
+    np.testing.assert_array_equal(photo.samples, rgb)
+    assert photo.pixels.dtype == np.float32
+    np.testing.assert_allclose(photo.pixels, rgb / 255, atol=1e-7)
 
 
 @pytest.mark.parametrize("orientation", [2, 6, 7])

@@ -3,6 +3,7 @@
 import errno
 import os
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -11,7 +12,7 @@ from bokehme.io import atomic
 from bokehme.io.formats import looks_complete
 from bokehme.io.photo import PhotoError
 from bokehme.io.read import read_photo
-from bokehme.io.write import write_cutout, write_mask, write_photo
+from bokehme.io.write import file_samples, write_cutout, write_mask, write_photo
 
 
 def no_temp_files(folder):
@@ -225,3 +226,35 @@ def test_gray_stays_gray_where_the_format_allows(tmp_path, asymmetric_rgb):
             if fmt in ("PNG", "TIFF"):  # lossless: the very values come back
                 values = np.asarray(image.getchannel(0) if mode == "LA" else image)
                 np.testing.assert_array_equal(values, gray.astype(values.dtype) * (257 if name == "g16" else 1))
+
+
+@pytest.mark.parametrize("name, fmt, dtype, channels", [
+    ("c.jpg", "JPEG", np.uint8, 3), ("c.jpg", "PNG", np.uint8, 3), ("c16.png", "PNG", np.uint16, 3),
+    ("c16.png", "JPEG", np.uint8, 3), ("c16.png", "TIFF", np.uint16, 3), ("g.png", "JPEG", np.uint8, 1),
+    ("g.png", "WEBP", np.uint8, 3), ("g16.png", "PNG", np.uint16, 1)])
+def test_a_result_rounded_ahead_is_written_as_its_floats_would_be(tmp_path, asymmetric_rgb, name, fmt, dtype,
+                                                                  channels):
+    rgb = asymmetric_rgb(12, 16)
+    sources = {"c.jpg": rgb, "c16.png": rgb.astype(np.uint16) * 257 + 3, "g.png": rgb[:, :, 0],
+               "g16.png": rgb[:, :, 0].astype(np.uint16) * 251}
+    values = sources[name]
+    if values.ndim == 3 and values.dtype == np.uint16:  # Pillow writes no 16-bit colour
+        cv2.imwrite(str(tmp_path / name), values[:, :, ::-1])
+    else:
+        Image.fromarray(values).save(tmp_path / name)
+    source = read_photo(tmp_path / name)
+    # A rendering: smooth values between the samples, the channels of a gray source equal.
+    result = np.clip(source.pixels * np.float32(0.93) + np.float32(0.0371), 0, 1)
+    samples = file_samples(result, source, fmt)
+    assert samples.dtype == dtype and samples.shape == rgb.shape[:2] + (channels,)
+    assert file_samples(samples, source, fmt) is samples
+    write_photo(tmp_path / "floats", result, source=source, format=fmt)
+    write_photo(tmp_path / "samples", samples, source=source, format=fmt)
+    assert (tmp_path / "floats").read_bytes() == (tmp_path / "samples").read_bytes()
+
+
+def test_samples_rounded_for_another_file_are_refused(tmp_path, make_source):
+    source = make_source(tmp_path)
+    with pytest.raises(ValueError):
+        write_photo(tmp_path / "out.jpg", np.zeros(source.samples.shape, np.uint16), source=source)
+    assert not (tmp_path / "out.jpg").exists()
