@@ -502,21 +502,22 @@ def main(seed=7):
     # As the CLI does by default, offline: the selfie model, Options(), the depth the photo carries.
     photo = bokehme.read_photo(PHOTO)
     options = bokehme.Options()
-    rendering = bokehme.render(photo.pixels, options, bokehme.load_segmenter("selfie"), disparity=read)
+    pixels = photo.pixels
+    rendering = bokehme.render(pixels, options, bokehme.load_segmenter("selfie"), disparity=read)
 
-    fine = depth_map.upsample_disparity(photo.pixels, read)
+    fine = depth_map.upsample_disparity(pixels, read)
     subject = rendering.alpha > 0.5
     focus = depth_map.focus_disparity(fine, rendering.alpha if subject.any() else None)
-    radius = depth_map.blur_radius_map(fine, focus, rendering_options.blur_radius(options, photo.pixels.shape))
+    radius = depth_map.blur_radius_map(fine, focus, rendering_options.blur_radius(options, pixels.shape))
     on_poster = (surface == POSTER)
     print(f"subject (alpha > 0.5): {subject.mean():.1%} of the photo, {(subject & on_poster).sum() / subject.sum():.0%}"
           f" of it on the poster; focus disparity {focus:.3f} (poster: {np.median(disparity[on_poster]):.3f}); "
           f"largest radius {radius.max():.1f} px")
     lens = card_over_hidden_ground(srgb, surface, rays, seed, float(np.median(radius[surface == CARD])))
-    report(photo.pixels, rendering.image, radius, disparity, focus, distance, surface, lens)
+    report(pixels, rendering.image, radius, disparity, focus, distance, surface, lens)
 
     FIGURE.parent.mkdir(exist_ok=True)
-    figure(photo.pixels, rendering.image).save(FIGURE, quality=85, optimize=True)
+    figure(pixels, rendering.image).save(FIGURE, quality=85, optimize=True)
     print(f"{FIGURE.relative_to(ROOT)}: {FIGURE.stat().st_size / 1000:.0f} kB")
 
 

@@ -120,10 +120,11 @@ def stages(path, model, weights):
         return statistics.median(times), result
 
     decode, photo = timed(lambda: read_photo(path))
-    segment, probability = timed(lambda: segmenter.subject_probability(photo.pixels, "person"))
-    refine, alpha = timed(lambda: refine_alpha(photo.pixels, probability))
-    radius = default_radius(photo.pixels.shape)
-    render, image = timed(lambda: render_bokeh(photo.pixels, alpha, radius, maybe_subject=probability))
+    pixels = photo.pixels  # as render() makes them of the samples, once
+    segment, probability = timed(lambda: segmenter.subject_probability(pixels, "person"))
+    refine, alpha = timed(lambda: refine_alpha(pixels, probability))
+    radius = default_radius(pixels.shape)
+    render, image = timed(lambda: render_bokeh(pixels, alpha, radius, maybe_subject=probability))
     with tempfile.TemporaryDirectory() as scratch:
         encode, _ = timed(lambda: write_photo(Path(scratch) / "out.jpg", image, source=photo))
     return decode, segment, refine, render, encode

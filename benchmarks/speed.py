@@ -86,9 +86,10 @@ def process(path, out, segmenter, probability=None):
     from bokehme.options import default_radius
 
     photo = io.read_photo(path)
-    found = segmenter.subject_probability(photo.pixels, "person")
-    alpha = matte.refine_alpha(photo.pixels, found if probability is None else probability)
-    result = composite.render_bokeh(photo.pixels, alpha, default_radius(photo.pixels.shape))
+    image = photo.pixels
+    found = segmenter.subject_probability(image, "person")
+    alpha = matte.refine_alpha(image, found if probability is None else probability)
+    result = composite.render_bokeh(image, alpha, default_radius(image.shape))
     io.write_photo(out, result, source=photo)
 
 
@@ -147,7 +148,7 @@ def child(args):
         image = alpha = rendered = linear = None
         report["end to end"], _ = median_time(lambda: process(path, out, segmenter, stand_in), repeats)
         report["io floor"], _ = median_time(
-            lambda: io.write_photo(out, io.read_photo(path).pixels, source=photo), repeats
+            lambda: io.write_photo(out, io.read_photo(path).samples, source=photo), repeats
         )
         if args.batch:
             folder = Path(scratch) / "batch"
