@@ -76,6 +76,10 @@ def _background(image, alpha, radius, soft_edge, blades, blade_rotation, highlig
     # The weight sums, the last plane, are already right.
     change = F.pad(change, (0, 1))
     sums[0].permute(1, 2, 0).view(-1, change.shape[1]).index_add_(0, blocks, change)
+    # The soft edge's photo and background colours are spent: they go before
+    # the full-size background is made (a wide soft edge holds millions).
+    band = band._replace(photo=None, bg=None)
+    del change, blocks
     sums = continue_behind(sums, block_counts(*image.shape[:2], scale), maybe_subject)
     small = blur_block_sums(sums, radius, blades=blades, blade_rotation=blade_rotation)
     # Encoding the small result and upsampling in sRGB spares a full-size
