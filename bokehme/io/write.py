@@ -127,8 +127,9 @@ def file_samples(pixels: np.ndarray, source: Photo, format: str | None = None) -
     Parameters
     ----------
     pixels : ndarray
-        (H, W, 3) float32 RGB values in [0, 1], or what this function
-        returned for them, which is returned as it is.
+        (H, W, 3) float32 RGB values in [0, 1]; or samples already rounded
+        for this file (what this function returned, which is returned as it
+        is, or the three equal channels of a gray source).
     source : Photo
     format : str, optional
         As for :func:`write_photo`.
@@ -143,6 +144,8 @@ def file_samples(pixels: np.ndarray, source: Photo, format: str | None = None) -
     depth = np.uint16 if source.high_bit_depth and name in ("PNG", "TIFF") else np.uint8
     gray = source.gray and name in GRAY_FORMATS
     if pixels.dtype.kind != "f":
+        if gray and pixels.shape[2] == 3:
+            pixels = pixels[:, :, :1]  # a gray source's channels are equal
         if pixels.dtype != depth or pixels.shape[2] != (1 if gray else 3):
             raise ValueError(f"{pixels.dtype} samples with {pixels.shape[2]} channels are not what a "
                              f"{name} file of this source holds")

@@ -248,6 +248,8 @@ def test_a_result_rounded_ahead_is_written_as_its_floats_would_be(tmp_path, asym
     samples = file_samples(result, source, fmt)
     assert samples.dtype == dtype and samples.shape == rgb.shape[:2] + (channels,)
     assert file_samples(samples, source, fmt) is samples
+    if channels == 1:  # a gray source's rendering, its three channels equal
+        np.testing.assert_array_equal(file_samples(np.repeat(samples, 3, axis=2), source, fmt), samples)
     write_photo(tmp_path / "floats", result, source=source, format=fmt)
     write_photo(tmp_path / "samples", samples, source=source, format=fmt)
     assert (tmp_path / "floats").read_bytes() == (tmp_path / "samples").read_bytes()
