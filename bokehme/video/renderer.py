@@ -18,6 +18,7 @@ from typing import Iterable, Iterator, NamedTuple
 
 import cv2
 import numpy as np
+import torch
 
 from ..imaging.matte import refine_alpha
 from ..imaging.resample import resize_map
@@ -121,6 +122,10 @@ class FrameRenderer:
         a live source hands over its newest frame then, not an old one.
         """
         pending = deque()
+        # The frames at once share the cores: torch's own threads on top
+        # of them would wait on each other and spin.
+        threads = torch.get_num_threads()
+        torch.set_num_threads(max(1, threads // workers))
         with ThreadPoolExecutor(workers, thread_name_prefix="bokehme-render") as pool:
             try:
                 for pixels, background in frames:
@@ -133,6 +138,7 @@ class FrameRenderer:
             finally:
                 for future in pending:
                     future.cancel()
+                torch.set_num_threads(threads)
 
     def _finish(self, pixels, probability, background):
         """Matte and render one frame whose steadied probability is known."""
