@@ -18,7 +18,6 @@ from typing import Iterable, Iterator, NamedTuple
 
 import cv2
 import numpy as np
-import torch
 
 from ..imaging.matte import refine_alpha
 from ..imaging.resample import resize_map
@@ -122,27 +121,18 @@ class FrameRenderer:
         a live source hands over its newest frame then, not an old one.
         """
         pending = deque()
-        # The frames at once share the cores: torch's own threads on top of
-        # them would wait on each other and spin.  The setting is each
-        # thread's own once it has run torch, so this thread keeps its
-        # threads for the segmenter; the setting for new threads is put back.
-        threads = torch.get_num_threads()
-        try:
-            with ThreadPoolExecutor(workers, thread_name_prefix="bokehme-render", initializer=torch.set_num_threads,
-                                    initargs=(max(1, threads // workers),)) as pool:
-                try:
-                    for pixels, background in frames:
-                        probability = self.probability(pixels)
-                        pending.append(pool.submit(self._finish, pixels, probability, background))
-                        if len(pending) >= workers:
-                            yield pending.popleft().result()
-                    while pending:
+        with ThreadPoolExecutor(workers, thread_name_prefix="bokehme-render") as pool:
+            try:
+                for pixels, background in frames:
+                    probability = self.probability(pixels)
+                    pending.append(pool.submit(self._finish, pixels, probability, background))
+                    if len(pending) >= workers:
                         yield pending.popleft().result()
-                finally:
-                    for future in pending:
-                        future.cancel()
-        finally:
-            torch.set_num_threads(threads)
+                while pending:
+                    yield pending.popleft().result()
+            finally:
+                for future in pending:
+                    future.cancel()
 
     def _finish(self, pixels, probability, background):
         """Matte and render one frame whose steadied probability is known."""

@@ -78,36 +78,3 @@ def test_a_probability_whose_resolution_changes_from_frame_to_frame_is_steadied(
     alphas = [renderer.render(frame).alpha for frame in frames]
     assert flicker(alphas) < 0.01
     assert all((alpha[144, 100:180] == 1).all() for alpha in alphas)
-
-
-def test_frames_rendered_at_once_take_a_share_of_torchs_threads_and_the_segmenter_keeps_its_own(
-        selfie, monkeypatch):
-    import torch
-
-    from bokehme.video import renderer as renderer_module
-
-    threads = torch.get_num_threads()
-    segmenting, matting = [], []
-    real = selfie.subject_probability
-
-    class Watching:
-        labels = selfie.labels
-
-        def subject_probability(self, image, subject, people="near"):
-            segmenting.append(torch.get_num_threads())
-            return real(image, subject, people)
-
-    def watched_refine_alpha(*args, **kwargs):
-        matting.append(torch.get_num_threads())
-        return refine_alpha(*args, **kwargs)
-
-    monkeypatch.setattr(renderer_module, "refine_alpha", watched_refine_alpha)
-    frames = still_clip(4)
-    rendered = list(FrameRenderer(Options(), Watching()).render_frames((frame, None) for frame in frames))
-    assert len(rendered) == 4 and all(out.pixels.dtype == np.uint8 for out in rendered)
-    assert segmenting == [threads] * 4
-    assert matting == [max(1, threads // 2)] * 4
-    assert torch.get_num_threads() == threads
-    # Torch's thread count changes float rounding only.
-    alone = FrameRenderer(Options(), selfie).render(frames[0])
-    assert np.abs(alone.pixels.astype(int) - rendered[0].pixels).max() <= 1
