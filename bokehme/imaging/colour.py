@@ -14,6 +14,9 @@ __all__ = [
     "linear_to_srgb",
     "boost_highlights",
     "to_light",
+    "light_from_8bit",
+    "float_srgb",
+    "srgb_array",
 ]
 
 #: How much brighter, at amount 1, a fully clipped highlight is made.
@@ -25,6 +28,39 @@ def _as_tensor(x):
     if isinstance(x, torch.Tensor):
         return x, False
     return torch.from_numpy(np.asarray(x, dtype=np.float32)), True
+
+
+def float_srgb(x):
+    """sRGB values as float32 in [0, 1]: 8-bit ones (a video frame) scaled by 1/255.
+
+    Parameters
+    ----------
+    x : ndarray or Tensor
+        float32 values in [0, 1], or uint8 values in [0, 255].
+
+    Returns
+    -------
+    ndarray or Tensor
+        float32, same shape and kind: `x` itself when it is float32, else
+        a new array.  An 8-bit value ``v`` becomes ``v * float32(1 / 255)``,
+        the same wherever a frame is read.
+    """
+    if x.dtype in (np.uint8, torch.uint8):
+        scaled = x.astype(np.float32) if isinstance(x, np.ndarray) else x.float()
+        scaled *= np.float32(1 / 255)
+        return scaled
+    return x
+
+
+def srgb_array(image):
+    """A contiguous array of sRGB values: 8-bit ones kept as they are, others as float32.
+
+    Lets the functions that take a photo also take a video frame as it is
+    decoded, without a full-size float copy of it.
+    """
+    if isinstance(image, np.ndarray) and image.dtype == np.uint8:
+        return np.ascontiguousarray(image)
+    return np.ascontiguousarray(image, dtype=np.float32)
 
 
 def srgb_to_linear(x):
@@ -105,7 +141,8 @@ def to_light(srgb, highlights=0.0):
     Parameters
     ----------
     srgb : Tensor
-        (..., 3) float32 sRGB values in [0, 1] (clipped to it).
+        (..., 3) float32 sRGB values in [0, 1] (clipped to it), or uint8
+        values in [0, 255] (a video frame), read as ``v / 255``.
     highlights : float, optional
         :func:`boost_highlights` amount; 0 for none.
 
@@ -124,6 +161,9 @@ def to_light(srgb, highlights=0.0):
     frames) are decoded exactly and finer ones to within half a step, far
     below what a blur over many pixels can show.
     """
+    if srgb.dtype == torch.uint8:
+        light = light_from_8bit(srgb)
+        return boost_highlights(light, highlights) if highlights else light
     values = np.ascontiguousarray(srgb.numpy())
     if values.size == 0:
         return torch.zeros(values.shape)
@@ -140,3 +180,35 @@ def to_light(srgb, highlights=0.0):
 #: Steps of :func:`to_light`'s table: 16 per 8-bit level.
 LIGHT_TABLE_STEPS = 16 * 255
 _LIGHT_TABLE = srgb_to_linear(np.minimum(np.arange(1 << 16, dtype=np.float32) / np.float32(LIGHT_TABLE_STEPS), 1))
+
+
+def light_from_8bit(srgb):
+    """8-bit sRGB values to linear light, exactly as :func:`to_light` decodes ``v / 255``.
+
+    Parameters
+    ----------
+    srgb : Tensor
+        (..., C) uint8 sRGB values in [0, 255].
+
+    Returns
+    -------
+    Tensor
+        float32 linear light in [0, 1], same shape, a new tensor.
+
+    Notes
+    -----
+    Every 8-bit level is an entry of :func:`to_light`'s table, so a
+    256-entry table of them decodes 8-bit pixels without rounding them to
+    float first: one pass that reads a byte and writes a float.
+    """
+    values = np.ascontiguousarray(srgb.numpy())
+    if values.size == 0:
+        return torch.zeros(values.shape)
+    # OpenCV looks up at most 512 channels at once; whole rows of pixels
+    # are one channel.
+    flat = values.reshape(-1, 1)
+    return torch.from_numpy(cv2.LUT(flat, _LIGHT_FROM_8BIT).reshape(values.shape))
+
+
+#: :func:`to_light`'s entries at the 8-bit levels.
+_LIGHT_FROM_8BIT = np.ascontiguousarray(_LIGHT_TABLE[:LIGHT_TABLE_STEPS + 1:16])

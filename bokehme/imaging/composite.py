@@ -12,11 +12,12 @@ passes of the transfer curve.
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .colour import linear_to_srgb, to_light
+from .colour import float_srgb, linear_to_srgb, srgb_array, to_light
 from .foreground import EDGE_PIXELS, foreground_in_band
 from .lens import blur_block_sums, continue_behind, reduction_for
 from .resample import block_counts, block_sums, upsample
@@ -40,7 +41,7 @@ def _split_band(image, alpha, edge_pixels=EDGE_PIXELS):
     index = torch.nonzero((a > 0) & (a < 1)).squeeze(1)
     fg = torch.from_numpy(foreground_in_band(image, alpha, index, pixels=edge_pixels))
     a_band = a.index_select(0, index)[:, None]
-    photo = torch.from_numpy(image).view(-1, 3).index_select(0, index)
+    photo = float_srgb(torch.from_numpy(image).view(-1, 3).index_select(0, index))
     bg = torch.addcmul(photo, a_band, fg, value=-1).div_((1 - a_band).clamp_(min=1e-6)).clamp_(0, 1)
     # Where no background colour in range explains the photo, the estimate
     # gave the foreground more light than the photo holds (subject colour
@@ -94,7 +95,8 @@ def blur_background(image, alpha, radius, *, blades=0, blade_rotation=0.0,
     Parameters
     ----------
     image : ndarray
-        (H, W, 3) float32 sRGB photo in [0, 1].
+        (H, W, 3) float32 sRGB photo in [0, 1], or uint8 in [0, 255] (a
+        video frame) read as ``v / 255``.
     alpha : ndarray
         (H, W) float32 in [0, 1], 1 = subject.  Each pixel contributes to the
         blur with weight ``1 - alpha`` and, at soft edges, with its
@@ -117,7 +119,7 @@ def blur_background(image, alpha, radius, *, blades=0, blade_rotation=0.0,
     ndarray
         (H, W, 3) float32 sRGB in [0, 1].
     """
-    image = np.ascontiguousarray(image, dtype=np.float32)
+    image = srgb_array(image)
     alpha = np.ascontiguousarray(alpha, dtype=np.float32)
     return _background(image, alpha, radius, lambda: _split_band(image, alpha), blades,
                        blade_rotation, highlights, maybe_subject)[0]
@@ -130,7 +132,8 @@ def render_bokeh(image, alpha, radius, *, blades=0, blade_rotation=0.0,
     Parameters
     ----------
     image : ndarray
-        (H, W, 3) float32 sRGB photo in [0, 1].
+        (H, W, 3) float32 sRGB photo in [0, 1], or uint8 in [0, 255] (a
+        video frame) read as ``v / 255``.
     alpha : ndarray
         (H, W) float32 subject matte in [0, 1], 1 = subject.
     radius : float
@@ -150,11 +153,12 @@ def render_bokeh(image, alpha, radius, *, blades=0, blade_rotation=0.0,
     Returns
     -------
     ndarray
-        (H, W, 3) float32 sRGB in [0, 1].  Pixels with alpha 1 equal the
+        (H, W, 3) float32 sRGB in [0, 1]; for a uint8 image, uint8 in
+        [0, 255]: the float result rounded.  Pixels with alpha 1 equal the
         input exactly; with alpha all 0 the result is exactly
         :func:`blur_background`, the plain lens blur of the whole photo.
     """
-    image = np.ascontiguousarray(image, dtype=np.float32)
+    image = srgb_array(image)
     alpha = np.ascontiguousarray(alpha, dtype=np.float32)
     out, band = _background(image, alpha, radius, lambda: _split_band(image, alpha, edge_pixels), blades,
                             blade_rotation, highlights, maybe_subject)
@@ -171,7 +175,8 @@ def replace_background(image, alpha, background, *, edge_pixels=EDGE_PIXELS):
     Parameters
     ----------
     image : ndarray
-        (H, W, 3) float32 sRGB photo in [0, 1].
+        (H, W, 3) float32 sRGB photo in [0, 1], or uint8 in [0, 255] (a
+        video frame) read as ``v / 255``.
     alpha : ndarray
         (H, W) float32 subject matte in [0, 1], 1 = subject.
     background : ndarray
@@ -183,16 +188,23 @@ def replace_background(image, alpha, background, *, edge_pixels=EDGE_PIXELS):
     Returns
     -------
     ndarray
-        (H, W, 3) float32 sRGB in [0, 1]; pixels with alpha 1 equal `image`
-        exactly, pixels with alpha 0 equal `background`.
+        (H, W, 3) float32 sRGB in [0, 1], or uint8 rounded for a uint8
+        image; pixels with alpha 1 equal `image` exactly, pixels with alpha 0 equal `background`.
     """
-    image = np.ascontiguousarray(image, dtype=np.float32)
+    image = srgb_array(image)
     alpha = np.ascontiguousarray(alpha, dtype=np.float32)
-    return _lay_subject(image, alpha, _split_band(image, alpha, edge_pixels), np.array(background, dtype=np.float32))
+    return _lay_subject(image, alpha, _split_band(image, alpha, edge_pixels),
+                        np.array(background, dtype=np.float32, copy=image.dtype != np.uint8))
 
 
 def _lay_subject(image, alpha, band, background):
-    """Composite the subject over `background` (H, W, 3), in place, which is returned."""
+    """Composite the subject over `background` (H, W, 3) float32.
+
+    For a float32 image the result is made in place in `background`, which
+    is returned; for a uint8 image it is a new uint8 array, rounded.
+    """
+    if image.dtype == np.uint8:
+        return _lay_subject_8bit(image, alpha, band, background)
     result = torch.from_numpy(background)
     background_band = result.view(-1, 3).index_select(0, band.index)
     # lerp(b, f, 1) is exactly f and lerp(b, f, 0) exactly b.
@@ -200,3 +212,24 @@ def _lay_subject(image, alpha, band, background):
     # Soft edges get foreground colours cleaned of the old background.
     result.view(-1, 3).index_copy_(0, band.index, torch.lerp(background_band, band.fg, band.alpha))
     return background
+
+
+def _lay_subject_8bit(image, alpha, band, background):
+    """:func:`_lay_subject` of an 8-bit image: what the float image gives, rounded to 8 bits.
+
+    Off the soft edge the alpha is exactly 0 or 1, so a pixel is either
+    the rounded background or the frame's own; only the soft edge is
+    blended, in float.
+    """
+    result = _to_8bit(background)
+    cv2.copyTo(image, (alpha == 1).view(np.uint8), result)
+    background_band = torch.from_numpy(background).view(-1, 3).index_select(0, band.index)
+    if len(band.index):
+        edge = _to_8bit(torch.lerp(background_band, band.fg, band.alpha).numpy())
+        torch.from_numpy(result).view(-1, 3).index_copy_(0, band.index, torch.from_numpy(edge))
+    return result
+
+
+def _to_8bit(values):
+    """float32 values in [0, 1] as uint8, rounded and saturated in one pass."""
+    return cv2.addWeighted(values, 255.0, values, 0.0, 0.0, dtype=cv2.CV_8U)

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .colour import float_srgb
 from .guided_filter import box_mean
 from .resample import block_mean
 
@@ -64,7 +65,7 @@ def foreground_in_band(image, alpha, band, radii=(90, 6), pixels=EDGE_PIXELS):
     Parameters
     ----------
     image : ndarray
-        (H, W, 3) float32 photo.
+        (H, W, 3) float32 photo, or uint8 read as ``v / 255``.
     alpha : ndarray
         (H, W) float32 alpha.
     band : ndarray
@@ -102,7 +103,7 @@ def foreground_in_band(image, alpha, band, radii=(90, 6), pixels=EDGE_PIXELS):
     band = torch.as_tensor(band)
     f_b, b_b = _sample(np.concatenate([fg_mean, bg_mean], axis=-1), band, factor,
                        (height, width)).split(3, dim=1)
-    img_b = torch.from_numpy(image).view(-1, 3).index_select(0, band)
+    img_b = float_srgb(torch.from_numpy(image).view(-1, 3).index_select(0, band))
     a_b = torch.from_numpy(alpha).view(-1).index_select(0, band)[:, None]
     # f + a (I - a f - (1 - a) b), term by term in place.
     residual = img_b.sub_(b_b).addcmul_(a_b, b_b - f_b)

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .colour import float_srgb, srgb_array
 from .guided_filter import coefficient_planes, guided_coefficients, linear_model
 from .resample import bilinear_taps, block_mean, resize_bilinear, resize_map
 
@@ -36,7 +37,8 @@ def refine_alpha(image, probability, *, radius=None, eps=1e-4):
     Parameters
     ----------
     image : ndarray
-        (H, W, 3) float32 sRGB photo in [0, 1], the guide.
+        (H, W, 3) float32 sRGB photo in [0, 1], the guide; or uint8 in
+        [0, 255] (a video frame), read as ``v / 255``.
     probability : ndarray
         (h, w) float32 subject probability in [0, 1] at any (usually much
         lower) resolution with the photo's aspect ratio.
@@ -54,7 +56,7 @@ def refine_alpha(image, probability, *, radius=None, eps=1e-4):
         (H, W) float32 alpha in [0, 1], 1 = subject.  It is exactly 1 inside
         the subject and exactly 0 far from it.
     """
-    image = np.ascontiguousarray(image, dtype=np.float32)
+    image = srgb_array(image)
     return evaluate_alpha(*alpha_model(image, probability, radius, eps), image)
 
 
@@ -134,7 +136,7 @@ def evaluate_alpha(a, b, floor, image):
     b, floor : ndarray
         (h, w) float32 offset and floor.
     image : ndarray
-        (H, W, 3) float32 guide.
+        (H, W, 3) float32 guide, or uint8 read as ``v / 255``.
 
     Returns
     -------
@@ -179,7 +181,7 @@ def evaluate_alpha(a, b, floor, image):
         coeffs = _gather_columns(upper, pairs).mul_(row_taps[2].index_select(0, rows))
         coeffs.add_(_gather_columns(lower, pairs).mul_(row_taps[3].index_select(0, rows)))
         colours = torch.from_numpy(image[start:start + strip]).reshape(-1, 3)
-        value = linear_model(coeffs, colours.index_select(0, pixels)).clamp_(0, 1)
+        value = linear_model(coeffs, float_srgb(colours.index_select(0, pixels))).clamp_(0, 1)
         block.view(-1).index_copy_(0, pixels, value)
 
     # Strip by strip, the temporaries stay small; two strips at once, as

@@ -84,24 +84,24 @@ def block_mean(image, scale):
     A float32 array in [0, 1] is returned as it is at scale 1; a uint8 one
     in [0, 255] (a video frame) comes back as float32 in [0, 1].
     """
-    if image.dtype == np.uint8:
-        # Scaled once it is small: one full-size pass fewer.
-        small = block_mean(image.astype(np.float32), scale)
-        small *= np.float32(1 / 255)
-        return small
+    eight_bit = image.dtype == np.uint8
     if scale == 1:
-        return image
+        return image.astype(np.float32) * np.float32(1 / 255) if eight_bit else image
     gray = image.ndim == 2
     x = torch.from_numpy(image[..., None] if gray else image)
     height, width, channels = x.shape
     row_sums = torch.empty((-(-height // scale), width, channels))
     rows = max(1, _STRIP_PIXELS // (width * scale)) * scale
     for top in range(0, height, rows):
-        strip = _pad_rows(x[top:top + rows], scale)
+        # 8-bit strips become floats while in cache, not as a full-size copy.
+        strip = _pad_rows(x[top:top + rows].float() if eight_bit else x[top:top + rows], scale)
         _sum_rows(strip, scale, row_sums[top // scale:top // scale + strip.shape[0] // scale])
     small = torch.empty((row_sums.shape[0], -(-width // scale), channels))
     _sum_columns(row_sums, scale, small)
     small /= block_counts(height, width, scale)
+    if eight_bit:
+        # Scaled once it is small.
+        small *= np.float32(1 / 255)
     return small.numpy()[..., 0] if gray else small.numpy()
 
 

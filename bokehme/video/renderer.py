@@ -137,14 +137,15 @@ class FrameRenderer:
     def _finish(self, pixels, probability, background):
         """Matte and render one frame whose steadied probability is known."""
         start = time.perf_counter()
-        image = pixels.astype(np.float32)
-        image *= np.float32(1 / 255)
-        alpha = refine_alpha(image, probability)
+        # The 8-bit frame goes in as it is: the imaging reads it as v / 255
+        # where it needs floats, and hands back 8 bits.
+        alpha = refine_alpha(pixels, probability)
         matted = self._count("matte", start)
-        result = render(image, self.options, mask=alpha, background=background, probability=probability,
-                        edge_pixels=FRAME_EDGE_PIXELS).image
-        # One pass that scales, rounds and saturates to 8 bits.
-        out = cv2.addWeighted(result, 255.0, result, 0.0, 0.0, dtype=cv2.CV_8U)
+        out = render(pixels, self.options, mask=alpha, background=background, probability=probability,
+                     edge_pixels=FRAME_EDGE_PIXELS).image
+        if out.dtype != np.uint8:
+            # One pass that scales, rounds and saturates to 8 bits.
+            out = cv2.addWeighted(out, 255.0, out, 0.0, 0.0, dtype=cv2.CV_8U)
         self._count("render", matted)
         return RenderedFrame(out, alpha)
 

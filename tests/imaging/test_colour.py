@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from bokehme.imaging.colour import boost_highlights, linear_to_srgb, srgb_to_linear, to_light
+from bokehme.imaging.colour import boost_highlights, light_from_8bit, linear_to_srgb, srgb_to_linear, to_light
 from bokehme.imaging.lens import lens_blur
 
 
@@ -40,3 +40,14 @@ def test_light_for_the_blur_is_exact_for_8_bit_values_and_close_for_finer_ones()
     assert np.abs(to_light(torch.from_numpy(fine)).numpy() - exact).max() <= 2.4 * 0.5 / (16 * 255)
     ends = np.float32([0.0, 1.0])
     assert np.array_equal(to_light(torch.tensor([-0.5, 1.5])).numpy(), srgb_to_linear(ends))
+
+
+def test_8_bit_pixels_decode_to_the_light_of_their_float_values():
+    pixels = np.random.default_rng(1).integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    pixels[0, :3] = [[0, 1, 2], [253, 254, 255], [10, 11, 12]]
+    as_float = torch.from_numpy(pixels.astype(np.float32) / 255)
+    light = light_from_8bit(torch.from_numpy(pixels))
+    assert light.dtype == torch.float32 and light.shape == pixels.shape
+    assert torch.equal(light, to_light(as_float))
+    # to_light takes 8-bit tensors too, highlights boosted as for floats.
+    assert torch.equal(to_light(torch.from_numpy(pixels), 0.5), to_light(as_float, 0.5))

@@ -6,7 +6,7 @@ from skimage import draw
 
 from bokehme.imaging.aperture import aperture_kernel
 from bokehme.imaging.colour import linear_to_srgb, srgb_to_linear
-from bokehme.imaging.composite import blur_background, render_bokeh
+from bokehme.imaging.composite import blur_background, render_bokeh, replace_background
 from bokehme.imaging.lens import lens_blur
 
 SIZE = 192
@@ -150,3 +150,26 @@ def test_a_soft_alpha_a_few_pixels_too_wide_lays_no_rim_on_a_plain_wall(wall, su
     assert ramp.sum() > 1000
     out = render_bokeh(image, alpha, 12)
     assert np.abs(out[ramp] - wall).max() < 1 / 255
+
+
+def test_an_8_bit_frame_renders_as_its_float_values_rounded(scene):
+    image, alpha, _, _ = scene
+    pixels = np.round(image * 255).astype(np.uint8)
+    as_float = pixels.astype(np.float32) * np.float32(1 / 255)
+
+    def rounded(x):
+        return np.round(x * 255).astype(np.uint8)
+
+    out = render_bokeh(pixels, alpha, 10, highlights=0.5)
+    assert out.dtype == np.uint8
+    # Rounding the float result may land a value a hair from .5 either way.
+    expected = rounded(render_bokeh(as_float, alpha, 10, highlights=0.5))
+    assert np.abs(out.astype(int) - expected).max() <= 1
+    assert (out == expected).mean() > 0.999
+    assert np.array_equal(out[alpha == 1], pixels[alpha == 1])
+    new = np.random.default_rng(2).random(image.shape, dtype=np.float32)
+    replaced = replace_background(pixels, alpha, new)
+    assert np.array_equal(replaced[alpha == 0], rounded(new[alpha == 0]))
+    assert np.abs(replaced.astype(int) - rounded(replace_background(as_float, alpha, new))).max() <= 1
+    np.testing.assert_allclose(blur_background(pixels, alpha, 10), blur_background(as_float, alpha, 10),
+                               atol=1e-5)

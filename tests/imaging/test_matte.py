@@ -82,3 +82,15 @@ def test_a_ramp_of_the_model_that_no_edge_of_the_photo_follows_is_no_half_sharp_
     decision = 4 * 42.7  # the photo column where the probability crosses 0.5
     assert np.abs(soft_columns - decision).max() < 24
     assert alpha[:, :120].min() > 0.99 and alpha[:, 230:].max() < 0.01
+
+
+def test_an_8_bit_frame_gives_the_alpha_of_its_float_values(hairy_scene):
+    image, alpha, _, _ = hairy_scene
+    pixels = np.round(image * 255).astype(np.uint8)
+    low = transform.resize(alpha, (64, 64), anti_aliasing=True).astype(np.float32)
+    from_bytes = refine_alpha(pixels, low)
+    from_floats = refine_alpha(pixels.astype(np.float32) / 255, low)
+    assert from_bytes.dtype == np.float32
+    # Block means summed before or after scaling differ in the last bits.
+    np.testing.assert_allclose(from_bytes, from_floats, atol=1e-4)
+    assert np.array_equal(from_bytes == 1, from_floats == 1) and np.array_equal(from_bytes == 0, from_floats == 0)
