@@ -16,7 +16,7 @@ from .imaging.composite import render_bokeh, replace_background
 from .imaging.depth_render import render_depth
 from .imaging.foreground import EDGE_PIXELS
 from .imaging.matte import refine_alpha
-from .imaging.samples import to_unit_float
+from .imaging.samples import to_samples, to_unit_float
 from .options import Options, blur_radius
 
 __all__ = ["NoSubjectError", "Rendering", "render", "subject_probability"]
@@ -46,8 +46,9 @@ class Rendering:
 
     Attributes
     ----------
-    image : (H, W, 3) float32 ndarray
-        The rendered photo, sRGB in [0, 1].
+    image : (H, W, 3) ndarray
+        The rendered photo, sRGB: uint8 for an 8-bit image (the result
+        rounded), else float32 in [0, 1].
     alpha : (H, W) float32 ndarray
         The subject's alpha in [0, 1] that was used.
     scrub : bokehme.imaging.scrub.ScrubReport or None
@@ -116,6 +117,13 @@ def _render_with_depth(image, disparity, options, segmenter=None, mask=None):
     return Rendering(image=result, alpha=alpha if alpha is not None else np.zeros(image.shape[:2], np.float32))
 
 
+def _eight_bit(rendering, eight_bit):
+    """`rendering` with its image rounded to 8 bits, if `eight_bit`."""
+    if eight_bit:
+        rendering.image = to_samples(rendering.image, np.uint8)
+    return rendering
+
+
 def render(image, options=Options(), segmenter=None, mask=None, faces=None, disparity=None, background=None,
            probability=None, edge_pixels=EDGE_PIXELS):
     """Blur the background of a photo as a fast lens would.
@@ -124,7 +132,9 @@ def render(image, options=Options(), segmenter=None, mask=None, faces=None, disp
     ----------
     image : (H, W, 3) ndarray
         sRGB image, orientation already applied: float32 in [0, 1], or
-        8- or 16-bit samples (uint8, uint16), scaled to [0, 1] first.
+        8- or 16-bit samples (uint8, uint16) read as ``v / 255`` or
+        ``v / 65535``.  An 8-bit image is rendered without a full-size float
+        copy, and its rendering is 8-bit too.
     options : Options
     segmenter : bokehme.models.Segmenter, optional
         Finds the subject; needed unless `mask` is given.
@@ -168,7 +178,14 @@ def render(image, options=Options(), segmenter=None, mask=None, faces=None, disp
     """
     if mask is None and segmenter is None and probability is None:
         raise ValueError("render needs a segmenter, a mask or a subject probability")
-    image = to_unit_float(np.asarray(image))
+    image = np.asarray(image)
+    eight_bit = image.dtype == np.uint8
+    if not eight_bit:
+        image = to_unit_float(image)
+    elif not image.flags.writeable:
+        # Pillow's arrays are read-only, and torch warns of every view of
+        # one: a copy of the bytes is a quarter of a float copy.
+        image = image.copy()
     if mask is not None and mask.shape != image.shape[:2]:
         raise ValueError(f"mask is {mask.shape[1]}x{mask.shape[0]}, image is {image.shape[1]}x{image.shape[0]}")
     if background is not None and background.shape != image.shape:
@@ -177,11 +194,11 @@ def render(image, options=Options(), segmenter=None, mask=None, faces=None, disp
     if options.pii:
         if disparity is not None or background is not None:
             raise ValueError("a PII scrub renders its own background: it takes no depth map or new background")
-        return _scrub(image, options, segmenter, mask, faces)
+        return _eight_bit(_scrub(to_unit_float(image), options, segmenter, mask, faces), eight_bit)
     if disparity is not None:
         if background is not None:
             raise ValueError("a new background replaces the scene: it takes no depth map")
-        return _render_with_depth(image, disparity, options, segmenter, mask)
+        return _eight_bit(_render_with_depth(to_unit_float(image), disparity, options, segmenter, mask), eight_bit)
     if mask is None:
         if probability is None:
             probability = subject_probability(image, segmenter, options.subject, options.people)

@@ -39,15 +39,28 @@ def test_two_planes_with_a_segmenter_keep_the_subject_and_blur_the_rest(photo, d
     assert result.scrub is None
 
 
-@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
-def test_stored_samples_render_as_their_floats_do(disc_segmenter, dtype):
-    samples = data.coffee()[::2, ::2].astype(dtype) * (257 if dtype == np.uint16 else 1)
-    floats = samples.astype(np.float32) * np.float32(1 / np.iinfo(dtype).max)
+def test_16_bit_samples_render_as_their_floats_do(disc_segmenter):
+    samples = data.coffee()[::2, ::2].astype(np.uint16) * 257
+    floats = samples.astype(np.float32) * np.float32(1 / 65535)
     from_samples = bokehme.render(samples, Options(radius=8), disc_segmenter())
     from_floats = bokehme.render(floats, Options(radius=8), disc_segmenter())
     assert from_samples.image.dtype == np.float32
     np.testing.assert_array_equal(from_samples.image, from_floats.image)
     np.testing.assert_array_equal(from_samples.alpha, from_floats.alpha)
+
+
+@pytest.mark.parametrize("options", [Options(radius=8), Options(radius=8, pii=True)])
+def test_an_8_bit_image_renders_to_8_bits_as_its_floats_would_round(disc_segmenter, options):
+    samples = data.coffee()[::2, ::2]
+    samples.flags.writeable = False  # as Pillow hands them over
+    floats = samples.astype(np.float32) * np.float32(1 / 255)
+    from_samples = bokehme.render(samples, options, disc_segmenter())
+    rounded = np.round(bokehme.render(floats, options, disc_segmenter()).image * 255)
+    assert from_samples.image.dtype == np.uint8
+    # The 8-bit path sums its bytes rather than their floats: the last bits differ, not the picture.
+    assert np.abs(from_samples.image - rounded).max() <= 1
+    subject = from_samples.alpha == 1
+    assert subject.any() and np.array_equal(from_samples.image[subject], samples[subject])
 
 
 def test_a_users_mask_is_the_alpha(photo):
