@@ -21,6 +21,7 @@ from .colour import float_srgb, linear_to_srgb, srgb_array, to_light
 from .foreground import EDGE_PIXELS, foreground_in_band
 from .lens import blur_block_sums, continue_behind, reduction_for
 from .resample import block_counts, block_sums, upsample
+from .samples import to_samples
 
 __all__ = ["blur_background", "render_bokeh", "replace_background"]
 
@@ -221,15 +222,11 @@ def _lay_subject_8bit(image, alpha, band, background):
     the rounded background or the frame's own; only the soft edge is
     blended, in float.
     """
-    result = _to_8bit(background)
+    result = to_samples(background, np.uint8)
     cv2.copyTo(image, (alpha == 1).view(np.uint8), result)
     background_band = torch.from_numpy(background).view(-1, 3).index_select(0, band.index)
     if len(band.index):
-        edge = _to_8bit(torch.lerp(background_band, band.fg, band.alpha).numpy())
+        edge = to_samples(torch.lerp(background_band, band.fg, band.alpha).numpy(), np.uint8)
         torch.from_numpy(result).view(-1, 3).index_copy_(0, band.index, torch.from_numpy(edge))
     return result
 
-
-def _to_8bit(values):
-    """float32 values in [0, 1] as uint8, rounded and saturated in one pass."""
-    return cv2.addWeighted(values, 255.0, values, 0.0, 0.0, dtype=cv2.CV_8U)

@@ -16,7 +16,6 @@ from collections import defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable, Iterator, NamedTuple
 
-import cv2
 import numpy as np
 
 from ..imaging.matte import refine_alpha
@@ -143,9 +142,6 @@ class FrameRenderer:
         matted = self._count("matte", start)
         out = render(pixels, self.options, mask=alpha, background=background, probability=probability,
                      edge_pixels=FRAME_EDGE_PIXELS).image
-        if out.dtype != np.uint8:
-            # One pass that scales, rounds and saturates to 8 bits.
-            out = cv2.addWeighted(out, 255.0, out, 0.0, 0.0, dtype=cv2.CV_8U)
         self._count("render", matted)
         return RenderedFrame(out, alpha)
 
