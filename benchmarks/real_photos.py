@@ -120,7 +120,7 @@ def stages(path, model, weights):
         return statistics.median(times), result
 
     decode, photo = timed(lambda: read_photo(path))
-    pixels = photo.pixels  # as render() makes them of the samples, once
+    pixels = photo.samples  # as render() takes them: an 8-bit photo's bytes, no float copy
     segment, probability = timed(lambda: segmenter.subject_probability(pixels, "person"))
     refine, alpha = timed(lambda: refine_alpha(pixels, probability))
     radius = default_radius(pixels.shape)
