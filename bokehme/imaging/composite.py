@@ -53,12 +53,14 @@ def _split_band(image, alpha, edge_pixels=EDGE_PIXELS):
     return _Band(index, a_band, photo, fg, bg)
 
 
-def _background(image, alpha, radius, soft_edge, blades, blade_rotation, highlights, maybe_subject):
+def _background(image, alpha, radius, soft_edge, blades, blade_rotation, highlights, maybe_subject,
+                dtype=np.float32):
     """Blurred background, soft-edge pixels taken at their background colour; and the soft edge.
 
     ``soft_edge()`` gives the soft edge (:func:`_split_band`).  It runs in a
     second thread while the background's light is summed: both only read
-    the photo and the alpha, and much of either is single-threaded.
+    the photo and the alpha, and much of either is single-threaded.  The
+    background is float32 sRGB, or rounded to 8 bits with `dtype` np.uint8.
     """
     x = torch.from_numpy(image)
     scale = reduction_for(radius)
@@ -86,7 +88,7 @@ def _background(image, alpha, radius, soft_edge, blades, blade_rotation, highlig
     small = blur_block_sums(sums, radius, blades=blades, blade_rotation=blade_rotation)
     # Encoding the small result and upsampling in sRGB spares a full-size
     # transfer curve; the blurred background is smooth, so little changes.
-    return upsample(linear_to_srgb(small), x.shape[:2], scale), band
+    return upsample(linear_to_srgb(small), x.shape[:2], scale, dtype), band
 
 
 def blur_background(image, alpha, radius, *, blades=0, blade_rotation=0.0,
@@ -161,8 +163,10 @@ def render_bokeh(image, alpha, radius, *, blades=0, blade_rotation=0.0,
     """
     image = srgb_array(image)
     alpha = np.ascontiguousarray(alpha, dtype=np.float32)
+    # An 8-bit photo's background is rounded as it is upsampled: no
+    # full-size float copy of it is made.
     out, band = _background(image, alpha, radius, lambda: _split_band(image, alpha, edge_pixels), blades,
-                            blade_rotation, highlights, maybe_subject)
+                            blade_rotation, highlights, maybe_subject, image.dtype.type)
     return _lay_subject(image, alpha, band, out)
 
 
@@ -220,11 +224,17 @@ def _lay_subject_8bit(image, alpha, band, background):
 
     Off the soft edge the alpha is exactly 0 or 1, so a pixel is either
     the rounded background or the frame's own; only the soft edge is
-    blended, in float.
+    blended, in float.  An 8-bit `background` (already rounded) is laid
+    over in place, its soft edge read back as ``v / 255``: within a level
+    of blending the unrounded one.
     """
-    result = to_samples(background, np.uint8)
+    if background.dtype == np.uint8:
+        result = background
+        background_band = float_srgb(torch.from_numpy(result).view(-1, 3).index_select(0, band.index))
+    else:
+        result = to_samples(background, np.uint8)
+        background_band = torch.from_numpy(background).view(-1, 3).index_select(0, band.index)
     cv2.copyTo(image, (alpha == 1).view(np.uint8), result)
-    background_band = torch.from_numpy(background).view(-1, 3).index_select(0, band.index)
     if len(band.index):
         edge = to_samples(torch.lerp(background_band, band.fg, band.alpha).numpy(), np.uint8)
         torch.from_numpy(result).view(-1, 3).index_copy_(0, band.index, torch.from_numpy(edge))

@@ -11,6 +11,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .samples import to_samples
+
 __all__ = [
     "block_mean",
     "block_sums",
@@ -161,7 +163,7 @@ def block_sums(image, weight, scale, transform=None):
     return reduced
 
 
-def upsample(small, shape, scale):
+def upsample(small, shape, scale, dtype=np.float32):
     """Bilinearly upsample a reduced (1, C, h, w) result to (H, W, C).
 
     Parameters
@@ -173,15 +175,19 @@ def upsample(small, shape, scale):
         Full-resolution (H, W).
     scale : int
         The block size.
+    dtype : np.float32 or np.uint8, optional
+        np.uint8 rounds values in [0, 1] to 8 bits strip by strip
+        (:func:`bokehme.imaging.samples.to_samples`), with no full-size
+        float array.
 
     Returns
     -------
     ndarray
-        (H, W, C) float32.
+        (H, W, C) of `dtype`.
     """
     height, width = shape
     layers = small[0].permute(1, 2, 0).contiguous().numpy()
-    out = np.empty((height, width, layers.shape[2]), np.float32)
+    out = np.empty((height, width, layers.shape[2]), dtype)
     # OpenCV's bilinear resize takes source pixel centres as torch's
     # ``align_corners=False`` does, several times faster than torch; strip
     # by strip, each with the source row on either side it reads, so no
@@ -194,7 +200,8 @@ def upsample(small, shape, scale):
                            interpolation=cv2.INTER_LINEAR)
         top, bottom = first * scale, min(height, last * scale)
         skip = (first - below) * scale
-        out[top:bottom] = strip.reshape(strip.shape[0], strip.shape[1], -1)[skip:skip + bottom - top, :width]
+        strip = strip.reshape(strip.shape[0], strip.shape[1], -1)[skip:skip + bottom - top, :width]
+        out[top:bottom] = strip if dtype == np.float32 else to_samples(strip, dtype)
     return out
 
 

@@ -162,10 +162,12 @@ def test_an_8_bit_frame_renders_as_its_float_values_rounded(scene):
 
     out = render_bokeh(pixels, alpha, 10, highlights=0.5)
     assert out.dtype == np.uint8
-    # Rounding the float result may land a value a hair from .5 either way.
+    # Rounding the float result may land a value a hair from .5 either way;
+    # the soft edge blends the background already rounded, within a level.
     expected = rounded(render_bokeh(as_float, alpha, 10, highlights=0.5))
     assert np.abs(out.astype(int) - expected).max() <= 1
-    assert (out == expected).mean() > 0.999
+    off_edge = (alpha == 0) | (alpha == 1)
+    assert (out == expected)[off_edge].mean() > 0.999
     assert np.array_equal(out[alpha == 1], pixels[alpha == 1])
     new = np.random.default_rng(2).random(image.shape, dtype=np.float32)
     replaced = replace_background(pixels, alpha, new)
