@@ -97,11 +97,11 @@ def test_a_rendering_waits_to_be_written_as_the_samples_its_files_hold(tmp_path,
     assert rendering.alpha.dtype == np.uint8 and rendering.alpha.max() == 255
     target = Target(tmp_path / "out.jpg", mask=tmp_path / "mask.png")
     job.save(loaded, rendering, target)
-    # The same file as writing the floats render() gives.
-    floats = bokehme.render(loaded.photo.pixels, Options(radius=5), disc_segmenter())
-    write_photo(tmp_path / "floats.jpg", floats.image, source=loaded.photo)
-    assert target.destination.read_bytes() == (tmp_path / "floats.jpg").read_bytes()
-    np.testing.assert_array_equal(np.asarray(Image.open(target.mask)), np.round(floats.alpha * 255))
+    # The same files as writing what render() gives for the photo, all at once.
+    direct = bokehme.render(loaded.photo.samples, Options(radius=5), disc_segmenter())
+    write_photo(tmp_path / "direct.jpg", direct.image, source=loaded.photo)
+    assert target.destination.read_bytes() == (tmp_path / "direct.jpg").read_bytes()
+    np.testing.assert_array_equal(np.asarray(Image.open(target.mask)), np.round(direct.alpha * 255))
 
 
 def test_a_scrub_strips_metadata_and_returns_its_record(tmp_path, disc_segmenter):
