@@ -33,20 +33,22 @@ def _as_tensor(x):
 def float_srgb(x):
     """sRGB values as float32 in [0, 1]: 8-bit ones (a video frame) scaled by 1/255.
 
+    The Tensor counterpart of :func:`bokehme.imaging.samples.to_unit_float`.
+
     Parameters
     ----------
-    x : ndarray or Tensor
+    x : Tensor
         float32 values in [0, 1], or uint8 values in [0, 255].
 
     Returns
     -------
-    ndarray or Tensor
-        float32, same shape and kind: `x` itself when it is float32, else
-        a new array.  An 8-bit value ``v`` becomes ``v * float32(1 / 255)``,
-        the same wherever a frame is read.
+    Tensor
+        float32, same shape: `x` itself when it is float32, else a new
+        tensor.  An 8-bit value ``v`` becomes ``v * float32(1 / 255)``, the
+        same wherever a photo or frame is read.
     """
-    if x.dtype in (np.uint8, torch.uint8):
-        scaled = x.astype(np.float32) if isinstance(x, np.ndarray) else x.float()
+    if x.dtype == torch.uint8:
+        scaled = x.float()
         scaled *= np.float32(1 / 255)
         return scaled
     return x

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .samples import to_samples
+from .samples import to_samples, to_unit_float
 
 __all__ = [
     "block_mean",
@@ -88,7 +88,7 @@ def block_mean(image, scale):
     """
     eight_bit = image.dtype == np.uint8
     if scale == 1:
-        return image.astype(np.float32) * np.float32(1 / 255) if eight_bit else image
+        return to_unit_float(image) if eight_bit else image
     gray = image.ndim == 2
     x = torch.from_numpy(image[..., None] if gray else image)
     height, width, channels = x.shape
