@@ -11,6 +11,7 @@ worker does.  Rendering is :func:`bokehme.render` and nothing else.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -27,7 +28,7 @@ from .options import Options
 if TYPE_CHECKING:
     from .pipeline import Rendering
 
-__all__ = ["InputSettings", "OutputSettings", "PhotoJob", "Loaded", "Target", "scrub_record"]
+__all__ = ["InputSettings", "OutputSettings", "PhotoJob", "Loaded", "Target", "scrub_record", "usable_cores"]
 
 #: Scrub report fields as a report names them, with their units.
 REPORT_NAMES = {
@@ -98,6 +99,11 @@ class Target(NamedTuple):
     destination: Path
     mask: Path | None = None
     cutout: Path | None = None
+
+
+def usable_cores():
+    """The number of cores this process may run on (a container's or taskset's share)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 #: Pixels of the photos rendered side by side, together: two 16 MP photos
@@ -180,8 +186,15 @@ class PhotoJob:
         """
         # Imported at the first photo: planning a batch (which names targets)
         # must not wait for torch, and a rerun with nothing to do never loads it.
+        import torch
+
         from .pipeline import render
 
+        # A photo that renders beside another leaves it half the cores: torch's
+        # threads of two renderings (and their soft edges' threads) would
+        # otherwise take turns on the same cores, each waking the others.
+        cores = usable_cores()
+        torch.set_num_threads(max(1, cores // 2) if self.share(loaded) <= 0.5 else cores)
         photo = loaded.photo
         background = None if self.background is None else self.background(photo.samples.shape[:2], 0)
         rendering = render(photo.samples, self.options, self.segmenter, loaded.mask, self.faces, loaded.disparity,

@@ -104,6 +104,33 @@ def test_a_rendering_waits_to_be_written_as_the_samples_its_files_hold(tmp_path,
     np.testing.assert_array_equal(np.asarray(Image.open(target.mask)), np.round(direct.alpha * 255))
 
 
+def test_a_photo_that_renders_beside_another_leaves_it_half_the_cores(tmp_path, disc_segmenter, monkeypatch):
+    import torch
+
+    import bokehme.job
+
+    source = tmp_path / "me.jpg"
+    Image.fromarray(data.astronaut()[::4, ::4]).save(source)
+    threads = []
+
+    class Counting(disc_segmenter):
+        def class_probabilities(self, image):
+            threads.append(torch.get_num_threads())
+            return super().class_probabilities(image)
+
+    monkeypatch.setattr(bokehme.job, "usable_cores", lambda: 4)
+    job = PhotoJob(Options(radius=5), Counting())
+    before = torch.get_num_threads()
+    try:
+        job.compute(job.load(source))
+        # The same photo counted as too large to render beside another.
+        monkeypatch.setattr(bokehme.job, "SIDE_BY_SIDE_PIXELS", 128 * 128 / 0.9)
+        job.compute(job.load(source))
+    finally:
+        torch.set_num_threads(before)
+    assert threads == [2, 4]
+
+
 def test_a_scrub_strips_metadata_and_returns_its_record(tmp_path, disc_segmenter):
     source = tmp_path / "me.jpg"
     exif = Image.Exif()
