@@ -193,12 +193,17 @@ class PhotoJob:
         # A photo that renders beside another leaves it half the cores: torch's
         # threads of two renderings (and their soft edges' threads) would
         # otherwise take turns on the same cores, each waking the others.
+        # torch's count is process-wide for threads yet to start: what comes
+        # after the photos (a clip's frames) gets every core back.
         cores = usable_cores()
         torch.set_num_threads(max(1, cores // 2) if self.share(loaded) <= 0.5 else cores)
         photo = loaded.photo
-        background = None if self.background is None else self.background(photo.samples.shape[:2], 0)
-        rendering = render(photo.samples, self.options, self.segmenter, loaded.mask, self.faces, loaded.disparity,
-                           background)
+        try:
+            background = None if self.background is None else self.background(photo.samples.shape[:2], 0)
+            rendering = render(photo.samples, self.options, self.segmenter, loaded.mask, self.faces,
+                               loaded.disparity, background)
+        finally:
+            torch.set_num_threads(cores)
         rendering.image = writing.file_samples(rendering.image, photo, self.outputs.format)
         rendering.alpha = to_samples(rendering.alpha, np.uint8)
         return rendering

@@ -4,6 +4,7 @@ import builtins
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -123,12 +124,20 @@ def test_a_photo_that_renders_beside_another_leaves_it_half_the_cores(tmp_path, 
     before = torch.get_num_threads()
     try:
         job.compute(job.load(source))
-        # The same photo counted as too large to render beside another.
+        # The same photo counted as too large to render beside another, and small again.
         monkeypatch.setattr(bokehme.job, "SIDE_BY_SIDE_PIXELS", 128 * 128 / 0.9)
         job.compute(job.load(source))
+        monkeypatch.undo()
+        monkeypatch.setattr(bokehme.job, "usable_cores", lambda: 4)
+        job.compute(job.load(source))
+        # Threads started afterwards (a clip's frame workers) get every core.
+        after = []
+        thread = threading.Thread(target=lambda: after.append(torch.get_num_threads()))
+        thread.start()
+        thread.join()
     finally:
         torch.set_num_threads(before)
-    assert threads == [2, 4]
+    assert threads == [2, 4, 2] and after == [4]
 
 
 def test_a_scrub_strips_metadata_and_returns_its_record(tmp_path, disc_segmenter):
