@@ -11,7 +11,6 @@ worker does.  Rendering is :func:`bokehme.render` and nothing else.
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -28,7 +27,7 @@ from .options import Options
 if TYPE_CHECKING:
     from .pipeline import Rendering
 
-__all__ = ["InputSettings", "OutputSettings", "PhotoJob", "Loaded", "Target", "scrub_record", "usable_cores"]
+__all__ = ["InputSettings", "OutputSettings", "PhotoJob", "Loaded", "Target", "scrub_record"]
 
 #: Scrub report fields as a report names them, with their units.
 REPORT_NAMES = {
@@ -101,11 +100,6 @@ class Target(NamedTuple):
     cutout: Path | None = None
 
 
-def usable_cores():
-    """The number of cores this process may run on (a container's or taskset's share)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 #: Pixels of the photos rendered side by side, together: two 16 MP photos
 #: take about what one 32 MP photo takes alone, well under the peak of a
 #: 48 MP photo, which renders alone.
@@ -136,6 +130,11 @@ class PhotoJob:
     background : callable, optional
         ``background(shape, index) -> (H, W, 3) float32``: a new background
         that replaces the blurred one (see :mod:`bokehme.video.backdrop`).
+    cores : int, optional
+        The cores the local engine renders on: a photo that renders beside
+        another (see :meth:`share`) sets torch's threads to half of them,
+        and to all of them afterwards.  None leaves torch's threads as they
+        are (a cluster worker is given its own).
     """
 
     options: Options = field(default_factory=Options)
@@ -144,6 +143,7 @@ class PhotoJob:
     inputs: InputSettings = field(default_factory=InputSettings)
     outputs: OutputSettings = field(default_factory=OutputSettings)
     background: Any = None
+    cores: int | None = None
 
     def load(self, source) -> Loaded:
         """Read the photo at `source`, its depth map and the user's mask; the file is read once.
@@ -195,15 +195,16 @@ class PhotoJob:
         # otherwise take turns on the same cores, each waking the others.
         # torch's count is process-wide for threads yet to start: what comes
         # after the photos (a clip's frames) gets every core back.
-        cores = usable_cores()
-        torch.set_num_threads(max(1, cores // 2) if self.share(loaded) <= 0.5 else cores)
+        if self.cores is not None:
+            torch.set_num_threads(max(1, self.cores // 2) if self.share(loaded) <= 0.5 else self.cores)
         photo = loaded.photo
         try:
             background = None if self.background is None else self.background(photo.samples.shape[:2], 0)
             rendering = render(photo.samples, self.options, self.segmenter, loaded.mask, self.faces,
                                loaded.disparity, background)
         finally:
-            torch.set_num_threads(cores)
+            if self.cores is not None:
+                torch.set_num_threads(self.cores)
         rendering.image = writing.file_samples(rendering.image, photo, self.outputs.format)
         rendering.alpha = to_samples(rendering.alpha, np.uint8)
         return rendering

@@ -119,8 +119,7 @@ def test_a_photo_that_renders_beside_another_leaves_it_half_the_cores(tmp_path, 
             threads.append(torch.get_num_threads())
             return super().class_probabilities(image)
 
-    monkeypatch.setattr(bokehme.job, "usable_cores", lambda: 4)
-    job = PhotoJob(Options(radius=5), Counting())
+    job = PhotoJob(Options(radius=5), Counting(), cores=4)
     before = torch.get_num_threads()
     try:
         job.compute(job.load(source))
@@ -128,16 +127,19 @@ def test_a_photo_that_renders_beside_another_leaves_it_half_the_cores(tmp_path, 
         monkeypatch.setattr(bokehme.job, "SIDE_BY_SIDE_PIXELS", 128 * 128 / 0.9)
         job.compute(job.load(source))
         monkeypatch.undo()
-        monkeypatch.setattr(bokehme.job, "usable_cores", lambda: 4)
         job.compute(job.load(source))
         # Threads started afterwards (a clip's frame workers) get every core.
         after = []
         thread = threading.Thread(target=lambda: after.append(torch.get_num_threads()))
         thread.start()
         thread.join()
+        # A job without cores (a cluster worker's) leaves torch's count as it is.
+        torch.set_num_threads(3)
+        PhotoJob(Options(radius=5), Counting()).compute(job.load(source))
+        assert torch.get_num_threads() == 3
     finally:
         torch.set_num_threads(before)
-    assert threads == [2, 4, 2] and after == [4]
+    assert threads == [2, 4, 2, 3] and after == [4]
 
 
 def test_a_scrub_strips_metadata_and_returns_its_record(tmp_path, disc_segmenter):

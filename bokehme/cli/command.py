@@ -7,6 +7,7 @@ torch and the models only when a photo is about to be processed, so a rerun
 with nothing left to do never loads them.
 """
 
+import os
 import sys
 import time
 from functools import wraps
@@ -293,16 +294,17 @@ def _process(todo, settings, *, quiet, jobs):
     with interrupts_deferred():
         import torch
 
-        from ..job import usable_cores
         from ..models.catalog import SegmentationError
 
         # One intra-op thread per core this process may use (containers, taskset).
-        torch.set_num_threads(usable_cores())
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        torch.set_num_threads(cores)
         recipe = _recipe(settings)
         try:
             built = recipe.build(warn=None if quiet else lambda notice: _warn(describe(notice)))
         except SegmentationError as error:
             _usage_error(error, model=recipe.model, requested=recipe.model)
+        built.photos.cores = cores
         segmenter = built.photos.segmenter
         if segmenter is not None:
             try:
