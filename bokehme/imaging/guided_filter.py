@@ -42,16 +42,17 @@ def _window_counts(n, radius):
             ).astype(np.float32)
 
 
-@functools.lru_cache(maxsize=4)
-def _inside_scale(height, width, radius):
-    """Full window over the pixels of it inside the image: (H, W, 1) float32, read-only.
+@functools.lru_cache(maxsize=8)
+def _inside_scale(height, width, radius, channels):
+    """Full window over the pixels of it inside the image: (H, W, C) float32, read-only.
 
     The guided filter takes a dozen box means of one size; video frames
-    repeat it every frame.
+    repeat it every frame.  Each channel has its copy: numpy multiplies
+    arrays of one shape several times faster than it broadcasts a last axis.
     """
     size = 2 * radius + 1
     scale = size * size / np.outer(_window_counts(height, radius), _window_counts(width, radius))
-    scale = scale.astype(np.float32)[..., None]
+    scale = np.repeat(scale.astype(np.float32)[..., None], channels, axis=-1)
     scale.flags.writeable = False
     return scale
 
@@ -76,7 +77,7 @@ def box_mean(x, radius):
     total = cv2.boxFilter(np.ascontiguousarray(x, dtype=np.float32), -1, (size, size), normalize=True,
                           borderType=cv2.BORDER_CONSTANT).reshape(x.shape)
     # The filter divides by the full window; rescale to the pixels inside.
-    scale = _inside_scale(x.shape[0], x.shape[1], int(radius))
+    scale = _inside_scale(x.shape[0], x.shape[1], int(radius), x.shape[2] if x.ndim == 3 else 1)
     total *= scale if x.ndim == 3 else scale[..., 0]
     return total
 
@@ -133,7 +134,7 @@ def guided_coefficients(guide, src, radius, eps, fallback=None):
     stacked = np.stack(a, axis=-1)
     b = _offset(mean_p, np.einsum("hwc,hwc->hw", stacked, np.stack(covs, axis=-1)),
                 np.einsum("hwc,hwc->hw", stacked, np.stack(means, axis=-1)), src, radius, fallback)
-    return np.stack([box_mean(plane, radius) for plane in a], axis=-1), box_mean(b, radius)
+    return box_mean(stacked, radius), box_mean(b, radius)
 
 
 def _offset(mean_p, explained, a_mean_i, src, radius, fallback):
