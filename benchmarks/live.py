@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from video import make_clip  # noqa: E402  (the same clips as the video benchmark)
+from video import make_clip  # noqa: E402  (the same clips as the video benchmark; puts this checkout first)
 
 
 class Drop:

@@ -39,7 +39,8 @@ class _Band(NamedTuple):
 def _split_band(image, alpha, edge_pixels=EDGE_PIXELS):
     """The soft edge of a matte, its pixels split into foreground and background colours."""
     a = torch.from_numpy(alpha).view(-1)
-    index = torch.nonzero((a > 0) & (a < 1)).squeeze(1)
+    # numpy finds them several times faster than torch.nonzero.
+    index = torch.from_numpy(np.flatnonzero((alpha > 0) & (alpha < 1)))
     fg = torch.from_numpy(foreground_in_band(image, alpha, index, pixels=edge_pixels))
     a_band = a.index_select(0, index)[:, None]
     photo = float_srgb(torch.from_numpy(image).view(-1, 3).index_select(0, index))

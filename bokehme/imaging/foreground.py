@@ -90,11 +90,14 @@ def foreground_in_band(image, alpha, band, radii=(90, 6), pixels=EDGE_PIXELS):
     img_s = block_mean(image, factor)
     alpha_s = block_mean(alpha, factor)
     fg_s, bg_s = img_s, img_s
-    a3 = alpha_s[..., None]
+    # The alpha repeated for every colour: numpy multiplies arrays of one
+    # shape several times faster than it broadcasts a last axis.
+    channels = img_s.shape[-1]
+    a3 = np.repeat(alpha_s[..., None], channels, axis=-1)
     megapixels = alpha_s.size / 1e6
     for r in radii:
         r = max(1, round(r * np.sqrt(megapixels)))
-        mean_a = box_mean(alpha_s, r)[..., None]
+        mean_a = np.repeat(box_mean(alpha_s, r)[..., None], channels, axis=-1)
         fg_mean = box_mean(fg_s * a3, r) / (mean_a + 1e-5)
         bg_mean = box_mean(bg_s * (1 - a3), r) / (1 - mean_a + 1e-5)
         fg_s = np.clip(fg_mean + a3 * (img_s - a3 * fg_mean - (1 - a3) * bg_mean), 0, 1)

@@ -42,16 +42,17 @@ def _window_counts(n, radius):
             ).astype(np.float32)
 
 
-@functools.lru_cache(maxsize=4)
-def _inside_scale(height, width, radius):
-    """Full window over the pixels of it inside the image: (H, W, 1) float32, read-only.
+@functools.lru_cache(maxsize=8)
+def _inside_scale(height, width, radius, channels):
+    """Full window over the pixels of it inside the image: (H, W, C) float32, read-only.
 
     The guided filter takes a dozen box means of one size; video frames
-    repeat it every frame.
+    repeat it every frame.  Each channel has its copy: numpy multiplies
+    arrays of one shape several times faster than it broadcasts a last axis.
     """
     size = 2 * radius + 1
     scale = size * size / np.outer(_window_counts(height, radius), _window_counts(width, radius))
-    scale = scale.astype(np.float32)[..., None]
+    scale = np.repeat(scale.astype(np.float32)[..., None], channels, axis=-1)
     scale.flags.writeable = False
     return scale
 
@@ -76,7 +77,7 @@ def box_mean(x, radius):
     total = cv2.boxFilter(np.ascontiguousarray(x, dtype=np.float32), -1, (size, size), normalize=True,
                           borderType=cv2.BORDER_CONSTANT).reshape(x.shape)
     # The filter divides by the full window; rescale to the pixels inside.
-    scale = _inside_scale(x.shape[0], x.shape[1], int(radius))
+    scale = _inside_scale(x.shape[0], x.shape[1], int(radius), x.shape[2] if x.ndim == 3 else 1)
     total *= scale if x.ndim == 3 else scale[..., 0]
     return total
 
@@ -101,19 +102,22 @@ def guided_coefficients(guide, src, radius, eps, fallback=None):
     b : ndarray
         (H, W) float32; the filter output is ``sum(a * guide) + b``.
     """
-    mean_i = box_mean(guide, radius)
     mean_p = box_mean(src, radius)
     if guide.ndim == 2:
+        mean_i = box_mean(guide, radius)
         var = box_mean(guide * guide, radius) - mean_i * mean_i
         cov = box_mean(guide * src, radius) - mean_i * mean_p
         a = cov / (var + eps)
         b = _offset(mean_p, a * cov, a * mean_i, src, radius, fallback)
         return box_mean(a, radius), box_mean(b, radius)
-    cov = box_mean(guide * src[..., None], radius) - mean_i * mean_p[..., None]
+    # Colour by colour, as contiguous planes: numpy and OpenCV are several
+    # times slower on the strided channels of an (H, W, 3) array.
+    colours = [np.ascontiguousarray(guide[..., c]) for c in range(3)]
+    means = [box_mean(colour, radius) for colour in colours]
+    covs = [box_mean(colour * src, radius) - mean * mean_p for colour, mean in zip(colours, means)]
     # Entries of the regularized 3x3 colour covariance, rr rg rb gg gb bb.
     pairs = [(0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)]
-    sigma = [box_mean(guide[..., i] * guide[..., j], radius)
-             - mean_i[..., i] * mean_i[..., j] for i, j in pairs]
+    sigma = [box_mean(colours[i] * colours[j], radius) - means[i] * means[j] for i, j in pairs]
     rr, rg, rb, gg, gb, bb = sigma
     rr += eps
     gg += eps
@@ -123,13 +127,14 @@ def guided_coefficients(guide, src, radius, eps, fallback=None):
            rr * bb - rb * rb, rg * rb - rr * gb, rr * gg - rg * rg]
     det = rr * inv[0] + rg * inv[1] + rb * inv[2]
     i_rr, i_rg, i_rb, i_gg, i_gb, i_bb = (v / det for v in inv)
-    c_r, c_g, c_b = cov[..., 0], cov[..., 1], cov[..., 2]
-    a = np.stack([i_rr * c_r + i_rg * c_g + i_rb * c_b,
-                  i_rg * c_r + i_gg * c_g + i_gb * c_b,
-                  i_rb * c_r + i_gb * c_g + i_bb * c_b], axis=-1)
-    b = _offset(mean_p, np.einsum("hwc,hwc->hw", a, cov), np.einsum("hwc,hwc->hw", a, mean_i), src, radius,
-                fallback)
-    return box_mean(a, radius), box_mean(b, radius)
+    c_r, c_g, c_b = covs
+    a = [i_rr * c_r + i_rg * c_g + i_rb * c_b,
+         i_rg * c_r + i_gg * c_g + i_gb * c_b,
+         i_rb * c_r + i_gb * c_g + i_bb * c_b]
+    stacked = np.stack(a, axis=-1)
+    b = _offset(mean_p, np.einsum("hwc,hwc->hw", stacked, np.stack(covs, axis=-1)),
+                np.einsum("hwc,hwc->hw", stacked, np.stack(means, axis=-1)), src, radius, fallback)
+    return box_mean(stacked, radius), box_mean(b, radius)
 
 
 def _offset(mean_p, explained, a_mean_i, src, radius, fallback):

@@ -90,6 +90,11 @@ def block_mean(image, scale):
     if scale == 1:
         return to_unit_float(image) if eight_bit else image
     gray = image.ndim == 2
+    if eight_bit and scale <= _EXACT_8BIT_SCALE:
+        small = _block_sums_8bit(image[..., None] if gray else image, scale)
+        small /= block_counts(*image.shape[:2], scale).numpy()
+        small *= np.float32(1 / 255)
+        return small[..., 0] if gray else small
     x = torch.from_numpy(image[..., None] if gray else image)
     height, width, channels = x.shape
     row_sums = torch.empty((-(-height // scale), width, channels))
@@ -105,6 +110,29 @@ def block_mean(image, scale):
         # Scaled once it is small.
         small *= np.float32(1 / 255)
     return small.numpy()[..., 0] if gray else small.numpy()
+
+
+#: Up to this block size, 8-bit block sums are exact in float32 (below 2**24).
+_EXACT_8BIT_SCALE = 256
+
+
+def _block_sums_8bit(image, scale):
+    """Sums of ``scale`` x ``scale`` blocks of an (H, W, C) uint8 array, as (h, w, C) float32.
+
+    Integer sums are exact, so they equal the float sums of :func:`block_mean`
+    whatever the order of adding; rows are added as 16-bit integers and
+    columns by OpenCV's running sums, both several times faster than
+    widening the whole frame to floats first.
+    """
+    height, width, channels = image.shape
+    whole = height // scale
+    rows = image[:whole * scale].reshape(whole, scale, width, channels).sum(1, dtype=np.uint16)
+    if whole * scale < height:
+        rows = np.concatenate([rows, image[whole * scale:].sum(0, dtype=np.uint16)[None]])
+    # A window of `scale` columns anchored at its first, every `scale`-th kept.
+    sums = cv2.boxFilter(rows.reshape(len(rows), width, channels), cv2.CV_32F, (scale, 1), anchor=(0, 0),
+                         normalize=False, borderType=cv2.BORDER_CONSTANT)
+    return np.ascontiguousarray(sums.reshape(len(rows), width, channels)[:, ::scale])
 
 
 def _pad_rows(strip, scale):
@@ -433,5 +461,10 @@ def resize_bilinear(planes, size):
     top, bottom, top_weight, bottom_weight = bilinear_taps(size[0], planes.shape[1])
     left, right, left_weight, right_weight = bilinear_taps(size[1], planes.shape[2])
     rows = (planes.index_select(1, top) * top_weight[:, None]
-            + planes.index_select(1, bottom) * bottom_weight[:, None])
-    return rows.index_select(2, left) * left_weight + rows.index_select(2, right) * right_weight
+            + planes.index_select(1, bottom) * bottom_weight[:, None]).numpy()
+
+    def columns(index):
+        # numpy gathers along the last axis several times faster than torch.
+        return torch.from_numpy(np.take(rows, index.numpy(), axis=2))
+
+    return columns(left) * left_weight + columns(right) * right_weight

@@ -9,9 +9,8 @@ per pixel, by how little its colour changed since the previous frame.
 """
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
+from .guided_filter import box_mean
 from .resample import resize_image_to_uint8
 
 __all__ = ["frame_thumbnail", "scene_cut", "steady_probability"]
@@ -78,9 +77,10 @@ def steady_probability(previous_probability, probability, previous_thumbnail, th
     subject moves, ``w`` is 0 and the probability is this frame's own, so
     nothing trails behind it.
     """
-    change = np.abs(thumbnail - previous_thumbnail).max(axis=-1)
-    change = F.avg_pool2d(torch.from_numpy(np.ascontiguousarray(change))[None, None], 3, stride=1, padding=1,
-                          count_include_pad=False)[0, 0].numpy()
+    difference = np.abs(thumbnail - previous_thumbnail)
+    # The largest channel's by two maxima of planes: numpy reduces a last
+    # axis of three slowly.
+    change = box_mean(np.maximum(np.maximum(difference[..., 0], difference[..., 1]), difference[..., 2]), 1)
     weight = memory * np.clip(1 - change / motion, 0, 1)
     steady = probability + weight * (previous_probability - probability)
     return steady.astype(np.float32)

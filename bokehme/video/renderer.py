@@ -116,8 +116,11 @@ class FrameRenderer:
     def render_frames(self, frames: Iterable[tuple], workers: int = 2) -> Iterator[RenderedFrame]:
         """Render ``(pixels, background)`` pairs in order, up to `workers` at once.
 
-        A frame is taken from `frames` only when a worker is free for it, so
-        a live source hands over its newest frame then, not an old one.
+        While the workers are busy, the subject of one frame more is found
+        (the segmenter and the steadying are sequential: done between two
+        renderings, they would leave a core idle); it waits for the first
+        worker free.  A frame is taken from `frames` only then, so a live
+        source hands over its newest frame, not an old one.
         """
         pending = deque()
         with ThreadPoolExecutor(workers, thread_name_prefix="bokehme-render") as pool:
@@ -125,7 +128,7 @@ class FrameRenderer:
                 for pixels, background in frames:
                     probability = self.probability(pixels)
                     pending.append(pool.submit(self._finish, pixels, probability, background))
-                    if len(pending) >= workers:
+                    if len(pending) > workers:
                         yield pending.popleft().result()
                 while pending:
                     yield pending.popleft().result()

@@ -28,3 +28,13 @@ def test_guided_filter_keeps_a_constant_and_follows_edges():
     np.testing.assert_allclose(guided_filter(guide, flat, 5, 1e-3), 0.4, atol=1e-5)
     step = guided_filter(guide, guide, 5, 1e-4)
     assert step[:, 30].max() < 0.05 and step[:, 33].min() > 0.95
+
+
+def test_a_colour_guide_reproduces_a_mix_of_its_own_colours():
+    guide = np.random.default_rng(1).random((64, 96, 3), dtype=np.float32)
+    mix = 0.2 * guide[..., 0] + 0.5 * guide[..., 1] - 0.3 * guide[..., 2] + 0.25
+    # Every window's best linear model is the mix itself.
+    np.testing.assert_allclose(guided_filter(guide, mix, 4, 1e-6), mix, atol=1e-3)
+    # A source the colours do not explain is smoothed.
+    noise = np.random.default_rng(0).random(mix.shape, dtype=np.float32)
+    assert np.abs(guided_filter(guide, noise, 4, 1e-2) - noise).mean() > 0.1

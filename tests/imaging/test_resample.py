@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bokehme.imaging.resample import resize_bilinear, resized_block_mean, upsample, upsample_rows
+from bokehme.imaging.resample import block_mean, resize_bilinear, resized_block_mean, upsample, upsample_rows
 
 
 @pytest.mark.parametrize("height, width, scale", [(1, 5, 2), (37, 41, 2), (64, 50, 4), (101, 77, 3), (90, 45, 5)])
@@ -46,3 +46,16 @@ def test_block_means_of_a_resized_map_without_resizing_it(small, shape, scale):
     big = F.interpolate(torch.from_numpy(x)[None, None], size=shape, mode="bilinear", align_corners=False)[0, 0]
     reference = F.avg_pool2d(big[None], scale, ceil_mode=True, divisor_override=None, count_include_pad=False)[0]
     np.testing.assert_allclose(resized_block_mean(x, shape, scale), reference.numpy(), atol=2e-6)
+
+
+@pytest.mark.parametrize("shape, scale", [((720, 1280, 3), 3), ((719, 1277, 3), 6), ((37, 41), 8), ((5, 7, 3), 16),
+                                          ((300, 301), 256), ((301, 602), 300)])
+def test_an_8bit_block_mean_is_the_float_block_mean_of_its_samples_over_255(shape, scale):
+    samples = np.random.default_rng(scale).integers(0, 256, shape, dtype=np.uint8)
+    # Bit for bit: the 8-bit sums are exact, however they are added.
+    expected = block_mean(samples.astype(np.float32), scale) * np.float32(1 / 255)
+    got = block_mean(samples, scale)
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    assert np.array_equal(got, expected)
+    # White stays exactly white, partial blocks at the edges included.
+    assert (block_mean(np.full(shape, 255, np.uint8), scale) == 1).all()

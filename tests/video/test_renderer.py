@@ -78,3 +78,25 @@ def test_a_probability_whose_resolution_changes_from_frame_to_frame_is_steadied(
     alphas = [renderer.render(frame).alpha for frame in frames]
     assert flicker(alphas) < 0.01
     assert all((alpha[144, 100:180] == 1).all() for alpha in alphas)
+
+
+def test_frames_rendered_together_are_those_rendered_one_by_one_and_the_source_is_read_one_ahead(selfie):
+    frames = still_clip(6, seed=1)
+    one_by_one = FrameRenderer(Options(), selfie)
+    expected = [one_by_one.render(frame).pixels for frame in frames]
+    taken = []
+
+    def source():
+        for frame in frames:
+            taken.append(1)
+            yield frame, None
+
+    together = FrameRenderer(Options(), selfie)
+    handed = []
+    for rendered in together.render_frames(source(), workers=2):
+        handed.append(len(taken))
+        assert np.array_equal(rendered.pixels, expected[len(handed) - 1])
+    assert len(handed) == len(frames)
+    # Both workers busy and one frame's subject found ahead: a live source
+    # is asked for its newest frame no sooner than that.
+    assert handed[0] == 3
