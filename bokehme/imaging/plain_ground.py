@@ -112,36 +112,43 @@ def _unlike_ground(image, ground, size, contrast, least, plain=PLAIN):
     height, width = ground.shape
     median, spread = _ground_of_blocks(image, ground, size)
     by, bx = spread.shape
-    # Per block: the squared distance needed, and the ground's light and tint.
-    needed = np.where(spread <= plain, np.maximum(least, contrast * spread) ** 2, np.inf)
+    # Only a block whose own ground and whose neighbours' are all plain can
+    # hold a pixel unlike them all: on a busy photo there is none.
+    active = ndimage.minimum_filter((spread <= plain).view(np.uint8), size=3, mode="nearest").view(bool)
+    if not active.any():
+        return np.zeros((height, width), bool)
+    needed = np.maximum(least, contrast * spread) ** 2
     ground_light = median.sum(axis=-1)
     ground_tint = median / np.maximum(ground_light, 1e-6)[..., None]
-    # The photo as blocks, a plane per channel: block values broadcast over them.
     planes = np.pad(image, ((0, by * size - height), (0, bx * size - width), (0, 0)))
-    planes = np.ascontiguousarray(np.moveaxis(planes.reshape(by, size, bx, size, 3), -1, 0))
-    light = planes[0] + planes[1] + planes[2]
-    tint = planes / np.maximum(light, 1e-6)
-    unlike = np.ones((by, size, bx, size), bool)
+    # The active blocks, a (K, size, size) plane per channel: each block's
+    # values broadcast over its pixels.
+    blocks = np.ascontiguousarray(planes.reshape(by, size, bx, size, 3).transpose(4, 0, 2, 1, 3)[:, active])
+    light = blocks[0] + blocks[1] + blocks[2]
+    tint = blocks / np.maximum(light, 1e-6)
     distance = np.empty_like(light)
     channel = np.empty_like(light)
 
-    def squared(x, block_values):
-        np.subtract(x[0], block_values[:, None, :, None, 0], out=distance)
-        np.square(distance, out=distance)
+    def squared(x, values):
+        """Squared distance of (3, K, size, size) `x` to the (K, 3) `values`, in `distance`."""
+        np.square(np.subtract(x[0], values[:, 0, None, None], out=distance), out=distance)
         for k in (1, 2):
-            np.subtract(x[k], block_values[:, None, :, None, k], out=channel)
-            np.add(distance, np.square(channel, out=channel), out=distance)
+            np.square(np.subtract(x[k], values[:, k, None, None], out=channel), out=channel)
+            np.add(distance, channel, out=distance)
         return distance
 
+    rows, cols = np.nonzero(active)
+    found = np.ones(light.shape, bool)
     for dy in (-1, 0, 1):
-        rows = np.clip(np.arange(by) + dy, 0, by - 1)
+        r = np.clip(rows + dy, 0, by - 1)
         for dx in (-1, 0, 1):
-            cells = np.ix_(rows, np.clip(np.arange(bx) + dx, 0, bx - 1))
-            unlike &= squared(planes, median[cells]) > needed[cells][:, None, :, None]
+            c = np.clip(cols + dx, 0, bx - 1)
+            found &= squared(blocks, median[r, c]) > needed[r, c][:, None, None]
             # A shadow cast on the ground is darker in about the same hue.
-            unlike &= ((light >= ground_light[cells][:, None, :, None])
-                       | (squared(tint, ground_tint[cells]) >= 0.05 ** 2))
-    return unlike.reshape(by * size, bx * size)[:height, :width]
+            found &= (light >= ground_light[r, c][:, None, None]) | (squared(tint, ground_tint[r, c]) >= 0.05 ** 2)
+    unlike = np.zeros((by, bx, size, size), bool)
+    unlike[active] = found
+    return unlike.transpose(0, 2, 1, 3).reshape(by * size, bx * size)[:height, :width]
 
 
 def _ground_of_blocks(image, ground, size):
