@@ -87,3 +87,19 @@ def test_without_a_sure_subject_nothing_changes():
     image[20:40, 20:40] = 0.8
     probability = np.full((64, 64), 0.3, np.float32)
     assert grown_over_plain_ground(image, probability) is probability
+
+
+def test_over_busy_ground_the_segmenters_word_stands():
+    # A grainy ground (colours spreading about 18 levels) with a patch that
+    # stands out of it beside the figure: a thing behind the subject as
+    # likely as a part of it, so it is left to the segmenter.
+    body, _ = _walker()
+    rng = np.random.default_rng(0)
+    ground = np.clip(0.5 + rng.normal(0, 0.04, (*body.shape, 3)), 0, 1).astype(np.float32)
+    image = _laid(ground, body)
+    patch = np.zeros(body.shape, bool)
+    patch[70:90, 225:258] = True
+    patch &= ~body
+    image[patch] = [0.85, 0.3, 0.2]
+    grown = grown_over_plain_ground(image, _segmenter_missed_the_legs(body))
+    assert (grown[patch] == 1).sum() == 0
