@@ -27,7 +27,7 @@ PLAIN = 0.03
 WORKING_SIDE = 512
 
 
-def grown_over_plain_ground(image, probability, *, blocks=10, contrast=4.0, least=0.12, thinnest=0.006,
+def grown_over_plain_ground(image, probability, *, blocks=6, contrast=4.0, least=0.12, thinnest=0.006,
                             reach=1.0):
     """A subject probability raised to 1 where the photo shows the subject against plain ground.
 
