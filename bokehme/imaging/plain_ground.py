@@ -145,7 +145,9 @@ def _unlike_ground(image, ground, size, contrast, least, plain=PLAIN):
             c = np.clip(cols + dx, 0, bx - 1)
             found &= squared(blocks, median[r, c]) > needed[r, c][:, None, None]
             # A shadow cast on the ground is darker in about the same hue.
-            found &= (light >= ground_light[r, c][:, None, None]) | (squared(tint, ground_tint[r, c]) >= 0.05 ** 2)
+            darker = light < ground_light[r, c][:, None, None]
+            if darker.any():
+                found &= ~darker | (squared(tint, ground_tint[r, c]) >= 0.05 ** 2)
     unlike = np.zeros((by, bx, size, size), bool)
     unlike[active] = found
     return unlike.transpose(0, 2, 1, 3).reshape(by * size, bx * size)[:height, :width]
@@ -178,6 +180,9 @@ def _ground_of_blocks(image, ground, size):
 
 def _median(samples, counts):
     """The (N, C) medians of (N, K, C) `samples` whose rows hold ``counts`` (N,) numbers, the rest NaN."""
-    ordered = np.sort(samples, axis=1)  # NaN sort last
-    middle = ((counts - 1) // 2)[:, None, None]
-    return np.take_along_axis(ordered, np.broadcast_to(middle, (len(samples), 1, samples.shape[2])), axis=1)[:, 0]
+    medians = np.empty((len(samples), samples.shape[2]), samples.dtype)
+    # A partial sort per block, NaN last: a block is a few thousand samples.
+    for median, row, count in zip(medians, samples, counts):
+        middle = (count - 1) // 2
+        median[:] = np.partition(row, middle, axis=0)[middle]
+    return medians
