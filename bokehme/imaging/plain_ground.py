@@ -97,7 +97,8 @@ def _joined(image, probability, blocks, contrast, least, thinnest, reach):
     rows = np.flatnonzero(core.any(axis=1))
     cols = np.flatnonzero(core.any(axis=0))
     extent = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
-    unlike = _unlike_ground(image, probability < GROUND, -(-long_side // blocks), contrast, least)
+    # An even block size: the ground is read on every other pixel.
+    unlike = _unlike_ground(image, probability < GROUND, 2 * -(-long_side // (2 * blocks)), contrast, least)
     side = 2 * max(1, round(thinnest * long_side)) + 1
     unlike = cv2.morphologyEx(unlike.view(np.uint8), cv2.MORPH_OPEN,
                               cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))).view(bool)
@@ -154,18 +155,22 @@ def _unlike_ground(image, ground, size, contrast, least, plain=PLAIN):
 
 
 def _ground_of_blocks(image, ground, size):
-    """Per block of `size` pixels, the median colour of the ground samples and their median distance to it.
+    """Per block of `size` (even) pixels, the median colour of the ground samples and their median distance to it.
 
     Blocks with too few samples (inside the subject) take the nearest
     block's.
     """
     height, width = ground.shape
     by, bx = -(-height // size), -(-width // size)
-    pad = ((0, by * size - height), (0, bx * size - width))
-    colours = np.pad(np.where(ground[..., None], image, np.nan), pad + ((0, 0),), constant_values=np.nan)
-    colours = colours.reshape(by, size, bx, size, 3).transpose(0, 2, 1, 3, 4).reshape(by, bx, -1, 3)
+    # Every other row and column (`size` is even): a quarter of a block's
+    # thousands of samples tells its median as well.
+    half = size // 2
+    colours = np.where(ground[::2, ::2, None], image[::2, ::2], np.float32(np.nan))
+    colours = np.pad(colours, ((0, by * half - colours.shape[0]), (0, bx * half - colours.shape[1]), (0, 0)),
+                     constant_values=np.nan)
+    colours = colours.reshape(by, half, bx, half, 3).transpose(0, 2, 1, 3, 4).reshape(by, bx, -1, 3)
     counts = np.count_nonzero(~np.isnan(colours[..., 0]), axis=2)
-    known = counts >= size * size // 4
+    known = counts >= colours.shape[2] // 4
     if not known.any():
         return np.zeros((by, bx, 3), np.float32), np.full((by, bx), np.inf, np.float32)
     samples, counts = colours[known], counts[known]
