@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from .colour import float_srgb, srgb_array
 from .guided_filter import coefficient_planes, guided_coefficients, linear_model
+from .plain_ground import grown_over_plain_ground
 from .resample import bilinear_taps, block_mean, resize_bilinear, resize_map
 
 __all__ = ["refine_alpha", "alpha_model", "evaluate_alpha"]
@@ -85,6 +86,10 @@ def alpha_model(image, probability, radius=None, eps=1e-4):
     guide = block_mean(image, factor)
     prob = resize_map(probability, guide.shape[:2])
     small_radius = max(1, round(radius / factor))
+    # What the segmenter missed of a subject that stands out of plain ground
+    # (legs against a black backdrop) is subject: the fit below then follows
+    # the photo's edge there.
+    prob = grown_over_plain_ground(guide, prob)
     # The probability is the subject's alpha seen at low resolution.  Fitting
     # it against the photo seen the same way keeps thin strands from being
     # averaged away: if alpha = a.I + b locally, the same a, b hold for
