@@ -25,24 +25,26 @@ def return_freed_memory():
     after each large one is freed, up to 32 MB, and keeps a heap per
     thread: the planes a photo is rendered in then stay in the heaps after
     use, scattered, and a batch's peak memory grows by hundreds of
-    megabytes beyond what it holds.  Buffers of 32 MB and more (a
+    megabytes beyond what it holds.  Buffers of 14 MB and more (a
     full-size plane of a photo of a few megapixels and up) are given their
     own mapping from the start, returned when freed, and threads share two
     heaps.  Smaller ones stay: the strips a full-size pass works through,
-    a few megabytes each and asked for again and again, are reused from
-    the heap, as memory handed back and asked for again costs a page
-    fault and the zeroing of each page on first touch; up to 64 MB free at
-    the top of a heap is kept for the next photo's.  The settings a user
-    gives in glibc's own variables (``MALLOC_MMAP_THRESHOLD_``,
-    ``MALLOC_ARENA_MAX``, ``MALLOC_TRIM_THRESHOLD_``) are left as they
-    are; other C libraries are left alone.
+    up to 12 MB each and asked for again and again, are reused from the
+    heap, as memory handed back and asked for again costs a page fault and
+    the zeroing of each page on first touch; up to 64 MB free at the top
+    of a heap is kept for the next photo's.  Keeping larger buffers too
+    saves little more and keeps a 48 MP photo's planes scattered over the
+    heaps.  The settings a user gives in glibc's own variables
+    (``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_ARENA_MAX``,
+    ``MALLOC_TRIM_THRESHOLD_``) are left as they are; other C libraries
+    are left alone.
     """
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
         return
     if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
-        mallopt(_M_MMAP_THRESHOLD, 32 << 20)
+        mallopt(_M_MMAP_THRESHOLD, 14 << 20)
     if "MALLOC_ARENA_MAX" not in os.environ:
         mallopt(_M_ARENA_MAX, 2)
     if "MALLOC_TRIM_THRESHOLD_" not in os.environ:
