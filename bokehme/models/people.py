@@ -38,6 +38,11 @@ OUTLINE_MARGIN = 0.03
 #: pose mask too, the largest first (each costs one more pose pass).
 COMPANIONS = 1
 
+#: With every person kept, most people DeepLabV3 only suspects (see
+#: :meth:`PeopleSegmenter._with_suspected_people`) shown to the pose model,
+#: the likeliest first (each costs one more pose pass).
+SUSPECTED = 3
+
 
 def view(image, box=None, long_side=VIEW_LONG_SIDE):
     """The photo, or a box of it (see :func:`bokehme.imaging.closer_look.look_boxes`), shrunk by whole blocks."""
@@ -124,6 +129,9 @@ class PeopleSegmenter(Segmenter):
         ridden = "person" in names and len(set(names)) > 1
         probabilities, framed = self._with_portraits(image, np.inf if ridden else SURE_SHARE)
         main = None
+        if people == "all" and "person" in names and self.pose is not None:
+            probabilities = with_class(probabilities, self._person,
+                                       self._with_suspected_people(image, probabilities[self._person]))
         person = probabilities[self._person]
         region = main_person_region(person) if "person" in names and self.pose is not None else None
         if region is not None:
@@ -143,6 +151,26 @@ class PeopleSegmenter(Segmenter):
         """The regions of the people kept with the main person who are worth their own outline."""
         return [region for region in companions(person, main_region, people, self.companions)
                 if not (framed & region).any()]
+
+    def _with_suspected_people(self, image, person):
+        """`person` with the people DeepLabV3 only suspects outlined by their own pose masks.
+
+        A walker far down the street fills a few cells of DeepLabV3's grid,
+        which gives them a probability somewhere between :data:`MAYBE_PERSON`
+        and 0.5 and never a region of their own.  Where such a patch lies
+        apart from every person found, the pose model is shown a crop
+        around it; what it outlines there joins the person probability.
+        """
+        margin = round(OUTLINE_MARGIN * max(person.shape))
+        regions, count = ndimage.label((person >= MAYBE_PERSON) & ~grown(person > 0.5, margin))
+        if not count:
+            return person
+        peaks = ndimage.maximum(person, regions, np.arange(1, count + 1))
+        for label in np.argsort(peaks)[::-1][:SUSPECTED] + 1:
+            own = self._own_mask(image, person, grown(regions == label, margin))
+            if own is not None:
+                person = np.maximum(person, own)
+        return person
 
     def _own_mask(self, image, person, region):
         """The own mask, at `person`'s resolution, of the person found in `region`, or None.

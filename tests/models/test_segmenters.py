@@ -351,3 +351,23 @@ def test_a_crop_is_shrunk_where_it_lies_in_the_photo(dtype):
         crop = view(photo, box, long_side)
         assert crop.flags.c_contiguous and crop.dtype == np.float32
         np.testing.assert_array_equal(crop, block_mean(copied, -(-max(copied.shape[:2]) // long_side)))
+
+
+def test_with_everyone_kept_walkers_deeplabv3_only_suspects_are_outlined(people, devset_dir):
+    # Walkers cut out along their human masks and laid on black, as the halo benchmark does: far down the
+    # street, one fills a few cells of DeepLabV3's grid and never reaches 0.5 in its whole view.
+    image, mask = _devset_photo(devset_dir, "pennfudan_FudanPed00021")
+    laid = np.where(ndimage.binary_erosion(mask, iterations=2)[..., None], image, 0).astype(np.float32)
+    whole = people.deeplab.class_probabilities(view(laid))[people.labels.index("person")]
+    whole = resize_map(whole, mask.shape)
+    walkers, count = ndimage.label(mask)
+    suspected = [walkers == label for label in range(1, count + 1)
+                 if 0.1 <= whole[walkers == label].max() < 0.5]
+    assert suspected
+    # The likeliest (the pose model does not find every one).
+    walker = max(suspected, key=lambda w: whole[w].max())
+    kept = resize_map(people.subject_probability(laid, "person", "all"), mask.shape) > 0.5
+    assert (kept & walker).sum() >= 0.5 * walker.sum()
+    # Where only the people near the main one are kept, nobody looks for them: the far walker stays background.
+    near = resize_map(people.subject_probability(laid, "person", "near"), mask.shape) > 0.5
+    assert (near & walker).sum() < 0.1 * walker.sum()
