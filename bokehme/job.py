@@ -130,11 +130,6 @@ class PhotoJob:
     background : callable, optional
         ``background(shape, index) -> (H, W, 3) float32``: a new background
         that replaces the blurred one (see :mod:`bokehme.video.backdrop`).
-    cores : int, optional
-        The cores the local engine renders on: a photo that renders beside
-        another (see :meth:`share`) sets torch's threads to half of them,
-        and to all of them afterwards.  None leaves torch's threads as they
-        are (a cluster worker is given its own).
     """
 
     options: Options = field(default_factory=Options)
@@ -143,7 +138,6 @@ class PhotoJob:
     inputs: InputSettings = field(default_factory=InputSettings)
     outputs: OutputSettings = field(default_factory=OutputSettings)
     background: Any = None
-    cores: int | None = None
 
     def load(self, source) -> Loaded:
         """Read the photo at `source`, its depth map and the user's mask; the file is read once.
@@ -186,25 +180,12 @@ class PhotoJob:
         """
         # Imported at the first photo: planning a batch (which names targets)
         # must not wait for torch, and a rerun with nothing to do never loads it.
-        import torch
-
         from .pipeline import render
 
-        # A photo that renders beside another leaves it half the cores: torch's
-        # threads of two renderings (and their soft edges' threads) would
-        # otherwise take turns on the same cores, each waking the others.
-        # torch's count is process-wide for threads yet to start: what comes
-        # after the photos (a clip's frames) gets every core back.
-        if self.cores is not None:
-            torch.set_num_threads(max(1, self.cores // 2) if self.share(loaded) <= 0.5 else self.cores)
         photo = loaded.photo
-        try:
-            background = None if self.background is None else self.background(photo.samples.shape[:2], 0)
-            rendering = render(photo.samples, self.options, self.segmenter, loaded.mask, self.faces,
-                               loaded.disparity, background)
-        finally:
-            if self.cores is not None:
-                torch.set_num_threads(self.cores)
+        background = None if self.background is None else self.background(photo.samples.shape[:2], 0)
+        rendering = render(photo.samples, self.options, self.segmenter, loaded.mask, self.faces, loaded.disparity,
+                           background)
         rendering.image = writing.file_samples(rendering.image, photo, self.outputs.format)
         rendering.alpha = to_samples(rendering.alpha, np.uint8)
         return rendering

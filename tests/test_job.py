@@ -4,7 +4,6 @@ import builtins
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -103,43 +102,6 @@ def test_a_rendering_waits_to_be_written_as_the_samples_its_files_hold(tmp_path,
     write_photo(tmp_path / "direct.jpg", direct.image, source=loaded.photo)
     assert target.destination.read_bytes() == (tmp_path / "direct.jpg").read_bytes()
     np.testing.assert_array_equal(np.asarray(Image.open(target.mask)), np.round(direct.alpha * 255))
-
-
-def test_a_photo_that_renders_beside_another_leaves_it_half_the_cores(tmp_path, disc_segmenter, monkeypatch):
-    import torch
-
-    import bokehme.job
-
-    source = tmp_path / "me.jpg"
-    Image.fromarray(data.astronaut()[::4, ::4]).save(source)
-    threads = []
-
-    class Counting(disc_segmenter):
-        def class_probabilities(self, image):
-            threads.append(torch.get_num_threads())
-            return super().class_probabilities(image)
-
-    job = PhotoJob(Options(radius=5), Counting(), cores=4)
-    before = torch.get_num_threads()
-    try:
-        job.compute(job.load(source))
-        # The same photo counted as too large to render beside another, and small again.
-        monkeypatch.setattr(bokehme.job, "SIDE_BY_SIDE_PIXELS", 128 * 128 / 0.9)
-        job.compute(job.load(source))
-        monkeypatch.undo()
-        job.compute(job.load(source))
-        # Threads started afterwards (a clip's frame workers) get every core.
-        after = []
-        thread = threading.Thread(target=lambda: after.append(torch.get_num_threads()))
-        thread.start()
-        thread.join()
-        # A job without cores (a cluster worker's) leaves torch's count as it is.
-        torch.set_num_threads(3)
-        PhotoJob(Options(radius=5), Counting()).compute(job.load(source))
-        assert torch.get_num_threads() == 3
-    finally:
-        torch.set_num_threads(before)
-    assert threads == [2, 4, 2, 3] and after == [4]
 
 
 def test_a_scrub_strips_metadata_and_returns_its_record(tmp_path, disc_segmenter):

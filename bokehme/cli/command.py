@@ -297,14 +297,13 @@ def _process(todo, settings, *, quiet, jobs):
         from ..models.catalog import SegmentationError
 
         # One intra-op thread per core this process may use (containers, taskset).
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        torch.set_num_threads(cores)
+        usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
+        torch.set_num_threads(len(usable))
         recipe = _recipe(settings)
         try:
             built = recipe.build(warn=None if quiet else lambda notice: _warn(describe(notice)))
         except SegmentationError as error:
             _usage_error(error, model=recipe.model, requested=recipe.model)
-        built.photos.cores = cores
         segmenter = built.photos.segmenter
         if segmenter is not None:
             try:
