@@ -78,7 +78,7 @@ def grown_over_plain_ground(image, probability, *, blocks=6, contrast=4.0, least
     factor = max(height, width) / WORKING_SIDE
     if factor > 1:
         # Area averaging, as the photo is seen at the segmenter's resolution.
-        size = (round(width / factor), round(height / factor))
+        size = (max(1, round(width / factor)), max(1, round(height / factor)))
         small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
         joined = _joined(small, cv2.resize(probability, size, interpolation=cv2.INTER_AREA), blocks, contrast,
                          least, thinnest, reach)
@@ -170,7 +170,7 @@ def _ground_of_blocks(image, ground, size):
                      constant_values=np.nan)
     colours = colours.reshape(by, half, bx, half, 3).transpose(0, 2, 1, 3, 4).reshape(by, bx, -1, 3)
     counts = np.count_nonzero(~np.isnan(colours[..., 0]), axis=2)
-    known = counts >= colours.shape[2] // 4
+    known = counts >= max(1, colours.shape[2] // 4)
     if not known.any():
         return np.zeros((by, bx, 3), np.float32), np.full((by, bx), np.inf, np.float32)
     samples, counts = colours[known], counts[known]

@@ -103,3 +103,16 @@ def test_over_busy_ground_the_segmenters_word_stands():
     image[patch] = [0.85, 0.3, 0.2]
     grown = grown_over_plain_ground(image, _segmenter_missed_the_legs(body))
     assert (grown[patch] == 1).sum() == 0
+
+
+@pytest.mark.parametrize("shape", [(1, 2000), (2000, 1), (2, 3000), (5, 7), (12, 12)])
+def test_slivers_and_tiny_photos_are_grown_without_error(shape):
+    # A thin strip of a photo, or a thumbnail: the working view is at least a pixel each way.
+    image = np.zeros(shape + (3,), np.float32)
+    probability = np.zeros(shape, np.float32)
+    probability[: max(1, shape[0] // 2), : max(1, shape[1] // 2)] = 1
+    image[: max(1, shape[0] // 2), :] = 0.8
+    grown = grown_over_plain_ground(image, probability)
+    assert grown.shape == shape and grown.dtype == np.float32
+    assert (grown >= probability).all()
+    assert refine_alpha((image * 255).astype(np.uint8), probability).shape == shape
