@@ -32,7 +32,7 @@ _SURE = 0.02
 _STRIP_PIXELS = 1 << 20
 
 
-def refine_alpha(image, probability, *, radius=None, eps=1e-4):
+def refine_alpha(image, probability, *, radius=None, eps=1e-4, plain_ground=True):
     """Turn a low-resolution subject probability into a full-resolution alpha.
 
     Parameters
@@ -50,6 +50,11 @@ def refine_alpha(image, probability, *, radius=None, eps=1e-4):
         more of fine strands.
     eps : float, optional
         Guided-filter regularization.
+    plain_ground : bool, optional
+        Whether what stands out of plain ground joined to the subject
+        becomes subject (:func:`bokehme.imaging.plain_ground.grown_over_plain_ground`).
+        A scrub keeps only what the segmenter chose: a bystander's arm
+        touching the subject against a plain wall must not become sharp.
 
     Returns
     -------
@@ -58,15 +63,15 @@ def refine_alpha(image, probability, *, radius=None, eps=1e-4):
         the subject and exactly 0 far from it.
     """
     image = srgb_array(image)
-    return evaluate_alpha(*alpha_model(image, probability, radius, eps), image)
+    return evaluate_alpha(*alpha_model(image, probability, radius, eps, plain_ground), image)
 
 
-def alpha_model(image, probability, radius=None, eps=1e-4):
+def alpha_model(image, probability, radius=None, eps=1e-4, plain_ground=True):
     """Low-resolution coefficients of the alpha, see :func:`refine_alpha`.
 
     Parameters
     ----------
-    image, probability, radius, eps
+    image, probability, radius, eps, plain_ground
         As for :func:`refine_alpha`.
 
     Returns
@@ -89,7 +94,8 @@ def alpha_model(image, probability, radius=None, eps=1e-4):
     # What the segmenter missed of a subject that stands out of plain ground
     # (legs against a black backdrop) is subject: the fit below then follows
     # the photo's edge there.
-    prob = grown_over_plain_ground(guide, prob)
+    if plain_ground:
+        prob = grown_over_plain_ground(guide, prob)
     # The probability is the subject's alpha seen at low resolution.  Fitting
     # it against the photo seen the same way keeps thin strands from being
     # averaged away: if alpha = a.I + b locally, the same a, b hold for

@@ -116,3 +116,18 @@ def test_slivers_and_tiny_photos_are_grown_without_error(shape):
     assert grown.shape == shape and grown.dtype == np.float32
     assert (grown >= probability).all()
     assert refine_alpha((image * 255).astype(np.uint8), probability).shape == shape
+
+
+def test_a_scrub_keeps_only_what_the_segmenter_chose():
+    # The "legs" are someone else's arm touching the subject against a plain wall: the render grows over
+    # them, the PII scrub must not, or a bystander would stay sharp.
+    from bokehme.imaging.scrub import scrub
+
+    body, legs = _walker()
+    image = _laid(np.full((*body.shape, 3), 0.92, np.float32), body | legs)
+    subject = _segmenter_missed_the_legs(body)
+    unlike = legs & (np.abs(image - 0.92).max(axis=-1) > 0.3)
+    assert (refine_alpha(image, subject)[unlike] > 0.5).mean() > 0.9
+    _, alpha = scrub(image, subject, 10, subject_probability=subject)[:2]
+    # Only where the guided fit follows the photo just beside the body.
+    assert (alpha[unlike] > 0.5).mean() < 0.3
