@@ -167,8 +167,10 @@ class PeopleSegmenter(Segmenter):
             return person
         peaks = ndimage.maximum(person, regions, np.arange(1, count + 1))
         for label in np.argsort(peaks)[::-1][:SUSPECTED] + 1:
-            own = self._own_mask(image, person, grown(regions == label, margin))
-            if own is not None:
+            near = grown(regions == label, margin)
+            own = self._own_mask(image, person, near)
+            # Whoever the pose model outlines must stand where the suspicion lies.
+            if own is not None and lies_on(own > 0.5, near):
                 person = np.maximum(person, own)
         return person
 
