@@ -449,7 +449,7 @@ def resize_bilinear(planes, size):
     Parameters
     ----------
     planes : Tensor
-        (C, h, w) float32.
+        (C, h, w) float32, on the CPU (its columns are gathered with numpy).
     size : (int, int)
         The (H, W) wanted.
 
