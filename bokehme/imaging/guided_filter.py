@@ -131,10 +131,9 @@ def guided_coefficients(guide, src, radius, eps, fallback=None):
     a = [i_rr * c_r + i_rg * c_g + i_rb * c_b,
          i_rg * c_r + i_gg * c_g + i_gb * c_b,
          i_rb * c_r + i_gb * c_g + i_bb * c_b]
-    stacked = np.stack(a, axis=-1)
-    b = _offset(mean_p, np.einsum("hwc,hwc->hw", stacked, np.stack(covs, axis=-1)),
-                np.einsum("hwc,hwc->hw", stacked, np.stack(means, axis=-1)), src, radius, fallback)
-    return box_mean(stacked, radius), box_mean(b, radius)
+    b = _offset(mean_p, a[0] * c_r + a[1] * c_g + a[2] * c_b,
+                a[0] * means[0] + a[1] * means[1] + a[2] * means[2], src, radius, fallback)
+    return box_mean(np.stack(a, axis=-1), radius), box_mean(b, radius)
 
 
 def _offset(mean_p, explained, a_mean_i, src, radius, fallback):
