@@ -12,6 +12,8 @@ returns pixels.  One operator or topic per module:
 - :mod:`~bokehme.imaging.lens`: the lens blur in linear light
 - :mod:`~bokehme.imaging.guided_filter`: the (fast) guided filter
 - :mod:`~bokehme.imaging.matte`: a segmenter's probability made an alpha
+- :mod:`~bokehme.imaging.plain_ground`: the subject grown over plain ground it was missed on
+- :mod:`~bokehme.imaging.half_sharp`: doubt settled where no outline can be
 - :mod:`~bokehme.imaging.foreground`: foreground colours at soft edges
 - :mod:`~bokehme.imaging.composite`: the two-plane bokeh render
 - :mod:`~bokehme.imaging.depth_map`: depth maps, focus, circle of confusion

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from .colour import float_srgb, srgb_array
 from .guided_filter import coefficient_planes, guided_coefficients, linear_model
+from .half_sharp import without_half_sharp
 from .plain_ground import grown_over_plain_ground
 from .resample import bilinear_taps, block_mean, resize_bilinear, resize_map
 
@@ -32,7 +33,7 @@ _SURE = 0.02
 _STRIP_PIXELS = 1 << 20
 
 
-def refine_alpha(image, probability, *, radius=None, eps=1e-4, plain_ground=True):
+def refine_alpha(image, probability, *, radius=None, eps=1e-4, fill_subject=True):
     """Turn a low-resolution subject probability into a full-resolution alpha.
 
     Parameters
@@ -50,11 +51,14 @@ def refine_alpha(image, probability, *, radius=None, eps=1e-4, plain_ground=True
         more of fine strands.
     eps : float, optional
         Guided-filter regularization.
-    plain_ground : bool, optional
-        Whether what stands out of plain ground joined to the subject
-        becomes subject (:func:`bokehme.imaging.plain_ground.grown_over_plain_ground`).
-        A scrub keeps only what the segmenter chose: a bystander's arm
-        touching the subject against a plain wall must not become sharp.
+    fill_subject : bool, optional
+        Whether the subject takes what the segmenter half-missed: what
+        stands out of plain ground joined to it
+        (:func:`bokehme.imaging.plain_ground.grown_over_plain_ground`) and
+        the holes in it that the segmenter never called background
+        (:func:`bokehme.imaging.half_sharp.without_half_sharp`).  A scrub
+        keeps only what the segmenter chose: a bystander's arm touching the
+        subject against a plain wall must not become sharp.
 
     Returns
     -------
@@ -63,15 +67,15 @@ def refine_alpha(image, probability, *, radius=None, eps=1e-4, plain_ground=True
         the subject and exactly 0 far from it.
     """
     image = srgb_array(image)
-    return evaluate_alpha(*alpha_model(image, probability, radius, eps, plain_ground), image)
+    return evaluate_alpha(*alpha_model(image, probability, radius, eps, fill_subject), image)
 
 
-def alpha_model(image, probability, radius=None, eps=1e-4, plain_ground=True):
+def alpha_model(image, probability, radius=None, eps=1e-4, fill_subject=True):
     """Low-resolution coefficients of the alpha, see :func:`refine_alpha`.
 
     Parameters
     ----------
-    image, probability, radius, eps, plain_ground
+    image, probability, radius, eps, fill_subject
         As for :func:`refine_alpha`.
 
     Returns
@@ -94,8 +98,11 @@ def alpha_model(image, probability, radius=None, eps=1e-4, plain_ground=True):
     # What the segmenter missed of a subject that stands out of plain ground
     # (legs against a black backdrop) is subject: the fit below then follows
     # the photo's edge there.
-    if plain_ground:
+    if fill_subject:
         prob = grown_over_plain_ground(guide, prob)
+    # Where the segmenter is unsure but no outline can be (a hole in the
+    # subject, a wide patch of doubt), the alpha must not render half-sharp.
+    prob = without_half_sharp(prob, fill_holes=fill_subject)
     # The probability is the subject's alpha seen at low resolution.  Fitting
     # it against the photo seen the same way keeps thin strands from being
     # averaged away: if alpha = a.I + b locally, the same a, b hold for

@@ -400,7 +400,7 @@ def scrub(image, person_probability, radius=None, *, faces=None, subject_probabi
         subject = np.asarray(subject_probability, dtype=np.float32)
         bystanders = np.clip(person - resize_map(subject, person.shape), 0.0, 1.0)
     boxes = [] if faces is None else [tuple(int(v) for v in box) for box in faces(image)]
-    alpha = refine_alpha(image, subject, plain_ground=False)
+    alpha = refine_alpha(image, subject, fill_subject=False)
     own = main_face(boxes, alpha)
     bystander_boxes = [box for box in boxes
                        if own is None or not (_the_main_persons(box, own) and _on_subject(box, alpha) > 0.5)]
