@@ -11,6 +11,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "bokehme"
 #: import from its own layer.
 ALLOWED = {
     "imaging": set(),
+    "process": set(),
     "models": {"imaging"},
     "io": {"imaging"},
     "options": {"imaging"},
@@ -18,8 +19,8 @@ ALLOWED = {
     "job": {"imaging", "io", "options", "pipeline"},
     "video": {"imaging", "io", "job", "options", "pipeline"},
     "live": {"io", "options", "video"},
-    "batch": {"io", "job", "models", "options", "video"},
-    "cli": {"batch", "imaging", "io", "job", "live", "models", "options", "pipeline", "video"},
+    "batch": {"io", "job", "models", "options", "process", "video"},
+    "cli": {"batch", "imaging", "io", "job", "live", "models", "options", "pipeline", "process", "video"},
 }
 
 #: Third-party packages the pure array code may use: no image files, no models, no terminal

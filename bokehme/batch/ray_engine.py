@@ -22,12 +22,13 @@ from typing import Callable, Sequence, TextIO
 
 from ..job import Target
 from ..models.mediapipe_runtime import native_output_silenced
+from ..process import worker_environment
 from .plan import Task
 from .progress import Reporter
 from .recipe import JobRecipe
 from .runner import Summary, describe_error
 
-__all__ = ["EngineError", "run_batch_ray"]
+__all__ = ["EngineError", "connect", "run_batch_ray"]
 
 
 class EngineError(Exception):
@@ -74,7 +75,14 @@ def _reachable(address, timeout=5.0):
         return False
 
 
-def _connect(address, cpus):
+def connect(address, cpus):
+    """Ray, connected to the cluster at `address` or to a local one of `cpus` CPUs started for this batch.
+
+    Raises
+    ------
+    EngineError
+        Ray missing, or no cluster at `address`.
+    """
     try:
         import ray
     except ImportError:
@@ -86,12 +94,15 @@ def _connect(address, cpus):
     if address and not _reachable(address):
         raise EngineError(f"no Ray cluster answers at {address}")
     logging.getLogger("ray").setLevel(logging.ERROR)
-    quiet = dict(configure_logging=False, log_to_driver=False)
+    # The workers are processes of their own: they start with the settings
+    # this process was given (the local engine's threads share them).
+    settings = dict(configure_logging=False, log_to_driver=False,
+                    runtime_env={"env_vars": worker_environment()})
     try:
         if address:
-            ray.init(address=address, **quiet)
+            ray.init(address=address, **settings)
         else:
-            ray.init(num_cpus=cpus, include_dashboard=False, **quiet)
+            ray.init(num_cpus=cpus, include_dashboard=False, **settings)
     except (ConnectionError, RuntimeError, ValueError) as error:
         raise EngineError(f"cannot reach a Ray cluster at {address}: {' '.join(str(error).split())}") from None
     return ray
@@ -147,7 +158,7 @@ def run_batch_ray(
     if log is None:
         log = os.fdopen(os.dup(2), "w", buffering=1)
     with native_output_silenced():
-        ray = _connect(address, cpus)
+        ray = connect(address, cpus)
         _run(ray, tasks, recipe, workers, summary, Reporter(len(tasks), log, progress=progress and not quiet,
                                                              quiet=quiet), describe)
     return summary

@@ -1,5 +1,6 @@
 """--engine ray against --engine local: the same outputs from the same job, and a killed worker loses nothing."""
 
+import json
 import os
 import shutil
 import signal
@@ -105,3 +106,25 @@ def test_no_cluster_at_the_address_is_one_line(tmp_path):
     result = bokehme(tmp_path / "me.jpg", "--model", "selfie", "--engine", "ray", "--ray-address", "127.0.0.1:1")
     assert result.returncode == 2 and "Ray cluster" in result.stderr and "Traceback" not in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["me.jpg"]
+
+
+def test_workers_start_with_the_rendering_settings_and_the_users_own(tmp_path):
+    # A worker is a process of its own: what the bokehme process sets for
+    # itself (OpenMP's passive wait, glibc's allocator) must reach it, and
+    # what the user set in the environment wins there as it does locally.
+    script = (
+        "import json, os\n"
+        "from bokehme.batch.ray_engine import connect\n"
+        "ray = connect(None, 1)\n"
+        "names = ['OMP_WAIT_POLICY', 'MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_']\n"
+        "seen = ray.get(ray.remote(lambda: {n: os.environ.get(n) for n in names}).remote())\n"
+        "print(json.dumps(seen))\n"
+        "ray.shutdown()\n"
+    )
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("OMP_", "MALLOC_", "RAY_"))}
+    env["MALLOC_ARENA_MAX"] = "4"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, env=env,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen == {"OMP_WAIT_POLICY": "PASSIVE", "MALLOC_ARENA_MAX": "4", "MALLOC_MMAP_THRESHOLD_": str(14 << 20)}
