@@ -31,6 +31,7 @@ from scipy import ndimage
 from scipy.signal import fftconvolve
 from skimage import data, transform
 
+import checkout  # noqa: F401  (first: this checkout's bokehme, not the installed one)
 import bokehme
 from bokehme import options as rendering_options
 from bokehme.imaging import depth_map

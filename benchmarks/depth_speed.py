@@ -35,6 +35,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+import checkout  # noqa: F401  (first: this checkout's bokehme, not the installed one)
 from bokehme import Options, load_segmenter, render
 from bokehme.imaging import depth_map
 from bokehme.imaging.composite import render_bokeh

@@ -23,13 +23,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from scipy import ndimage
+from checkout import REPO  # first: this checkout's bokehme, not the installed one
 from segmentation import load_devset
 
 import bokehme
 from bokehme.imaging.colour import linear_to_srgb, srgb_to_linear
 from bokehme.imaging.lens import lens_blur
 
-REPO = Path(__file__).resolve().parent.parent
 RADIUS = 30
 BAND = (6, 30)
 

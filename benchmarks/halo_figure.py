@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-REPO = Path(__file__).resolve().parent.parent
+from checkout import REPO  # first: this checkout's bokehme, not the installed one
+
 PHOTO = REPO / "sample_images" / "astronaut.jpg"
 
 #: (left, top, right, bottom) in the 512 px photo: the suit and the

@@ -23,13 +23,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from checkout import REPO  # first: this checkout's bokehme, not the installed one
 from segmentation import load_devset
 
 import bokehme
 from bokehme.imaging.resample import resize_image
 from bokehme.models.faces import FaceDetector
 
-REPO = Path(__file__).resolve().parent.parent
 
 
 class Oracles:

@@ -31,6 +31,7 @@ from scipy import ndimage
 from scipy.signal import fftconvolve
 from skimage import data, draw, transform
 
+import checkout  # noqa: F401  (first: this checkout's bokehme, not the installed one)
 from bokehme.imaging.aperture import aperture_kernel
 from bokehme.imaging.colour import linear_to_srgb, srgb_to_linear
 from bokehme.imaging.composite import render_bokeh

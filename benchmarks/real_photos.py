@@ -32,10 +32,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
-REPO = Path(__file__).resolve().parent.parent
+from checkout import REPO  # first: this checkout's bokehme, not the installed one
+
 SHARED = REPO.parent / "shared"
 KINDS = ("portrait_00211", "pennfudan_PennPed00013", "davis16t_hike_00040", "pet_great_pyrenees_175",
          "portrait_00619", "pennfudan_FudanPed00005")

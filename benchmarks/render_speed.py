@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from skimage import data, transform
 
+import checkout  # noqa: F401  (first: this checkout's bokehme, not the installed one)
 from bokehme.imaging.colour import srgb_to_linear
 from bokehme.imaging.composite import render_bokeh
 from bokehme.imaging.lens import lens_blur

@@ -23,10 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
-REPO = Path(__file__).resolve().parent.parent
+from checkout import REPO  # first: this checkout's bokehme, not the installed one
 
 
 def make_photos(folder, count, megapixels, devset):

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from checkout import REPO  # first: this checkout's bokehme, not the installed one
 from bokehme.imaging.matte import refine_alpha
 from bokehme.imaging.resample import resize_image, resize_map
 from bokehme.models.loading import load_segmenter
@@ -41,7 +42,6 @@ from bokehme.models.people import PeopleSegmenter
 from bokehme.models.pose import PersonPose
 from bokehme.models.selfie import SelfieSegmenter
 
-REPO = Path(__file__).resolve().parent.parent
 VOC_OF_SUBJECT = {"person": "person", "car": "car", "cow": "cow", "motorbike": "motorbike", "soapbox": "car",
                   "horse": "horse", "bicycle": "bicycle", "cat": "cat", "dog": "dog"}
 KINDS = {"portrait": "portraits", "davis16t": "action", "pennfudan": "pedestrians", "davis": "vehicles+animals",

@@ -38,7 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
+from checkout import REPO  # first: this checkout's bokehme, not the installed one
+
 SIZES = {"12MP": (3000, 4000), "48MP": (6000, 8000)}
 RADII = (10, 80)
 

@@ -19,7 +19,6 @@ mean absolute frame-to-frame change of the subject's alpha on a still clip
 """
 
 import argparse
-import sys
 import tempfile
 import time
 from fractions import Fraction
@@ -27,9 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
-# This checkout's package, not the one the environment has installed.
-sys.path.insert(0, str(REPO))
+import checkout  # noqa: F401  (first: this checkout's bokehme, not the installed one)
 
 
 def make_clip(path, width, height, frames, motion=True):

@@ -22,9 +22,9 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from checkout import REPO  # first: this checkout's bokehme, not the installed one
 from video import decoded_frames, make_clip  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
 
 
 def main():
