@@ -20,7 +20,7 @@ __all__ = ["without_half_sharp"]
 SURE = 0.02
 
 
-def without_half_sharp(probability, *, fill_holes=True, hole_floor=0.25, outline=0.08, doubt_width=0.16):
+def without_half_sharp(probability, *, fill_holes=True, hole_floor=0.25, outline=0.08, doubt_width=0.16, lean=0.25):
     """Settle the probability where it is unsure but no outline can be.
 
     Parameters
@@ -37,7 +37,11 @@ def without_half_sharp(probability, *, fill_holes=True, hole_floor=0.25, outline
         outlines and are kept as they are...
     doubt_width : float
         ...bands this wide or wider take the decision ``probability > 0.5``,
-        with a linear blend between the two widths.
+        with a linear blend between the two widths...
+    lean : float
+        ...in full where the probability lies at least this far from one
+        half, in proportion nearer: a patch the segmenter holds at about
+        one half it has not decided, and its 0.5 contour there is noise.
 
     Returns
     -------
@@ -55,7 +59,7 @@ def without_half_sharp(probability, *, fill_holes=True, hole_floor=0.25, outline
     The width of a band of doubt at a pixel is the sum of its Euclidean
     distances to the nearest sure-subject and sure-background pixels: about
     the width of the ramp across an outline, and large in the middle of a
-    wide unsure patch or a hole.  The decision there comes to a hard step
+    wide unsure patch or a hole.  The decision there comes to a step
     in the probability, which the matte then places on the photo's own edge
     where there is one.  With no sure subject or no sure background at all,
     every band counts as wide.
@@ -78,6 +82,7 @@ def without_half_sharp(probability, *, fill_holes=True, hole_floor=0.25, outline
     width = np.minimum(to_subject.ravel()[doubt], side) + np.minimum(to_ground.ravel()[doubt], side)
     weight = np.clip((width / side - outline) / (doubt_width - outline), 0, 1)
     values = settled.ravel()[doubt]
+    weight *= np.clip(np.abs(values - 0.5) / lean, 0, 1)
     settled.ravel()[doubt] = values + weight * ((values > 0.5) - values)
     return settled
 
