@@ -198,11 +198,12 @@ def evaluate_alpha(a, b, floor, image):
     # thread and a kept one), as much of a strip's work is too small for
     # torch's own threads.
     strip = max(1, _STRIP_PIXELS // width)
-    tops = range(0, height, strip)
-    rest = [kept_threads().submit(evaluate, top) for top in tops[1:]]
-    evaluate(tops[0])
-    for done in rest:
-        done.result()
+    starts = range(0, height, strip)
+    odd = kept_threads().submit(lambda: [evaluate(start) for start in starts[1::2]]) if len(starts) > 1 else None
+    for start in starts[::2]:
+        evaluate(start)
+    if odd is not None:
+        odd.result()
     return alpha.numpy()
 
 

@@ -15,9 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 __all__ = ["kept_threads"]
 
-# Enough for two renderings at once (a clip's two frame workers) to each
-# have their second thread's work started at once.
-_THREADS = 4
+# Each rendering hands one piece of work at a time to a second thread: enough
+# for as many renderings at once as a batch runs on this machine's cores
+# (and a clip's two frame workers on two cores).
+_THREADS = 2 * max(2, os.cpu_count() or 1)
 
 
 def _new_pool():

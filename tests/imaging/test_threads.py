@@ -12,7 +12,7 @@ from bokehme.imaging.threads import kept_threads
 def test_work_runs_in_a_few_threads_that_outlive_it():
     workers = [kept_threads().submit(threading.current_thread).result() for _ in range(40)]
     kept = {id(worker): worker for worker in workers}.values()
-    assert len(kept) <= 4  # not a thread per call
+    assert len(kept) < 10  # not a thread per call
     assert all(worker.is_alive() and worker is not threading.current_thread() for worker in kept)
 
 
