@@ -9,7 +9,6 @@ same space gives back the photo exactly where the background is unchanged
 passes of the transfer curve.
 """
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import cv2
@@ -22,6 +21,7 @@ from .foreground import EDGE_PIXELS, foreground_in_band
 from .lens import blur_block_sums, continue_behind, reduction_for
 from .resample import block_counts, block_sums, upsample
 from .samples import to_samples
+from .threads import kept_threads
 
 __all__ = ["blur_background", "render_bokeh", "replace_background"]
 
@@ -59,17 +59,16 @@ def _background(image, alpha, radius, soft_edge, blades, blade_rotation, highlig
     """Blurred background, soft-edge pixels taken at their background colour; and the soft edge.
 
     ``soft_edge()`` gives the soft edge (:func:`_split_band`).  It runs in a
-    second thread while the background's light is summed: both only read
-    the photo and the alpha, and much of either is single-threaded.  The
+    second (kept) thread while the background's light is summed: both only
+    read the photo and the alpha, and much of either is single-threaded.  The
     background is float32 sRGB, or rounded to 8 bits with `dtype` np.uint8.
     """
     x = torch.from_numpy(image)
     scale = reduction_for(radius)
-    with ThreadPoolExecutor(1, thread_name_prefix="bokehme-edge") as pool:
-        band = pool.submit(soft_edge)
-        sums = block_sums(x, 1 - torch.from_numpy(alpha), scale,
-                          lambda strip, top: to_light(strip, highlights))
-        band = band.result()
+    band = kept_threads().submit(soft_edge)
+    sums = block_sums(x, 1 - torch.from_numpy(alpha), scale,
+                      lambda strip, top: to_light(strip, highlights))
+    band = band.result()
     # Soft-edge pixels went in at their photo colour, the subject's mixed
     # in; a sparse correction swaps in their background colour, cheaper
     # than patching every strip of the full-resolution pass.

@@ -9,8 +9,6 @@ at full resolution only where the alpha is not already sure
 (docs/matte.md).
 """
 
-from concurrent.futures import ThreadPoolExecutor
-
 import cv2
 import numpy as np
 import torch
@@ -21,6 +19,7 @@ from .guided_filter import coefficient_planes, guided_coefficients, linear_model
 from .half_sharp import without_half_sharp
 from .plain_ground import grown_over_plain_ground
 from .resample import bilinear_taps, block_mean, resize_bilinear, resize_map
+from .threads import kept_threads
 
 __all__ = ["refine_alpha", "alpha_model", "evaluate_alpha"]
 
@@ -202,11 +201,16 @@ def evaluate_alpha(a, b, floor, image):
         value = linear_model(coeffs, float_srgb(colours.index_select(0, pixels))).clamp_(0, 1)
         block.view(-1).index_copy_(0, pixels, value)
 
-    # Strip by strip, the temporaries stay small; two strips at once, as
-    # much of a strip's work is too small for torch's own threads.
+    # Strip by strip, the temporaries stay small; two strips at once (this
+    # thread and a kept one), as much of a strip's work is too small for
+    # torch's own threads.
     strip = max(1, _STRIP_PIXELS // width)
-    with ThreadPoolExecutor(2, thread_name_prefix="bokehme-alpha") as pool:
-        list(pool.map(evaluate, range(0, height, strip)))
+    starts = range(0, height, strip)
+    odd = kept_threads().submit(lambda: [evaluate(start) for start in starts[1::2]]) if len(starts) > 1 else None
+    for start in starts[::2]:
+        evaluate(start)
+    if odd is not None:
+        odd.result()
     return alpha.numpy()
 
 
