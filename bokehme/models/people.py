@@ -160,8 +160,8 @@ class PeopleSegmenter(Segmenter):
         if self.salient is not None and "person" in names and self.pose is not None:
             if region is None:
                 chosen = np.maximum(chosen, self._around_suspected(image, person))
-            # What the user names is all that is ridden; a portrait holds nothing that matters.
-            elif not ridden and not (framed & region).any():
+            # A portrait holds nothing that matters, and the selfie model outlines it.
+            elif not (framed & region).any():
                 own = main if main is not None and lies_on(main > 0.5, region) else region.astype(np.float32)
                 chosen = self._with_held(image, chosen, own, probabilities)
         return anchored(chosen)
@@ -184,7 +184,7 @@ class PeopleSegmenter(Segmenter):
         return np.where(np.isin(objects, around), salient, 0.0).astype(np.float32)
 
     def _with_held(self, image, chosen, main, probabilities):
-        """`chosen` with what the main person holds, pushes or carries (:func:`bokehme.imaging.held.held_objects`).
+        """`chosen` with what the main person holds, pushes or carries, see :mod:`bokehme.imaging.held`.
 
         The salient model sees a crop around the main person that reaches
         :data:`HOLD_REACH` of their height beyond them on every side.
@@ -200,7 +200,8 @@ class PeopleSegmenter(Segmenter):
         crop = probabilities[:, y0:y1, x0:x1]
         free = (crop.argmax(axis=0) == 0) & (chosen[y0:y1, x0:x1] <= 0.5)
         # Other people as tall as those kept beside the main person.
-        others, _ = ndimage.label((probabilities[self._person] > 0.5) & ~grown(own, round(OUTLINE_MARGIN * max(h, w))))
+        outline = grown(own, round(OUTLINE_MARGIN * max(h, w)))
+        others, _ = ndimage.label((probabilities[self._person] > 0.5) & ~outline)
         tall = [label for label, (span, _) in enumerate(ndimage.find_objects(others), start=1)
                 if span.stop - span.start >= SAME_PLANE * height]
         salient = resize_map(self.salient(view(image, box)), (y1 - y0, x1 - x0))
