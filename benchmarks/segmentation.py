@@ -14,15 +14,16 @@ whose alpha scores under 0.5, and the median milliseconds per photo for
 segmentation alone at 12 MP (a devset photo enlarged, its aspect kept), wall
 clock and CPU time of the process (steadier than the wall clock beside other
 jobs on a shared machine): one the whole view is sure of, one that takes a
-closer look, and three walkers (the larger one beside the main walker outlined
-by their own pose mask too).  The subject of each photo is the VOC classes of its MANIFEST
+closer look, three walkers (the larger one beside the main walker outlined
+by their own pose mask too), and a portrait.  The subject of each photo is the VOC classes of its MANIFEST
 subject (``person+horse`` is ``person,horse``; a stroller or surfboard has
 no VOC class and is left out), as a user would name it; the models that
 know people only are given ``person`` and skip the other photos.
 
 ``auto`` is DeepLabV3-MobileNetV2 with its closer looks, the selfie model's
-edges and the pose model's main person; the row without closer looks and
-pose shows what those two add (the main-subject rule applies to every row).
+edges, the pose model's main person and the salient model's objects they
+hold; the rows without closer looks and pose, and without what people hold,
+show what those add (the main-subject rule applies to every row).
 """
 
 import argparse
@@ -40,6 +41,7 @@ from bokehme.imaging.resample import resize_image, resize_map
 from bokehme.models.loading import load_segmenter
 from bokehme.models.people import PeopleSegmenter
 from bokehme.models.pose import PersonPose
+from bokehme.models.salient import SalientObject, salient_weights
 from bokehme.models.selfie import SelfieSegmenter
 
 VOC_OF_SUBJECT = {"person": "person", "car": "car", "cow": "cow", "motorbike": "motorbike", "soapbox": "car",
@@ -103,21 +105,25 @@ def main():
     parser.add_argument("--weights", type=Path,
                         default=REPO.parent / "shared" / "models" / "deeplabv3_257_mv_gpu.tflite")
     parser.add_argument("--timing-photos",
-                        default="davis16t_tennis_00035,davis16t_kite-walk_00040,pennfudan_PennPed00003",
+                        default="davis16t_tennis_00035,davis16t_kite-walk_00040,pennfudan_PennPed00003,"
+                                "portrait_00001",
                         help="the devset photos enlarged to 12 MP for the timing: with `auto`, the first "
                              "takes no closer look, the second one, the third outlines a walker beside "
-                             "the main one")
+                             "the main one (the three are full-body: the salient model looks for what "
+                             "they hold), the fourth is a portrait")
     args = parser.parse_args()
     photos = load_devset(args.devset)
     kinds = list(dict.fromkeys(kind for _, kind, *_ in photos))
     print(f"devset: {len(photos)} photos; torch threads {torch.get_num_threads()}")
     mobilenet = load_segmenter("deeplabv3-mobilenetv2", weights=args.weights)
     selfie = SelfieSegmenter()
-    auto = PeopleSegmenter(mobilenet, selfie, PersonPose())
+    pose = PersonPose()
+    auto = PeopleSegmenter(mobilenet, selfie, pose, salient=SalientObject(salient_weights()))
     candidates = [
         ("selfie (landscape)", selfie, "near"),
         ("deeplabv3-mobilenetv2 @513", mobilenet, "near"),
         ("auto without closer looks and pose", PeopleSegmenter(mobilenet, selfie, looks=0), "near"),
+        ("auto without what people hold", PeopleSegmenter(mobilenet, selfie, pose), "near"),
         ("auto", auto, "near"),
         ("auto --all-people", auto, "all"),
     ]

@@ -8,6 +8,7 @@ from .catalog import MODEL_NAMES, DeviceUnavailable, ModelFallback, Segmentation
 from .mobilenetv2_deeplab import MobileNetV2DeepLab
 from .people import PeopleSegmenter
 from .pose import PersonPose
+from .salient import SalientObject, salient_weights
 from .selfie import SelfieSegmenter
 from .tflite import is_tflite
 from .torchvision_deeplab import TORCHVISION_VARIANTS, TorchvisionDeepLab
@@ -92,7 +93,9 @@ def load_segmenter(model="auto", weights=None, device="auto", warn=None):
                 warn(ModelFallback("selfie"))
             return SelfieSegmenter()
     if model == "auto" and segmenter.name == "deeplabv3-mobilenetv2":
-        return PeopleSegmenter(segmenter, SelfieSegmenter(), PersonPose())
+        found = salient_weights()
+        return PeopleSegmenter(segmenter, SelfieSegmenter(), PersonPose(),
+                               salient=None if found is None else SalientObject(found))
     return segmenter
 
 

@@ -4,9 +4,10 @@ import numpy as np
 from scipy import ndimage
 
 from ..imaging.closer_look import CONTEXT, look_boxes, paste_looks, pixel_box
+from ..imaging.held import held_objects
 from ..imaging.resample import block_mean, resize_map
-from ..imaging.subject import (anchored, check_classes, companions, fills, grown, lies_on, main_person_region,
-                               portrait_people, select_subject, with_class, with_own_outline)
+from ..imaging.subject import (SAME_PLANE, anchored, check_classes, companions, fills, grown, lies_on,
+                               main_person_region, portrait_people, select_subject, with_class, with_own_outline)
 from .base import Segmenter
 from .mobilenetv2_deeplab import MOBILENETV2_LONG_SIDE
 
@@ -42,6 +43,11 @@ COMPANIONS = 1
 #: :meth:`PeopleSegmenter._with_suspected_people`) shown to the pose model,
 #: the likeliest first (each costs one more pose pass).
 SUSPECTED = 3
+
+#: How far around the main person the salient model looks for what they
+#: hold, as a share of their height: a stroller or a board reaches about
+#: that far beyond the body.
+HOLD_REACH = 1.0
 
 
 def view(image, box=None, long_side=VIEW_LONG_SIDE):
@@ -84,10 +90,15 @@ class PeopleSegmenter(Segmenter):
     companions : int
         Most people kept beside the main person who are outlined by their
         own pose mask too.
+    salient : bokehme.models.salient.SalientObject, optional
+        Finds what the main person holds, pushes or carries (a stroller, a
+        board) that no class names, and the object around a person
+        DeepLabV3 only suspects (a windsurfer behind their sail).
     """
 
-    def __init__(self, deeplab, selfie, pose=None, reach=0.1, looks=1, companions=COMPANIONS):
+    def __init__(self, deeplab, selfie, pose=None, reach=0.1, looks=1, companions=COMPANIONS, salient=None):
         self.deeplab, self.selfie, self.pose, self.reach, self.looks = deeplab, selfie, pose, reach, looks
+        self.salient = salient
         self.companions = companions
         self.name = f"{deeplab.name}+selfie"
         self.labels = deeplab.labels
@@ -145,7 +156,59 @@ class PeopleSegmenter(Segmenter):
                     if own is not None and fills(own > 0.5, other):
                         outlined = with_own_outline(outlined, own, OUTLINE_MARGIN)
                 probabilities = with_class(probabilities, self._person, outlined)
-        return anchored(select_subject(probabilities, self.labels, names, people, main))
+        chosen = select_subject(probabilities, self.labels, names, people, main)
+        if self.salient is not None and "person" in names and self.pose is not None:
+            if region is None:
+                chosen = np.maximum(chosen, self._around_suspected(image, person))
+            # A portrait holds nothing that matters, and the selfie model outlines it.
+            elif not (framed & region).any():
+                own = main if main is not None and lies_on(main > 0.5, region) else region.astype(np.float32)
+                chosen = self._with_held(image, chosen, own, probabilities)
+        return anchored(chosen)
+
+    def _around_suspected(self, image, person):
+        """The salient objects around a person DeepLabV3 only suspects, when it is sure of nobody.
+
+        A windsurfer behind their sail, a diver in their gear: what DeepLabV3
+        sees of them gives a person probability of at least
+        :data:`MAYBE_PERSON` and no more, inside the object the photo is
+        about.  The salient model outlines that object; the person is kept
+        with it rather than the whole photo blurred.
+        """
+        suspected = person >= MAYBE_PERSON
+        if not suspected.any():
+            return np.zeros_like(person)
+        salient = resize_map(self.salient(view(image)), person.shape)
+        objects, _ = ndimage.label(salient > 0.5)
+        around = np.unique(objects[suspected & (objects > 0)])
+        return np.where(np.isin(objects, around), salient, 0.0).astype(np.float32)
+
+    def _with_held(self, image, chosen, main, probabilities):
+        """`chosen` with what the main person holds, pushes or carries, see :mod:`bokehme.imaging.held`.
+
+        The salient model sees a crop around the main person that reaches
+        :data:`HOLD_REACH` of their height beyond them on every side.
+        """
+        h, w = chosen.shape
+        own = main > 0.5
+        rows, cols = ndimage.find_objects(own.astype(np.uint8))[0]
+        height = rows.stop - rows.start
+        pad = HOLD_REACH * height
+        box = (max(0.0, (rows.start - pad) / h), min(1.0, (rows.stop + pad) / h),
+               max(0.0, (cols.start - pad) / w), min(1.0, (cols.stop + pad) / w))
+        y0, y1, x0, x1 = pixel_box(box, (h, w))
+        crop = probabilities[:, y0:y1, x0:x1]
+        free = (crop.argmax(axis=0) == 0) & (chosen[y0:y1, x0:x1] <= 0.5)
+        # Other people as tall as those kept beside the main person.
+        outline = grown(own, round(OUTLINE_MARGIN * max(h, w)))
+        others, _ = ndimage.label((probabilities[self._person] > 0.5) & ~outline)
+        tall = [label for label, (span, _) in enumerate(ndimage.find_objects(others), start=1)
+                if span.stop - span.start >= SAME_PLANE * height]
+        salient = resize_map(self.salient(view(image, box)), (y1 - y0, x1 - x0))
+        held = np.zeros_like(chosen)
+        held[y0:y1, x0:x1] = held_objects(salient, own[y0:y1, x0:x1], crop[0], free,
+                                          np.isin(others[y0:y1, x0:x1], tall))
+        return np.maximum(chosen, held)
 
     def _companions(self, person, main_region, framed, people):
         """The regions of the people kept with the main person who are worth their own outline."""

