@@ -156,9 +156,10 @@ class PeopleSegmenter(Segmenter):
                         outlined = with_own_outline(outlined, own, OUTLINE_MARGIN)
                 probabilities = with_class(probabilities, self._person, outlined)
         chosen = select_subject(probabilities, self.labels, names, people, main)
-        # A portrait holds nothing that matters, and the selfie model outlines it.
-        if (self.salient is not None and "person" in names and self.pose is not None and region is not None
-                and not (framed & region).any()):
+        # A portrait holds nothing that matters, and the selfie model outlines it.  With
+        # everyone kept the map is of people (a scrub's bystanders): nothing held joins it.
+        if (self.salient is not None and "person" in names and people != "all" and self.pose is not None
+                and region is not None and not (framed & region).any()):
             own = main if main is not None and lies_on(main > 0.5, region) else region.astype(np.float32)
             chosen = self._with_held(image, chosen, own, probabilities)
         return anchored(chosen)
