@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
-__all__ = ["look_boxes", "pixel_box", "paste_looks", "LOOK_GAIN"]
+__all__ = ["look_boxes", "padded_box", "pixel_box", "paste_looks", "LOOK_GAIN"]
 
 #: The finer map is this many times the whole photo's map, on each side.
 LOOK_GAIN = 2
@@ -56,8 +56,7 @@ def look_boxes(found, min_area=0.002, most=2):
         if area < min_area * h * w:
             continue
         pad = CONTEXT * max(rows.stop - rows.start, cols.stop - cols.start)
-        boxes.append([max(0.0, (rows.start - pad) / h), min(1.0, (rows.stop + pad) / h),
-                      max(0.0, (cols.start - pad) / w), min(1.0, (cols.stop + pad) / w), area])
+        boxes.append([*padded_box(rows, cols, pad, found.shape), area])
     boxes = _merged(boxes)
     boxes = [box for box in boxes if MIN_GAIN * max((box[1] - box[0]) * h, (box[3] - box[2]) * w) <= max(h, w)]
     boxes.sort(key=lambda box: -box[4])
@@ -81,6 +80,19 @@ def _merged(boxes):
             if merged:
                 break
     return boxes
+
+
+def padded_box(rows, cols, pad, shape):
+    """The box of pixel slices `rows`, `cols`, widened by `pad` pixels on every side within an image of `shape`.
+
+    Returns
+    -------
+    (top, bottom, left, right) float tuple
+        Fractions of the image's height and width, in [0, 1].
+    """
+    h, w = shape[:2]
+    return (max(0.0, (rows.start - pad) / h), min(1.0, (rows.stop + pad) / h),
+            max(0.0, (cols.start - pad) / w), min(1.0, (cols.stop + pad) / w))
 
 
 def pixel_box(box, shape):

@@ -3,7 +3,7 @@
 import numpy as np
 from scipy import ndimage
 
-from ..imaging.closer_look import CONTEXT, look_boxes, paste_looks, pixel_box
+from ..imaging.closer_look import CONTEXT, look_boxes, padded_box, paste_looks, pixel_box
 from ..imaging.held import held_objects
 from ..imaging.resample import block_mean, resize_map
 from ..imaging.subject import (SAME_PLANE, anchored, check_classes, companions, fills, grown, lies_on,
@@ -174,9 +174,7 @@ class PeopleSegmenter(Segmenter):
         own = main > 0.5
         rows, cols = ndimage.find_objects(own.astype(np.uint8))[0]
         height = rows.stop - rows.start
-        pad = HOLD_REACH * height
-        box = (max(0.0, (rows.start - pad) / h), min(1.0, (rows.stop + pad) / h),
-               max(0.0, (cols.start - pad) / w), min(1.0, (cols.stop + pad) / w))
+        box = padded_box(rows, cols, HOLD_REACH * height, (h, w))
         y0, y1, x0, x1 = pixel_box(box, (h, w))
         crop = probabilities[:, y0:y1, x0:x1]
         free = (crop.argmax(axis=0) == 0) & (chosen[y0:y1, x0:x1] <= 0.5)
@@ -230,9 +228,7 @@ class PeopleSegmenter(Segmenter):
         """
         h, w = person.shape
         rows, cols = ndimage.find_objects(region.astype(np.uint8))[0]
-        pad = CONTEXT * max(rows.stop - rows.start, cols.stop - cols.start)
-        box = (max(0.0, (rows.start - pad) / h), min(1.0, (rows.stop + pad) / h),
-               max(0.0, (cols.start - pad) / w), min(1.0, (cols.stop + pad) / w))
+        box = padded_box(rows, cols, CONTEXT * max(rows.stop - rows.start, cols.stop - cols.start), (h, w))
         y0, y1, x0, x1 = pixel_box(box, (h, w))
         crop = view(image, box)
         mask = self.pose(crop, (y1 - y0, x1 - x0))
