@@ -16,16 +16,12 @@ import torch.nn.functional as F
 
 from .colour import float_srgb, srgb_array
 from .guided_filter import coefficient_planes, guided_coefficients, linear_model
-from .half_sharp import without_half_sharp
+from .half_sharp import SURE, without_half_sharp
 from .plain_ground import grown_over_plain_ground
 from .resample import bilinear_taps, block_mean, resize_bilinear, resize_map
 from .threads import kept_threads
 
 __all__ = ["refine_alpha", "alpha_model", "evaluate_alpha"]
-
-# Far from any soft edge the segmenter is sure; there the alpha is set to
-# exactly 0 or 1 instead of a guided-filter estimate that wobbles around it.
-_SURE = 0.02
 
 # Pixels per strip of the alpha evaluation: the strip's temporaries stay
 # small, and there are few enough strips for their overhead not to count.
@@ -117,10 +113,11 @@ def alpha_model(image, probability, radius=None, eps=1e-4, fill_subject=True):
     # textured subject must not make the linear model dip below 1.
     window = np.ones((2 * small_radius + 1,) * 2, np.uint8)
     # OpenCV's dilation is scipy's maximum_filter, many times faster.
-    far = cv2.dilate(prob, window, borderType=cv2.BORDER_REPLICATE) <= _SURE
+    # Sure as the settling above counts it.
+    far = cv2.dilate(prob, window, borderType=cv2.BORDER_REPLICATE) <= SURE
     a[far] = 0
     b[far] = 0
-    floor = np.clip((prob - (1 - 2 * _SURE)) / _SURE, 0, 1)
+    floor = np.clip((prob - (1 - 2 * SURE)) / SURE, 0, 1)
     return a, b, floor
 
 
