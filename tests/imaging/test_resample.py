@@ -52,10 +52,25 @@ def test_block_means_of_a_resized_map_without_resizing_it(small, shape, scale):
                                           ((300, 301), 256), ((301, 602), 300)])
 def test_an_8bit_block_mean_is_the_float_block_mean_of_its_samples_over_255(shape, scale):
     samples = np.random.default_rng(scale).integers(0, 256, shape, dtype=np.uint8)
-    # Bit for bit: the 8-bit sums are exact, however they are added.
+    # The sums are exact either way; the float path multiplies by the reciprocal count.
     expected = block_mean(samples.astype(np.float32), scale) * np.float32(1 / 255)
     got = block_mean(samples, scale)
     assert got.dtype == np.float32 and got.shape == expected.shape
-    assert np.array_equal(got, expected)
+    np.testing.assert_array_max_ulp(got, expected, maxulp=2)
     # White stays exactly white, partial blocks at the edges included.
     assert (block_mean(np.full(shape, 255, np.uint8), scale) == 1).all()
+
+
+@pytest.mark.parametrize("shape, scale", [((3000, 4000, 3), 4), ((719, 1277, 3), 6), ((37, 41), 8), ((5, 7, 3), 16),
+                                          ((3, 2, 3), 4)])
+def test_a_float_block_mean_averages_each_block_edges_included(shape, scale):
+    x = np.random.default_rng(scale).random(shape, dtype=np.float32)
+    planes = torch.from_numpy(x[..., None] if x.ndim == 2 else x).permute(2, 0, 1)[None]
+    # Windows cut by the right and bottom edges average the pixels they hold.
+    reference = F.avg_pool2d(planes, scale, ceil_mode=True)[0].permute(1, 2, 0).numpy()
+    got = block_mean(x, scale)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, reference.reshape(got.shape), rtol=1e-6, atol=1e-7)
+    # Read where it lies: a crop of a larger photo averages as its copy does.
+    crop = x[1:, 1:]
+    np.testing.assert_array_equal(block_mean(crop, scale), block_mean(np.ascontiguousarray(crop), scale))
