@@ -8,6 +8,7 @@ from ..imaging.held import held_objects
 from ..imaging.resample import block_mean, resize_map
 from ..imaging.subject import (SAME_PLANE, anchored, check_classes, companions, fills, grown, lies_on,
                                main_person_region, portrait_people, select_subject, with_class, with_own_outline)
+from ..imaging.threads import kept_threads
 from .base import Segmenter
 from .mobilenetv2_deeplab import MOBILENETV2_LONG_SIDE
 
@@ -144,6 +145,12 @@ class PeopleSegmenter(Segmenter):
                                        self._with_suspected_people(image, probabilities[self._person]))
         person = probabilities[self._person]
         region = main_person_region(person) if "person" in names and self.pose is not None else None
+        # A portrait holds nothing that matters, and the selfie model outlines it.  With
+        # everyone kept the map is of people (a scrub's bystanders): nothing held joins it.
+        held = None
+        if (self.salient is not None and "person" in names and people != "all" and region is not None
+                and not (framed & region).any()):
+            held = self._look_for_held(image, region)
         if region is not None:
             main = self._own_mask(image, person, region)
             # A portrait keeps the selfie model's closer outline of head and hair.
@@ -156,36 +163,50 @@ class PeopleSegmenter(Segmenter):
                         outlined = with_own_outline(outlined, own, OUTLINE_MARGIN)
                 probabilities = with_class(probabilities, self._person, outlined)
         chosen = select_subject(probabilities, self.labels, names, people, main)
-        # A portrait holds nothing that matters, and the selfie model outlines it.  With
-        # everyone kept the map is of people (a scrub's bystanders): nothing held joins it.
-        if (self.salient is not None and "person" in names and people != "all" and self.pose is not None
-                and region is not None and not (framed & region).any()):
+        if held is not None:
             own = main if main is not None and lies_on(main > 0.5, region) else region.astype(np.float32)
-            chosen = self._with_held(image, chosen, own, probabilities)
+            chosen = self._with_held(chosen, own, probabilities, *held)
         return anchored(chosen)
 
-    def _with_held(self, image, chosen, main, probabilities):
+    def _look_for_held(self, image, region):
+        """Where the salient model looks for what the main person holds, and what it finds there, to come.
+
+        It sees a crop around DeepLabV3's region of the main person that
+        reaches :data:`HOLD_REACH` of its height beyond it on every side.
+        The region is known before the pose model outlines the people, so
+        the salient model runs on a kept thread meanwhile (onnxruntime lets
+        go of Python's lock while it runs).
+
+        Returns
+        -------
+        box : (top, bottom, left, right) int tuple
+            The crop, in pixels of `region`'s map.
+        salient : concurrent.futures.Future
+            Of the salient model's probability on the crop.
+        """
+        rows, cols = ndimage.find_objects(region.astype(np.uint8))[0]
+        box = padded_box(rows, cols, HOLD_REACH * (rows.stop - rows.start), region.shape)
+        return pixel_box(box, region.shape), kept_threads().submit(lambda: self.salient(view(image, box)))
+
+    def _with_held(self, chosen, main, probabilities, box, salient):
         """`chosen` with what the main person holds, pushes or carries, see :mod:`bokehme.imaging.held`.
 
-        The salient model sees a crop around the main person that reaches
-        :data:`HOLD_REACH` of their height beyond them on every side.
+        `box` and `salient` are :meth:`_look_for_held`'s.
         """
         h, w = chosen.shape
+        y0, y1, x0, x1 = box
         own = main > 0.5
-        rows, cols = ndimage.find_objects(own.astype(np.uint8))[0]
-        height = rows.stop - rows.start
-        box = padded_box(rows, cols, HOLD_REACH * height, (h, w))
-        y0, y1, x0, x1 = pixel_box(box, (h, w))
+        rows, _ = ndimage.find_objects(own.astype(np.uint8))[0]
         crop = probabilities[:, y0:y1, x0:x1]
         free = (crop.argmax(axis=0) == 0) & (chosen[y0:y1, x0:x1] <= 0.5)
         # Other people as tall as those kept beside the main person.
         outline = grown(own, round(OUTLINE_MARGIN * max(h, w)))
         others, _ = ndimage.label((probabilities[self._person] > 0.5) & ~outline)
         tall = [label for label, (span, _) in enumerate(ndimage.find_objects(others), start=1)
-                if span.stop - span.start >= SAME_PLANE * height]
-        salient = resize_map(self.salient(view(image, box)), (y1 - y0, x1 - x0))
+                if span.stop - span.start >= SAME_PLANE * (rows.stop - rows.start)]
+        found = resize_map(salient.result(), (y1 - y0, x1 - x0))
         held = np.zeros_like(chosen)
-        held[y0:y1, x0:x1] = held_objects(salient, own[y0:y1, x0:x1], crop[0], free,
+        held[y0:y1, x0:x1] = held_objects(found, own[y0:y1, x0:x1], crop[0], free,
                                           np.isin(others[y0:y1, x0:x1], tall))
         return np.maximum(chosen, held)
 

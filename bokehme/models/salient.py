@@ -71,6 +71,9 @@ class SalientObject:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        # It runs beside other work (see bokehme.models.people): threads
+        # spinning while they wait would take the cores that work needs.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = onnxruntime.InferenceSession(model.SerializeToString(), options,
                                                      providers=["CPUExecutionProvider"])
         self._input = self._session.get_inputs()[0].name

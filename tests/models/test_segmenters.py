@@ -1,5 +1,7 @@
 """Segmentation backends, where their weights come from, and loading one by name."""
 
+import threading
+
 import numpy as np
 import pytest
 import torch
@@ -422,3 +424,33 @@ def test_a_photo_without_a_person_has_no_subject_with_the_salient_model_either(p
     held, alone, calls = _with_and_without_salient(people, image)
     assert calls == 0
     assert not (held > 0.5).any() and not (alone > 0.5).any()
+
+
+def test_the_salient_model_looks_while_the_pose_model_outlines_the_people(people, devset_dir):
+    # Both take a sizeable share of a full-body photo's time; the salient
+    # model's crop is known from DeepLabV3 before the pose model runs, so the
+    # two run at once.  Each waits here until the other has started: run one
+    # after the other, the first would wait for the second in vain.
+    both = threading.Barrier(2, timeout=60)
+
+    class MeetingPose:
+        def __init__(self):
+            self.calls = 0
+
+        def __call__(self, image, shape):
+            self.calls += 1
+            if self.calls == 1:
+                both.wait()
+            return people.pose(image, shape)
+
+    class MeetingSalient:
+        def __call__(self, crop):
+            both.wait()
+            return people.salient(crop)
+
+    image, mask = _devset_photo(devset_dir, "davis16t_stroller_00045")
+    beside = PeopleSegmenter(people.deeplab, people.selfie, MeetingPose(), salient=MeetingSalient())
+    held = beside.subject_probability(image, "person")
+    _, alone, _ = _with_and_without_salient(people, image)
+    # And it still finds the stroller.
+    assert _iou_with(mask, held) > _iou_with(mask, alone) + 0.15
