@@ -428,9 +428,13 @@ def with_class(probabilities, index, probability):
     old = probabilities[index]
     gains = probability >= old
     # Summed, not taken as 1 - old: next to old = 1 the difference is all rounding.
-    others = probabilities[np.arange(len(probabilities)) != index].sum(axis=0)
+    # Added plane by plane, as a sum over the first axis adds them, without a copy of the others.
+    others = probabilities[0].copy()
+    for plane in range(1, len(probabilities)):
+        if plane != index:
+            others += probabilities[plane]
     scale = np.where(gains, (1.0 - probability) / np.where(others > 0, others, 1.0), 1.0)
-    result = (probabilities * scale).astype(np.float32)
+    result = np.multiply(probabilities, scale, dtype=np.float32)
     result[0] += np.where(gains, 0.0, old - probability).astype(np.float32)
     result[index] = probability
     return result
