@@ -6,6 +6,7 @@ salient object.  Everything here works on probability maps at the model's
 resolution, whatever model made them.
 """
 
+import cv2
 import numpy as np
 from scipy import ndimage
 
@@ -20,6 +21,7 @@ __all__ = [
     "main_person_region",
     "companions",
     "grown",
+    "within",
     "lies_on",
     "fills",
     "portrait_people",
@@ -96,7 +98,7 @@ def anchored(probability, confident=0.8, rim=0.03):
         return np.zeros_like(probability)
     # The regions holding a confident pixel (a sort-free ndimage.maximum).
     kept = np.isin(regions, np.unique(regions[probability >= max(confident, 0.5)]))
-    near = ndimage.distance_transform_edt(~kept) <= rim * max(probability.shape)
+    near = within(kept, rim * max(probability.shape))
     return np.where(near, probability, 0.0).astype(np.float32)
 
 
@@ -141,7 +143,20 @@ def _centre_weight(shape, sigma):
 
 def grown(mask, margin):
     """A bool mask grown by `margin` pixels (at least 1) in every direction, a square at a time."""
-    return ndimage.maximum_filter(mask.astype(np.uint8), size=2 * max(1, int(margin)) + 1) > 0
+    side = 2 * max(1, int(margin)) + 1
+    # OpenCV's dilation by a square is a running maximum like ndimage's, several times faster.
+    return cv2.dilate(mask.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (side, side))) > 0
+
+
+def within(mask, distance):
+    """Where an (h, w) bool mask lies within `distance` pixels, straight-line, of its True pixels.
+
+    Nowhere when the mask is empty.  The distances are exact Euclidean
+    ones (OpenCV's precise distance transform, Felzenszwalb and Huttenlocher's).
+    """
+    if not mask.any():
+        return np.zeros(mask.shape, bool)
+    return cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE) <= distance
 
 
 def _with_rim(probability, chosen, others):

@@ -7,7 +7,8 @@ from ..imaging.closer_look import CONTEXT, look_boxes, padded_box, paste_looks, 
 from ..imaging.held import held_objects
 from ..imaging.resample import block_mean, resize_map
 from ..imaging.subject import (SAME_PLANE, anchored, check_classes, companions, fills, grown, lies_on,
-                               main_person_region, portrait_people, select_subject, with_class, with_own_outline)
+                               main_person_region, portrait_people, select_subject, with_class, with_own_outline,
+                               within)
 from ..imaging.threads import kept_threads
 from .base import Segmenter
 from .mobilenetv2_deeplab import MOBILENETV2_LONG_SIDE
@@ -128,7 +129,7 @@ class PeopleSegmenter(Segmenter):
         if not framed.any():
             return probabilities, framed
         selfie = resize_map(self.selfie.class_probabilities(whole)[1], person.shape)
-        near = ndimage.distance_transform_edt(~framed) <= self.reach * max(person.shape)
+        near = within(framed, self.reach * max(person.shape))
         boosted = np.maximum(person, np.where(near, selfie, 0.0)).astype(np.float32)
         return with_class(probabilities, self._person, boosted), framed
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from bokehme.imaging.classes import UnknownClassError, check_classes
-from bokehme.imaging.subject import (anchored, companions, fills, main_person_region, main_subject, portrait_people,
-                                    select_subject, with_class, with_own_outline)
+from bokehme.imaging.subject import (anchored, companions, fills, grown, main_person_region, main_subject,
+                                    portrait_people, select_subject, with_class, with_own_outline, within)
 from bokehme.models.base import VOC_CLASSES
 
 
@@ -38,6 +38,31 @@ def test_doubtful_regions_without_a_confident_core_are_dropped():
     kept = anchored(probability)
     assert np.array_equal(kept[15:65, 15:55], probability[15:65, 15:55])
     assert not kept[70:90, 70:95].any()
+
+
+def test_a_map_with_nothing_confident_anywhere_keeps_nothing_at_its_border_either():
+    # Doubt everywhere and no anchor: the frame's border is no anchor (the
+    # distance to an empty set of kept pixels is no distance at all).
+    assert not anchored(np.full((100, 200), 0.6, np.float32)).any()
+
+
+@pytest.mark.parametrize("margin", [0, 1, 3, 12])
+def test_a_grown_mask_reaches_margin_pixels_in_every_direction_a_square_at_a_time(margin):
+    mask = np.zeros((40, 50), bool)
+    mask[20, 25] = mask[0, 49] = True
+    reach = max(1, margin)
+    expected = np.zeros_like(mask)
+    expected[20 - reach:21 + reach, 25 - reach:26 + reach] = True
+    expected[:1 + reach, 49 - reach:] = True
+    assert np.array_equal(grown(mask, margin), expected)
+
+
+def test_within_a_distance_is_straight_line_and_nowhere_of_nothing():
+    mask = np.zeros((41, 41), bool)
+    mask[20, 20] = True
+    rows, cols = np.mgrid[:41, :41]
+    assert np.array_equal(within(mask, 10), (rows - 20) ** 2 + (cols - 20) ** 2 <= 100)
+    assert not within(np.zeros_like(mask), 10).any()
 
 
 def test_auto_subject_prefers_the_large_central_object_and_pools_touching_classes():
