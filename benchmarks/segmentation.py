@@ -32,11 +32,17 @@ import sys
 import time
 from pathlib import Path
 
+from checkout import REPO  # first: this checkout's bokehme, not the installed one
+from bokehme.process import prepare_this_process
+
+# Before torch is loaded: segmentation is timed with the settings the bokehme command runs under
+# (torch's and OpenMP's threads wait without spinning beside other work).
+prepare_this_process()
+
 import numpy as np
 import torch
 from PIL import Image
 
-from checkout import REPO  # first: this checkout's bokehme, not the installed one
 from bokehme.imaging.matte import refine_alpha
 from bokehme.imaging.resample import resize_image, resize_map
 from bokehme.models.loading import load_segmenter
