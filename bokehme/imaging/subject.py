@@ -6,6 +6,7 @@ salient object.  Everything here works on probability maps at the model's
 resolution, whatever model made them.
 """
 
+import cv2
 import numpy as np
 from scipy import ndimage
 
@@ -96,7 +97,11 @@ def anchored(probability, confident=0.8, rim=0.03):
         return np.zeros_like(probability)
     # The regions holding a confident pixel (a sort-free ndimage.maximum).
     kept = np.isin(regions, np.unique(regions[probability >= max(confident, 0.5)]))
-    near = ndimage.distance_transform_edt(~kept) <= rim * max(probability.shape)
+    if not kept.any():
+        return np.zeros_like(probability)
+    # OpenCV's exact Euclidean distance (Felzenszwalb's), as scipy's, several times faster.
+    near = cv2.distanceTransform((~kept).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE
+                                 ) <= rim * max(probability.shape)
     return np.where(near, probability, 0.0).astype(np.float32)
 
 
@@ -141,7 +146,10 @@ def _centre_weight(shape, sigma):
 
 def grown(mask, margin):
     """A bool mask grown by `margin` pixels (at least 1) in every direction, a square at a time."""
-    return ndimage.maximum_filter(mask.astype(np.uint8), size=2 * max(1, int(margin)) + 1) > 0
+    size = 2 * max(1, int(margin)) + 1
+    # OpenCV's dilation is scipy's maximum filter (whose mirrored border
+    # adds nothing new to a maximum), many times faster.
+    return cv2.dilate(np.ascontiguousarray(mask, dtype=bool).view(np.uint8), np.ones((size, size), np.uint8)).view(bool)
 
 
 def _with_rim(probability, chosen, others):

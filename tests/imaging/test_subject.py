@@ -40,6 +40,14 @@ def test_doubtful_regions_without_a_confident_core_are_dropped():
     assert not kept[70:90, 70:95].any()
 
 
+def test_with_nothing_confident_anywhere_nothing_is_kept():
+    # scipy's distance with no zero pixel measured from outside the top-left
+    # corner, which kept a doubtful rim there.
+    probability = np.zeros((100, 100), np.float32)
+    probability[0:40, 0:30] = 0.6
+    assert not anchored(probability).any()
+
+
 def test_auto_subject_prefers_the_large_central_object_and_pools_touching_classes():
     labels = ("background", "motorbike", "person", "cat")
     h, w = 60, 80
