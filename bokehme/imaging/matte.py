@@ -122,13 +122,17 @@ def alpha_model(image, probability, radius=None, eps=1e-4, fill_subject=True):
 
 
 def _degrade(image, shape):
-    """An (H, W, 3) image seen at resolution ``shape`` and resized back."""
+    """An (H, W, 3) image seen at resolution ``shape`` and resized back.
+
+    The result is a view of three contiguous colour planes, as the guided
+    fit reads the guide: interleaving them would cost more than the resize.
+    """
     t = torch.from_numpy(image).permute(2, 0, 1)[None]
     low = F.interpolate(t, size=shape, mode="area")
     # Resized back the same way whatever the thread count: the guided filter
     # would turn torch's last-bit differences into visible ones.
     back = resize_bilinear(low[0], image.shape[:2])
-    return np.ascontiguousarray(back.permute(1, 2, 0).numpy())
+    return back.permute(1, 2, 0).numpy()
 
 
 def evaluate_alpha(a, b, floor, image):
