@@ -99,6 +99,8 @@ def _joined(image, probability, blocks, contrast, least, thinnest, reach):
     extent = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
     # An even block size: the ground is read on every other pixel.
     unlike = _unlike_ground(image, probability < GROUND, 2 * -(-long_side // (2 * blocks)), contrast, least)
+    if not unlike.any():
+        return unlike  # nothing stands out of plain ground (or none is plain): nothing to join
     side = 2 * max(1, round(thinnest * long_side)) + 1
     unlike = cv2.morphologyEx(unlike.view(np.uint8), cv2.MORPH_OPEN,
                               cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))).view(bool)
