@@ -114,9 +114,11 @@ def alpha_model(image, probability, radius=None, eps=1e-4, fill_subject=True):
     window = np.ones((2 * small_radius + 1,) * 2, np.uint8)
     # OpenCV's dilation is scipy's maximum_filter, many times faster.
     # Sure as the settling above counts it.
-    far = cv2.dilate(prob, window, borderType=cv2.BORDER_REPLICATE) <= SURE
-    a[far] = 0
-    b[far] = 0
+    far = (cv2.dilate(prob, window, borderType=cv2.BORDER_REPLICATE) <= SURE).view(np.uint8)
+    # Zeros copied in by OpenCV: numpy's boolean assignment is several times
+    # slower on the three channels of `a`.
+    cv2.copyTo(np.zeros_like(a), far, a)
+    cv2.copyTo(np.zeros_like(b), far, b)
     floor = np.clip((prob - (1 - 2 * SURE)) / SURE, 0, 1)
     return a, b, floor
 
