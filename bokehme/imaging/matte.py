@@ -76,7 +76,7 @@ def alpha_model(image, probability, radius=None, eps=1e-4, fill_subject=True):
     Returns
     -------
     a : ndarray
-        (h, w, 3) float32 colour coefficients.
+        (h, w, 3) float32 colour coefficients, a view of three planes.
     b, floor : ndarray
         (h, w) float32; the alpha is ``clip(max(a.I + b, floor), 0, 1)``
         with all three bilinearly upsampled to the image.
@@ -115,10 +115,11 @@ def alpha_model(image, probability, radius=None, eps=1e-4, fill_subject=True):
     # OpenCV's dilation is scipy's maximum_filter, many times faster.
     # Sure as the settling above counts it.
     far = (cv2.dilate(prob, window, borderType=cv2.BORDER_REPLICATE) <= SURE).view(np.uint8)
-    # Zeros copied in by OpenCV: numpy's boolean assignment is several times
-    # slower on the three channels of `a`.
-    cv2.copyTo(np.zeros_like(a), far, a)
-    cv2.copyTo(np.zeros_like(b), far, b)
+    # Zeros copied in by OpenCV, plane by plane (`a` is a view of three
+    # contiguous ones): numpy's boolean assignment is several times slower.
+    zeros = np.zeros_like(b)
+    for plane in (*np.moveaxis(a, -1, 0), b):
+        cv2.copyTo(zeros, far, plane)
     floor = np.clip((prob - (1 - 2 * SURE)) / SURE, 0, 1)
     return a, b, floor
 
