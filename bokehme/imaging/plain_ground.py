@@ -106,7 +106,7 @@ def _joined(image, probability, blocks, contrast, least, thinnest, reach):
                               cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))).view(bool)
     # OpenCV's distance transform is scipy's exact one to a fraction of a pixel, many times faster.
     unlike &= cv2.distanceTransform((~core).view(np.uint8), cv2.DIST_L2, 5) <= reach * extent
-    # OpenCV's 4-connected labels are scipy's (numbered otherwise), several times faster.
+    # OpenCV's 4-connected regions are scipy's, several times faster.
     _, regions = cv2.connectedComponents((core | unlike).view(np.uint8), connectivity=4)
     return np.isin(regions, np.unique(regions[core])) & unlike & ~core
 
