@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from bokehme.imaging.classes import UnknownClassError, check_classes
-from bokehme.imaging.subject import (anchored, companions, fills, main_person_region, main_subject, portrait_people,
-                                    select_subject, with_class, with_own_outline)
+from bokehme.imaging.subject import (anchored, companions, fills, grown, main_person_region, main_subject,
+                                    portrait_people, select_subject, with_class, with_own_outline)
 from bokehme.models.base import VOC_CLASSES
 
 
@@ -38,6 +39,29 @@ def test_doubtful_regions_without_a_confident_core_are_dropped():
     kept = anchored(probability)
     assert np.array_equal(kept[15:65, 15:55], probability[15:65, 15:55])
     assert not kept[70:90, 70:95].any()
+
+
+def blobs(rng, shape):
+    """A smooth random map in [0, 1]: blobs of every size, as a segmenter's probability has."""
+    noise = ndimage.gaussian_filter(rng.random(shape), rng.uniform(1, 6))
+    return ((noise - noise.min()) / (noise.max() - noise.min() + 1e-9)).astype(np.float32)
+
+
+def test_grown_masks_and_the_anchoring_rim_are_scipys():
+    """OpenCV does the work; scipy's maximum filter and exact distance are the reference."""
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        shape = tuple(rng.integers(3, 120, 2))
+        probability = blobs(rng, shape)
+        mask = probability > rng.uniform(0.3, 0.8)
+        margin = int(rng.integers(0, 9))
+        expected = ndimage.maximum_filter(mask.astype(np.uint8), size=2 * max(1, margin) + 1) > 0
+        assert np.array_equal(grown(mask, margin), expected)
+        regions, count = ndimage.label(probability > 0.5)
+        kept = np.isin(regions, np.unique(regions[probability >= 0.8]))
+        if count and kept.any():
+            near = ndimage.distance_transform_edt(~kept) <= 0.03 * max(shape)
+            assert np.array_equal(anchored(probability), np.where(near, probability, 0).astype(np.float32))
 
 
 def test_with_nothing_confident_anywhere_nothing_is_kept():
