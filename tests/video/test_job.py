@@ -101,9 +101,9 @@ def x264_settings(path):
     return dict(word.split("=", 1) for word in words if "=" in word)
 
 
-@pytest.mark.parametrize("preset, search", [(None, ("dia", "1")), ("veryfast", ("hex", "2"))])
-def test_h264_takes_its_quickest_motion_search_unless_a_preset_is_asked_for(tmp_path, make_clip, yellow_segmenter,
-                                                                             preset, search):
+@pytest.mark.parametrize("preset, search", [(None, ("dia", "2")), ("veryfast", ("hex", "2"))])
+def test_h264_takes_the_diamond_motion_search_unless_a_preset_is_asked_for(tmp_path, make_clip, yellow_segmenter,
+                                                                            preset, search):
     make_clip(tmp_path / "in.mp4", frames=4)
     VideoJob(Options(radius=6), yellow_segmenter, EncoderSettings(preset=preset)).run(
         tmp_path / "in.mp4", Target(tmp_path / "out.mp4"))
