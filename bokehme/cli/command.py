@@ -139,8 +139,9 @@ def _focus_point(focus):
               help="Constant rate factor of rendered clips, as in FFmpeg (lower: better, larger).  "
               "[default: visually lossless, 18 for h264]")
 @click.option("--preset", type=click.Choice(("ultrafast", "superfast", "veryfast", "faster", "fast", "medium",
-                                             "slow", "slower", "veryslow")), default="veryfast",
-              help="Encoder speed preset of h264/hevc clips, as in FFmpeg.")
+                                             "slow", "slower", "veryslow")), default=None,
+              help="Encoder speed preset of h264/hevc clips, as in FFmpeg.  "
+              "[default: veryfast, for h264 with the diamond motion search]")
 @click.option("--every", type=click.IntRange(min=1), default=1,
               help="Find the subject on every Nth frame of a clip; the frames between follow it.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 16), default=2,

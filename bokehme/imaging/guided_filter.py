@@ -98,7 +98,8 @@ def guided_coefficients(guide, src, radius, eps, fallback=None):
     Returns
     -------
     a : ndarray
-        (H, W, C) float32 for a (H, W, C) guide, (H, W) for a gray guide.
+        (H, W, C) float32 for a (H, W, C) guide (a view of C contiguous
+        planes, as the coefficients are used), (H, W) for a gray guide.
     b : ndarray
         (H, W) float32; the filter output is ``sum(a * guide) + b``.
     """
@@ -133,7 +134,9 @@ def guided_coefficients(guide, src, radius, eps, fallback=None):
          i_rb * c_r + i_gb * c_g + i_bb * c_b]
     b = _offset(mean_p, a[0] * c_r + a[1] * c_g + a[2] * c_b,
                 a[0] * means[0] + a[1] * means[1] + a[2] * means[2], src, radius, fallback)
-    return box_mean(np.stack(a, axis=-1), radius), box_mean(b, radius)
+    # Plane by plane too, handed back as an (H, W, 3) view of the three.
+    a = np.stack([box_mean(plane, radius) for plane in a])
+    return np.moveaxis(a, 0, -1), box_mean(b, radius)
 
 
 def _offset(mean_p, explained, a_mean_i, src, radius, fallback):

@@ -9,6 +9,7 @@ convolved there with a small aperture kernel and upsampled (docs/lens.md).
 
 import math
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -110,7 +111,8 @@ def continue_behind(sums, counts, maybe_subject=None):
     hidden = (seen < 0.25).numpy()
     if maybe_subject is not None:
         maybe = resize_map(maybe_subject, hidden.shape) > MAYBE_SUBJECT
-        hidden |= ndimage.binary_dilation(maybe, iterations=1)
+        # OpenCV's dilation by the cross is scipy's binary dilation, many times faster.
+        hidden |= cv2.dilate(maybe.view(np.uint8), cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))).view(bool)
     if hidden.all():
         return sums  # no background in sight: normalized convolution fills what it can
     means = (sums[0, :-1] / sums[0, -1].clamp(min=1e-12)).numpy()

@@ -76,7 +76,7 @@ def alpha_model(image, probability, radius=None, eps=1e-4, fill_subject=True):
     Returns
     -------
     a : ndarray
-        (h, w, 3) float32 colour coefficients.
+        (h, w, 3) float32 colour coefficients, a view of three planes.
     b, floor : ndarray
         (h, w) float32; the alpha is ``clip(max(a.I + b, floor), 0, 1)``
         with all three bilinearly upsampled to the image.
@@ -114,21 +114,28 @@ def alpha_model(image, probability, radius=None, eps=1e-4, fill_subject=True):
     window = np.ones((2 * small_radius + 1,) * 2, np.uint8)
     # OpenCV's dilation is scipy's maximum_filter, many times faster.
     # Sure as the settling above counts it.
-    far = cv2.dilate(prob, window, borderType=cv2.BORDER_REPLICATE) <= SURE
-    a[far] = 0
-    b[far] = 0
+    far = (cv2.dilate(prob, window, borderType=cv2.BORDER_REPLICATE) <= SURE).view(np.uint8)
+    # Zeros copied in by OpenCV, plane by plane (`a` is a view of three
+    # contiguous ones): numpy's boolean assignment is several times slower.
+    zeros = np.zeros_like(b)
+    for plane in (*np.moveaxis(a, -1, 0), b):
+        cv2.copyTo(zeros, far, plane)
     floor = np.clip((prob - (1 - 2 * SURE)) / SURE, 0, 1)
     return a, b, floor
 
 
 def _degrade(image, shape):
-    """An (H, W, 3) image seen at resolution ``shape`` and resized back."""
+    """An (H, W, 3) image seen at resolution ``shape`` and resized back.
+
+    The result is a view of three contiguous colour planes, as the guided
+    fit reads the guide: interleaving them would cost more than the resize.
+    """
     t = torch.from_numpy(image).permute(2, 0, 1)[None]
     low = F.interpolate(t, size=shape, mode="area")
     # Resized back the same way whatever the thread count: the guided filter
     # would turn torch's last-bit differences into visible ones.
     back = resize_bilinear(low[0], image.shape[:2])
-    return np.ascontiguousarray(back.permute(1, 2, 0).numpy())
+    return back.permute(1, 2, 0).numpy()
 
 
 def evaluate_alpha(a, b, floor, image):

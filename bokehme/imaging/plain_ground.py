@@ -99,12 +99,15 @@ def _joined(image, probability, blocks, contrast, least, thinnest, reach):
     extent = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
     # An even block size: the ground is read on every other pixel.
     unlike = _unlike_ground(image, probability < GROUND, 2 * -(-long_side // (2 * blocks)), contrast, least)
+    if not unlike.any():
+        return unlike  # nothing stands out of plain ground (or none is plain): nothing to join
     side = 2 * max(1, round(thinnest * long_side)) + 1
     unlike = cv2.morphologyEx(unlike.view(np.uint8), cv2.MORPH_OPEN,
                               cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))).view(bool)
     # OpenCV's distance transform is scipy's exact one to a fraction of a pixel, many times faster.
     unlike &= cv2.distanceTransform((~core).view(np.uint8), cv2.DIST_L2, 5) <= reach * extent
-    regions, _ = ndimage.label(core | unlike)
+    # OpenCV's 4-connected regions are scipy's, several times faster.
+    _, regions = cv2.connectedComponents((core | unlike).view(np.uint8), connectivity=4)
     return np.isin(regions, np.unique(regions[core])) & unlike & ~core
 
 

@@ -162,7 +162,8 @@ def _block_sums_8bit(image, scale):
     # A window of `scale` columns anchored at its first, every `scale`-th kept.
     sums = cv2.boxFilter(rows.reshape(len(rows), width, channels), cv2.CV_32F, (scale, 1), anchor=(0, 0),
                          normalize=False, borderType=cv2.BORDER_CONSTANT)
-    return np.ascontiguousarray(sums.reshape(len(rows), width, channels)[:, ::scale])
+    # Gathered, not copied from a strided view: numpy copies those value by value.
+    return np.take(sums.reshape(len(rows), width, channels), np.arange(0, width, scale), axis=1)
 
 
 def _pad_rows(strip, scale):

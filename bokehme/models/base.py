@@ -23,10 +23,16 @@ class Segmenter:
         The model's name (see :data:`bokehme.models.MODEL_NAMES`).
     labels : tuple of str
         Class names, ``labels[0]`` is always ``"background"``.
+    long_side : int or None
+        The long side every image is shrunk to before the network sees it,
+        for a model that sees nothing else: an image handed over already
+        that small is seen as it is, so a caller that needs the shrunk image
+        too shrinks it once.  None for a model that looks at more.
     """
 
     name = ""
     labels = ("background",)
+    long_side = None
 
     def class_probabilities(self, image):
         """Per-class probabilities of an image.

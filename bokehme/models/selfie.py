@@ -29,6 +29,7 @@ class SelfieSegmenter(Segmenter):
 
     name = "selfie"
     labels = PEOPLE
+    long_side = SELFIE_LONG_SIDE
 
     def __init__(self, landscape=True):
         with native_stderr_silenced():

@@ -19,7 +19,7 @@ from typing import Iterable, Iterator, NamedTuple
 import numpy as np
 
 from ..imaging.matte import refine_alpha
-from ..imaging.resample import resize_map
+from ..imaging.resample import resize_image_to_uint8, resize_map, size_for_long_side
 from ..imaging.temporal import frame_thumbnail, scene_cut, steady_probability
 from ..options import Options
 from ..pipeline import render
@@ -83,15 +83,20 @@ class FrameRenderer:
             The frame, sRGB.
         """
         start = time.perf_counter()
+        seen = pixels
+        long_side = getattr(self.segmenter, "long_side", None)  # a stand-in may have none
+        if long_side is not None:
+            # Shrunk once, for the network and for the steadying alike.
+            seen = resize_image_to_uint8(pixels, size_for_long_side(pixels.shape, long_side))
         if self._probability is None or self.frames % self.every == 0:
-            self._probability = self.segmenter.subject_probability(pixels, self.options.subject, self.options.people)
+            self._probability = self.segmenter.subject_probability(seen, self.options.subject, self.options.people)
         shape = self._probability.shape
         if self._steady is not None and self._steady.shape != shape:
             # A closer look changes the probability's resolution from one
             # frame to the next: the state follows it.
             self._steady = resize_map(self._steady, shape)
             self._thumbnail = frame_thumbnail(self._thumbnail, shape)
-        thumbnail = frame_thumbnail(pixels, shape)
+        thumbnail = frame_thumbnail(seen if seen.shape[:2] == shape else pixels, shape)
         if self._steady is None or scene_cut(self._thumbnail, thumbnail):
             steady = self._probability
         else:

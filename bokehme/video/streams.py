@@ -21,7 +21,7 @@ import numpy as np
 
 from .clips import ClipInfo, VideoError
 
-__all__ = ["Frame", "Sound", "EncoderSettings", "read_frames", "upright", "ClipWriter", "CONTAINERS"]
+__all__ = ["Frame", "Sound", "EncoderSettings", "read_frames", "upright", "ClipWriter", "CONTAINERS", "DEFAULT_PRESET"]
 
 #: Container format of each extension, and the video codec it takes by default.
 CONTAINERS = {
@@ -33,6 +33,13 @@ CONTAINERS = {
 _ENCODERS = {"h264": "libx264", "hevc": "libx265", "h265": "libx265", "vp9": "libvpx-vp9", "av1": "libsvtav1"}
 # Constant-quality defaults: visually lossless for each encoder's scale.
 _DEFAULT_CRF = {"libx264": 18, "libx265": 20, "libvpx-vp9": 24, "libsvtav1": 28}
+
+#: x264's and x265's preset when none is asked for.
+DEFAULT_PRESET = "veryfast"
+# ...and for x264 the diamond motion search instead of the hexagon: on the
+# rendered frames measured it finds about what the hexagon finds, in less
+# time (README, "Video files").
+_QUICK_SEARCH = "me=dia"
 
 # Frames decoded ahead, and rendered frames waiting to be encoded.
 _QUEUE = 4
@@ -79,13 +86,15 @@ class EncoderSettings(NamedTuple):
     crf : int or None
         Constant rate factor (lower is better and larger); None picks a
         visually lossless one for the codec.
-    preset : str
-        Encoder speed preset (x264/x265 names: ultrafast ... veryslow).
+    preset : str or None
+        Encoder speed preset (x264/x265 names: ultrafast ... veryslow),
+        exactly as FFmpeg's; None: :data:`DEFAULT_PRESET`, with x264's
+        diamond motion search.
     """
 
     codec: str | None = None
     crf: int | None = None
-    preset: str = "veryfast"
+    preset: str | None = None
 
 
 def upright(pixels, rotation):
@@ -192,7 +201,9 @@ class ClipWriter:
         self._output = av.open(file, "w", format=container_format)
         options = {"crf": str(crf)}
         if encoder in ("libx264", "libx265"):
-            options["preset"] = settings.preset
+            options["preset"] = settings.preset or DEFAULT_PRESET
+            if settings.preset is None and encoder == "libx264":
+                options["x264-params"] = _QUICK_SEARCH
             if container_format == "avi":
                 options["bf"] = "0"  # AVI stores no timestamps: reordered frames would shift them
         elif encoder == "libvpx-vp9":

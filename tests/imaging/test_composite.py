@@ -152,8 +152,10 @@ def test_a_soft_alpha_a_few_pixels_too_wide_lays_no_rim_on_a_plain_wall(wall, su
     assert np.abs(out[ramp] - wall).max() < 1 / 255
 
 
-def test_an_8_bit_frame_renders_as_its_float_values_rounded(scene):
+@pytest.mark.parametrize("size", [(SIZE, SIZE), (SIZE - 3, SIZE - 6)])  # whole blocks of the blur, or not
+def test_an_8_bit_frame_renders_as_its_float_values_rounded(scene, size):
     image, alpha, _, _ = scene
+    image, alpha = np.ascontiguousarray(image[:size[0], :size[1]]), np.ascontiguousarray(alpha[:size[0], :size[1]])
     pixels = np.round(image * 255).astype(np.uint8)
     as_float = pixels.astype(np.float32) * np.float32(1 / 255)
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from bokehme.imaging.classes import UnknownClassError, check_classes
 from bokehme.imaging.subject import (anchored, companions, fills, grown, main_person_region, main_subject,
@@ -63,6 +64,29 @@ def test_within_a_distance_is_straight_line_and_nowhere_of_nothing():
     rows, cols = np.mgrid[:41, :41]
     assert np.array_equal(within(mask, 10), (rows - 20) ** 2 + (cols - 20) ** 2 <= 100)
     assert not within(np.zeros_like(mask), 10).any()
+
+
+def blobs(rng, shape):
+    """A smooth random map in [0, 1]: blobs of every size, as a segmenter's probability has."""
+    noise = ndimage.gaussian_filter(rng.random(shape), rng.uniform(1, 6))
+    return ((noise - noise.min()) / (noise.max() - noise.min() + 1e-9)).astype(np.float32)
+
+
+def test_grown_masks_and_the_anchoring_rim_are_scipys():
+    """OpenCV does the work; scipy's maximum filter and exact distance are the reference."""
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        shape = tuple(rng.integers(3, 120, 2))
+        probability = blobs(rng, shape)
+        mask = probability > rng.uniform(0.3, 0.8)
+        margin = int(rng.integers(0, 9))
+        expected = ndimage.maximum_filter(mask.astype(np.uint8), size=2 * max(1, margin) + 1) > 0
+        assert np.array_equal(grown(mask, margin), expected)
+        regions, count = ndimage.label(probability > 0.5)
+        kept = np.isin(regions, np.unique(regions[probability >= 0.8]))
+        if count and kept.any():
+            near = ndimage.distance_transform_edt(~kept) <= 0.03 * max(shape)
+            assert np.array_equal(anchored(probability), np.where(near, probability, 0).astype(np.float32))
 
 
 def test_auto_subject_prefers_the_large_central_object_and_pools_touching_classes():

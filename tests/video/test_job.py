@@ -10,6 +10,7 @@ from bokehme.options import Options
 from bokehme.video.backdrop import ColourBackdrop
 from bokehme.video.clips import VideoError, probe
 from bokehme.video.job import VideoJob
+from bokehme.video.streams import EncoderSettings
 
 
 def detail(image, mask):
@@ -90,3 +91,23 @@ def test_a_truncated_clip_is_one_clear_error_and_leaves_nothing(tmp_path, make_c
     assert "cut.mp4" in str(caught.value) and "\n" not in str(caught.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.mp4", "in.mp4"]
     assert (tmp_path / "in.mp4").read_bytes() == data
+
+
+def x264_settings(path):
+    """The settings x264 writes into the stream it encodes (its SEI message), as a dict."""
+    data = path.read_bytes()
+    start = data.index(b"options: ") + len(b"options: ")
+    words = data[start:data.index(b"\0", start)].decode().split()
+    return dict(word.split("=", 1) for word in words if "=" in word)
+
+
+@pytest.mark.parametrize("preset, search", [(None, ("dia", "2")), ("veryfast", ("hex", "2"))])
+def test_h264_takes_the_diamond_motion_search_unless_a_preset_is_asked_for(tmp_path, make_clip, yellow_segmenter,
+                                                                            preset, search):
+    make_clip(tmp_path / "in.mp4", frames=4)
+    VideoJob(Options(radius=6), yellow_segmenter, EncoderSettings(preset=preset)).run(
+        tmp_path / "in.mp4", Target(tmp_path / "out.mp4"))
+    settings = x264_settings(tmp_path / "out.mp4")
+    assert (settings["me"], settings["subme"]) == search
+    # Otherwise veryfast, as FFmpeg's: one reference frame, a short lookahead.
+    assert (settings["ref"], settings["rc_lookahead"], settings["crf"]) == ("1", "10", "18.0")

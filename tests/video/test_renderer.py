@@ -100,3 +100,29 @@ def test_frames_rendered_together_are_those_rendered_one_by_one_and_the_source_i
     # Both workers busy and one frame's subject found ahead: a live source
     # is asked for its newest frame no sooner than that.
     assert handed[0] == 3
+
+
+def test_a_frame_shrunk_once_for_the_network_and_the_steadying_renders_as_before(selfie):
+    frames = still_clip(4)
+    seen = []
+
+    class FullFrames:
+        """The selfie model handed every frame whole, as any model is."""
+
+        labels = selfie.labels
+
+        def subject_probability(self, image, subject, people="near"):
+            return selfie.subject_probability(image, subject, people)
+
+    class Watching(FullFrames):
+        long_side = selfie.long_side
+
+        def subject_probability(self, image, subject, people="near"):
+            seen.append(image.shape)
+            return super().subject_probability(image, subject, people)
+
+    whole, shrunk = FrameRenderer(Options(), FullFrames()), FrameRenderer(Options(), Watching())
+    for frame in frames:
+        expected, rendered = whole.render(frame), shrunk.render(frame)
+        assert np.array_equal(rendered.alpha, expected.alpha) and np.array_equal(rendered.pixels, expected.pixels)
+    assert seen == [(selfie.long_side, selfie.long_side, 3)] * len(frames)
