@@ -25,6 +25,9 @@ from .threads import kept_threads
 
 __all__ = ["blur_background", "render_bokeh", "replace_background"]
 
+# Pixels per strip of the 8-bit light sums: the strip's light stays small.
+_STRIP_PIXELS = 1 << 20
+
 
 class _Band(NamedTuple):
     """The soft edge: pixels with 0 < alpha < 1, and what is known at them."""
@@ -108,8 +111,9 @@ def _clear_light_sums(image, alpha, scale, highlights):
     background colour.  What remains weighs 1 each, so the light is one
     table look-up of the photo with the rest zeroed (the light of 0 is 0),
     summed by OpenCV's area reduction, several times faster than weighting
-    and summing strip by strip; the sums differ from those only by float
-    rounding.
+    and summing pixel by pixel; the sums differ from those only by float
+    rounding.  It works through strips of whole blocks, so that a large
+    photo's light never exists at full size.
 
     Returns
     -------
@@ -119,20 +123,25 @@ def _clear_light_sums(image, alpha, scale, highlights):
     """
     height, width = alpha.shape
     small_h, small_w = -(-height // scale), -(-width // scale)
-    # Zero margins make every block whole, as OpenCV's whole-factor area
-    # reduction wants.
-    clear = np.zeros((small_h * scale, small_w * scale), np.uint8)
-    np.equal(alpha, 0, out=clear[:height, :width].view(bool))
-    pixels = np.zeros(clear.shape + (3,), np.uint8)
-    cv2.copyTo(image, clear[:height, :width], pixels[:height, :width])
-    light = to_light(torch.from_numpy(pixels), highlights).numpy()
     reduced = torch.empty((1, 4, small_h, small_w), memory_format=torch.channels_last)
     sums = reduced[0].permute(1, 2, 0).numpy()
-    # Means of blocks of whole pixels, times their size: the sums.
-    area = float(scale * scale)
-    sums[..., :3] = cv2.resize(light, (small_w, small_h), interpolation=cv2.INTER_AREA)
-    sums[..., 3] = cv2.resize(clear.astype(np.float32), (small_w, small_h), interpolation=cv2.INTER_AREA)
-    sums *= area
+    rows = max(1, _STRIP_PIXELS // (small_w * scale * scale)) * scale
+    for top in range(0, height, rows):
+        bottom = min(top + rows, height)
+        blocks = slice(top // scale, -(-bottom // scale))
+        # Zero margins make every block whole, as OpenCV's whole-factor
+        # area reduction wants.
+        clear = np.zeros(((blocks.stop - blocks.start) * scale, small_w * scale), np.uint8)
+        np.equal(alpha[top:bottom], 0, out=clear[:bottom - top, :width].view(bool))
+        pixels = np.zeros(clear.shape + (3,), np.uint8)
+        cv2.copyTo(image[top:bottom], clear[:bottom - top, :width], pixels[:bottom - top, :width])
+        light = to_light(torch.from_numpy(pixels), highlights).numpy()
+        size = (small_w, blocks.stop - blocks.start)
+        # Means of blocks of whole pixels, times their size below: the sums.
+        sums[blocks, :, :3] = cv2.resize(light, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], 3)
+        sums[blocks, :, 3] = cv2.resize(clear.astype(np.float32), size, interpolation=cv2.INTER_AREA
+                                        ).reshape(size[1], size[0])
+    sums *= float(scale * scale)
     return reduced
 
 

@@ -177,3 +177,17 @@ def test_an_8_bit_frame_renders_as_its_float_values_rounded(scene, size):
     assert np.abs(replaced.astype(int) - rounded(replace_background(as_float, alpha, new))).max() <= 1
     np.testing.assert_allclose(blur_background(pixels, alpha, 10), blur_background(as_float, alpha, 10),
                                atol=1e-5)
+
+
+def test_an_8_bit_photo_too_large_for_one_strip_blurs_as_its_float_values():
+    # The 8-bit light is summed strip by strip of whole blocks (a photo's
+    # light never exists at full size): the strips' seams must not show.
+    rng = np.random.default_rng(5)
+    height, width = 1203, 2001  # several strips, neither side whole blocks
+    pixels = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    alpha = np.zeros((height, width), np.float32)
+    alpha[300:900, 600:1400] = 1
+    alpha[290:300, 600:1400] = 0.5
+    as_float = pixels.astype(np.float32) * np.float32(1 / 255)
+    np.testing.assert_allclose(blur_background(pixels, alpha, 10, highlights=0.5),
+                               blur_background(as_float, alpha, 10, highlights=0.5), atol=1e-5)
