@@ -152,21 +152,28 @@ class PeopleSegmenter(Segmenter):
         if (self.salient is not None and "person" in names and people != "all" and region is not None
                 and not (framed & region).any()):
             held = self._look_for_held(image, region)
-        if region is not None:
-            main = self._own_mask(image, person, region)
-            # A portrait keeps the selfie model's closer outline of head and hair.
-            if main is not None and not (framed & (main > 0.5)).any():
-                outlined = with_own_outline(person, main, OUTLINE_MARGIN)
-                for other in [] if ridden else self._companions(person, region, framed, people):
-                    own = self._own_mask(image, person, other)
-                    # A region of several people touching is left to DeepLabV3.
-                    if own is not None and fills(own > 0.5, other):
-                        outlined = with_own_outline(outlined, own, OUTLINE_MARGIN)
-                probabilities = with_class(probabilities, self._person, outlined)
-        chosen = select_subject(probabilities, self.labels, names, people, main)
-        if held is not None:
-            own = main if main is not None and lies_on(main > 0.5, region) else region.astype(np.float32)
-            chosen = self._with_held(chosen, own, probabilities, *held)
+        try:
+            if region is not None:
+                main = self._own_mask(image, person, region)
+                # A portrait keeps the selfie model's closer outline of head and hair.
+                if main is not None and not (framed & (main > 0.5)).any():
+                    outlined = with_own_outline(person, main, OUTLINE_MARGIN)
+                    for other in [] if ridden else self._companions(person, region, framed, people):
+                        own = self._own_mask(image, person, other)
+                        # A region of several people touching is left to DeepLabV3.
+                        if own is not None and fills(own > 0.5, other):
+                            outlined = with_own_outline(outlined, own, OUTLINE_MARGIN)
+                    probabilities = with_class(probabilities, self._person, outlined)
+            chosen = select_subject(probabilities, self.labels, names, people, main)
+            if held is not None:
+                own = main if main is not None and lies_on(main > 0.5, region) else region.astype(np.float32)
+                chosen = self._with_held(chosen, own, probabilities, *held)
+        except BaseException:
+            # The salient pass must not outlive the call: the next one would
+            # share its session and cores with it.
+            if held is not None and not held[1].cancel():
+                held[1].exception()
+            raise
         return anchored(chosen)
 
     def _look_for_held(self, image, region):

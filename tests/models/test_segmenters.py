@@ -454,3 +454,30 @@ def test_the_salient_model_looks_while_the_pose_model_outlines_the_people(people
     _, alone, _ = _with_and_without_salient(people, image)
     # And it still finds the stroller.
     assert _iou_with(mask, held) > _iou_with(mask, alone) + 0.15
+
+
+def test_a_failing_pose_pass_leaves_no_salient_pass_running(people, devset_dir):
+    # The salient pass starts before the pose model: when the pose model
+    # fails, the failure reaches the caller only once the salient pass is
+    # over, so the next photo never shares the session with a stray one.
+    started, finished = threading.Event(), threading.Event()
+
+    class FailingPose:
+        def __call__(self, image, shape):
+            assert started.wait(60)
+            raise RuntimeError("pose failed")
+
+    class SlowSalient:
+        def __call__(self, crop):
+            started.set()
+            # Still running when the pose model fails.
+            threading.Event().wait(0.5)
+            found = people.salient(crop)
+            finished.set()
+            return found
+
+    image, _ = _devset_photo(devset_dir, "davis16t_stroller_00045")
+    failing = PeopleSegmenter(people.deeplab, people.selfie, FailingPose(), salient=SlowSalient())
+    with pytest.raises(RuntimeError, match="pose failed"):
+        failing.subject_probability(image, "person")
+    assert finished.is_set()
