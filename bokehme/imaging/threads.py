@@ -1,8 +1,10 @@
-"""Threads kept for the imaging steps that hand part of their work to a second thread.
+"""Threads kept for the steps that hand part of their work to a second thread.
 
 Two steps of a rendering do: the alpha's evaluation (strips of rows at
 once) and the bokeh, whose soft-edge colours are estimated while the
-background's light is summed.  A thread started for one call and ended
+background's light is summed; and one of segmentation: the salient model
+looks for what the main person holds while the pose model outlines them
+(:mod:`bokehme.models.people`).  A thread started for one call and ended
 after it costs more than the work it takes over when calls come many times
 a second, as a clip's frames do: its first numpy and torch calls map fresh
 memory (an allocator arena of its own) and start torch's own helper
@@ -15,9 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 __all__ = ["kept_threads"]
 
-# Each rendering hands one piece of work at a time to a second thread: enough
-# for as many renderings at once as a batch runs on this machine's cores
-# (and a clip's two frame workers on two cores).
+# Each rendering or segmentation hands one piece of work at a time to a
+# second thread: enough for as many of them at once as a batch runs on this
+# machine's cores (and a clip's two frame workers on two cores).
 _THREADS = 2 * max(2, os.cpu_count() or 1)
 
 
