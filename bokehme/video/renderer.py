@@ -84,10 +84,9 @@ class FrameRenderer:
         """
         start = time.perf_counter()
         seen = pixels
-        long_side = getattr(self.segmenter, "long_side", None)  # a stand-in may have none
-        if long_side is not None:
+        if self.segmenter.long_side is not None:
             # Shrunk once, for the network and for the steadying alike.
-            seen = resize_image_to_uint8(pixels, size_for_long_side(pixels.shape, long_side))
+            seen = resize_image_to_uint8(pixels, size_for_long_side(pixels.shape, self.segmenter.long_side))
         if self._probability is None or self.frames % self.every == 0:
             self._probability = self.segmenter.subject_probability(seen, self.options.subject, self.options.people)
         shape = self._probability.shape

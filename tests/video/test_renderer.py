@@ -45,6 +45,7 @@ def test_every_nth_frame_segments_and_the_rest_carry_its_subject(selfie):
 
     class Counting:
         labels = selfie.labels
+        long_side = None
 
         def subject_probability(self, image, subject, people="near"):
             calls.append(1)
@@ -67,6 +68,7 @@ def test_a_probability_whose_resolution_changes_from_frame_to_frame_is_steadied(
 
     class CloserEveryOtherFrame:
         labels = selfie.labels
+        long_side = None
         frames = 0
 
         def subject_probability(self, image, subject, people="near"):
@@ -110,6 +112,7 @@ def test_a_frame_shrunk_once_for_the_network_and_the_steadying_renders_as_before
         """The selfie model handed every frame whole, as any model is."""
 
         labels = selfie.labels
+        long_side = None
 
         def subject_probability(self, image, subject, people="near"):
             return selfie.subject_probability(image, subject, people)
