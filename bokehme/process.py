@@ -27,10 +27,8 @@ RENDERING_ENVIRONMENT = {
     "MALLOC_TRIM_THRESHOLD_": str(64 << 20),
 }
 
-# glibc's mallopt parameters (malloc.h).
-_M_TRIM_THRESHOLD = -1
-_M_MMAP_THRESHOLD = -3
-_M_ARENA_MAX = -8
+# glibc's mallopt parameter (malloc.h) that each of its variables sets.
+_MALLOPT_PARAMETERS = {"MALLOC_MMAP_THRESHOLD_": -3, "MALLOC_ARENA_MAX": -8, "MALLOC_TRIM_THRESHOLD_": -1}
 
 
 def return_freed_memory():
@@ -54,12 +52,9 @@ def return_freed_memory():
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
         return
-    if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
-        mallopt(_M_MMAP_THRESHOLD, int(RENDERING_ENVIRONMENT["MALLOC_MMAP_THRESHOLD_"]))
-    if "MALLOC_ARENA_MAX" not in os.environ:
-        mallopt(_M_ARENA_MAX, int(RENDERING_ENVIRONMENT["MALLOC_ARENA_MAX"]))
-    if "MALLOC_TRIM_THRESHOLD_" not in os.environ:
-        mallopt(_M_TRIM_THRESHOLD, int(RENDERING_ENVIRONMENT["MALLOC_TRIM_THRESHOLD_"]))
+    for name, parameter in _MALLOPT_PARAMETERS.items():
+        if name not in os.environ:
+            mallopt(parameter, int(RENDERING_ENVIRONMENT[name]))
 
 
 def prepare_this_process():
