@@ -16,7 +16,6 @@ import json
 import logging
 import os
 import socket
-import sys
 from pathlib import Path
 from typing import Callable, Sequence, TextIO
 

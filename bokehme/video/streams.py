@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import queue
 import threading
-from fractions import Fraction
 from pathlib import Path
 from typing import Iterator, NamedTuple
 

@@ -1,7 +1,5 @@
 """A clip in, the same clip out: frames, timestamps, rotation and sound kept; background blurred or replaced."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
