@@ -12,6 +12,7 @@ from ..imaging.subject import (SAME_PLANE, anchored, check_classes, companions, 
 from ..imaging.threads import kept_threads
 from .base import Segmenter
 from .mobilenetv2_deeplab import MOBILENETV2_LONG_SIDE
+from .salient import SALIENT_LONG_SIDE
 
 __all__ = ["PeopleSegmenter"]
 
@@ -121,7 +122,12 @@ class PeopleSegmenter(Segmenter):
         return paste_looks(probabilities, looks, image.shape[:2])
 
     def _with_portraits(self, image, sure_share_below=SURE_SHARE):
-        """Class probabilities with the selfie model's outline of portraits, and where the portraits are."""
+        """Class probabilities with the selfie model's outline of portraits, and where the portraits are.
+
+        The probabilities are this call's own: the person class is replaced
+        in them where it is (a closer look's finer map is tens of megabytes,
+        whose copy would cost more than the replacement).
+        """
         whole = view(image)
         probabilities = self._looked_closer(image, whole, sure_share_below)
         person = probabilities[self._person]
@@ -131,7 +137,7 @@ class PeopleSegmenter(Segmenter):
         selfie = resize_map(self.selfie.class_probabilities(whole)[1], person.shape)
         near = within(framed, self.reach * max(person.shape))
         boosted = np.maximum(person, np.where(near, selfie, 0.0)).astype(np.float32)
-        return with_class(probabilities, self._person, boosted), framed
+        return with_class(probabilities, self._person, boosted, out=probabilities), framed
 
     def class_probabilities(self, image):
         return self._with_portraits(image)[0]
@@ -143,7 +149,8 @@ class PeopleSegmenter(Segmenter):
         main = None
         if people == "all" and "person" in names and self.pose is not None:
             probabilities = with_class(probabilities, self._person,
-                                       self._with_suspected_people(image, probabilities[self._person]))
+                                       self._with_suspected_people(image, probabilities[self._person]),
+                                       out=probabilities)
         person = probabilities[self._person]
         region = main_person_region(person) if "person" in names and self.pose is not None else None
         # A portrait holds nothing that matters, and the selfie model outlines it.  With
@@ -163,7 +170,7 @@ class PeopleSegmenter(Segmenter):
                         # A region of several people touching is left to DeepLabV3.
                         if own is not None and fills(own > 0.5, other):
                             outlined = with_own_outline(outlined, own, OUTLINE_MARGIN)
-                    probabilities = with_class(probabilities, self._person, outlined)
+                    probabilities = with_class(probabilities, self._person, outlined, out=probabilities)
             chosen = select_subject(probabilities, self.labels, names, people, main)
             if held is not None:
                 own = main if main is not None and lies_on(main > 0.5, region) else region.astype(np.float32)
@@ -194,7 +201,8 @@ class PeopleSegmenter(Segmenter):
         """
         rows, cols = ndimage.find_objects(region.astype(np.uint8))[0]
         box = padded_box(rows, cols, HOLD_REACH * (rows.stop - rows.start), region.shape)
-        return pixel_box(box, region.shape), kept_threads().submit(lambda: self.salient(view(image, box)))
+        return pixel_box(box, region.shape), kept_threads().submit(
+            lambda: self.salient(view(image, box, 2 * SALIENT_LONG_SIDE)))
 
     def _with_held(self, chosen, main, probabilities, box, salient):
         """`chosen` with what the main person holds, pushes or carries, see :mod:`bokehme.imaging.held`.
@@ -206,8 +214,12 @@ class PeopleSegmenter(Segmenter):
         own = main > 0.5
         rows, _ = ndimage.find_objects(own.astype(np.uint8))[0]
         crop = probabilities[:, y0:y1, x0:x1]
-        # Where the background is the likeliest class (a first axis's maximum is quicker than its argmax).
-        free = (crop[0] >= crop[1:].max(axis=0)) & (chosen[y0:y1, x0:x1] <= 0.5)
+        # Where the background is the likeliest class: surely where it holds half, and
+        # elsewhere (a few pixels) where no other class holds more.
+        free = crop[0] >= 0.5
+        unsure = np.nonzero(~free)
+        free[unsure] = crop[0][unsure] >= crop[1:, unsure[0], unsure[1]].max(axis=0, initial=0.0)
+        free &= chosen[y0:y1, x0:x1] <= 0.5
         # Other people as tall as those kept beside the main person.
         outline = grown(own, round(OUTLINE_MARGIN * max(h, w)))
         others, _ = ndimage.label((probabilities[self._person] > 0.5) & ~outline)
