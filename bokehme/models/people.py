@@ -4,7 +4,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..imaging.closer_look import CONTEXT, look_boxes, padded_box, paste_looks, pixel_box
-from ..imaging.held import held_objects
+from ..imaging.held import held_objects, may_hold
 from ..imaging.resample import block_mean, resize_map
 from ..imaging.subject import (SAME_PLANE, anchored, check_classes, companions, fills, grown, lies_on,
                                main_person_region, portrait_people, select_subject, with_class, with_own_outline,
@@ -158,7 +158,7 @@ class PeopleSegmenter(Segmenter):
         held = None
         if (self.salient is not None and "person" in names and people != "all" and region is not None
                 and not (framed & region).any()):
-            held = self._look_for_held(image, region)
+            held = self._look_for_held(image, region, probabilities)
         try:
             if region is not None:
                 main = self._own_mask(image, person, region)
@@ -183,17 +183,20 @@ class PeopleSegmenter(Segmenter):
             raise
         return anchored(chosen)
 
-    def _look_for_held(self, image, region):
+    def _look_for_held(self, image, region, probabilities):
         """Where the salient model looks for what the main person holds, and what it finds there, to come.
 
         It sees a crop around DeepLabV3's region of the main person that
-        reaches :data:`HOLD_REACH` of its height beyond it on every side.
-        The region is known before the pose model outlines the people, so
-        the salient model runs on a kept thread meanwhile (onnxruntime lets
-        go of Python's lock while it runs).
+        reaches :data:`HOLD_REACH` of its height beyond it on every side,
+        when DeepLabV3 sees something there that they may hold
+        (:func:`bokehme.imaging.held.may_hold`).  The region is known
+        before the pose model outlines the people, so the salient model
+        runs on a kept thread meanwhile (onnxruntime lets go of Python's
+        lock while it runs).
 
         Returns
         -------
+        None, or
         box : (top, bottom, left, right) int tuple
             The crop, in pixels of `region`'s map.
         salient : concurrent.futures.Future
@@ -201,7 +204,11 @@ class PeopleSegmenter(Segmenter):
         """
         rows, cols = ndimage.find_objects(region.astype(np.uint8))[0]
         box = padded_box(rows, cols, HOLD_REACH * (rows.stop - rows.start), region.shape)
-        return pixel_box(box, region.shape), kept_threads().submit(
+        y0, y1, x0, x1 = pixel_box(box, region.shape)
+        crop = probabilities[:, y0:y1, x0:x1]
+        if not may_hold(1.0 - crop[0] - crop[self._person], region[y0:y1, x0:x1]):
+            return None
+        return (y0, y1, x0, x1), kept_threads().submit(
             lambda: self.salient(view(image, box, 2 * SALIENT_LONG_SIDE)))
 
     def _with_held(self, chosen, main, probabilities, box, salient):
