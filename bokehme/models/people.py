@@ -12,7 +12,6 @@ from ..imaging.subject import (SAME_PLANE, anchored, check_classes, companions, 
 from ..imaging.threads import kept_threads
 from .base import Segmenter
 from .mobilenetv2_deeplab import MOBILENETV2_LONG_SIDE
-from .pose import POSE_LONG_SIDE
 from .salient import SALIENT_LONG_SIDE
 
 __all__ = ["PeopleSegmenter"]
@@ -280,7 +279,7 @@ class PeopleSegmenter(Segmenter):
         rows, cols = ndimage.find_objects(region.astype(np.uint8))[0]
         box = padded_box(rows, cols, CONTEXT * max(rows.stop - rows.start, cols.stop - cols.start), (h, w))
         y0, y1, x0, x1 = pixel_box(box, (h, w))
-        crop = view(image, box, POSE_LONG_SIDE)
+        crop = view(image, box)
         mask = self.pose(crop, (y1 - y0, x1 - x0))
         if mask is None or not lies_on(mask > 0.5, region[y0:y1, x0:x1]):
             near = grown(region, round(OUTLINE_MARGIN * max(h, w)))[y0:y1, x0:x1]
