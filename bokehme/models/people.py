@@ -4,7 +4,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..imaging.closer_look import CONTEXT, look_boxes, padded_box, paste_looks, pixel_box
-from ..imaging.held import held_objects, may_hold
+from ..imaging.held import background_leads, held_objects, may_hold
 from ..imaging.resample import block_mean, resize_map
 from ..imaging.subject import (SAME_PLANE, anchored, check_classes, companions, fills, grown, lies_on,
                                main_person_region, portrait_people, select_subject, with_class, with_own_outline,
@@ -206,7 +206,9 @@ class PeopleSegmenter(Segmenter):
         box = padded_box(rows, cols, HOLD_REACH * (rows.stop - rows.start), region.shape)
         y0, y1, x0, x1 = pixel_box(box, region.shape)
         crop = probabilities[:, y0:y1, x0:x1]
-        if not may_hold(1.0 - crop[0] - crop[self._person], region[y0:y1, x0:x1]):
+        # What another class names (a bicycle ridden, a horse) the main-subject rule judges, not the salient model.
+        unnamed = np.where(background_leads(crop), 1.0 - crop[0] - crop[self._person], 0.0)
+        if not may_hold(unnamed, region[y0:y1, x0:x1]):
             return None
         return (y0, y1, x0, x1), kept_threads().submit(
             lambda: self.salient(view(image, box, 2 * SALIENT_LONG_SIDE)))
@@ -221,12 +223,7 @@ class PeopleSegmenter(Segmenter):
         own = main > 0.5
         rows, _ = ndimage.find_objects(own.astype(np.uint8))[0]
         crop = probabilities[:, y0:y1, x0:x1]
-        # Where the background is the likeliest class: surely where it holds half, and
-        # elsewhere (a few pixels) where no other class holds more.
-        free = crop[0] >= 0.5
-        unsure = np.nonzero(~free)
-        free[unsure] = crop[0][unsure] >= crop[1:, unsure[0], unsure[1]].max(axis=0, initial=0.0)
-        free &= chosen[y0:y1, x0:x1] <= 0.5
+        free = background_leads(crop) & (chosen[y0:y1, x0:x1] <= 0.5)
         # Other people as tall as those kept beside the main person.
         outline = grown(own, round(OUTLINE_MARGIN * max(h, w)))
         others, _ = ndimage.label((probabilities[self._person] > 0.5) & ~outline)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from bokehme.imaging.held import held_objects, may_hold
+from bokehme.imaging.held import background_leads, held_objects, may_hold
 
 
 def _scene():
@@ -90,3 +90,11 @@ def test_the_salient_model_is_worth_running_only_beside_something_the_class_mode
     sliver[30:60, 45:46] = 0.1
     faint[50:88, 45:75] = 0.04
     assert not any(may_hold(found, own) for found in (apart, sliver, faint))
+
+
+def test_the_background_leads_where_no_other_class_holds_more():
+    probabilities = np.zeros((3, 2, 3), np.float32)
+    probabilities[:, 0] = [[0.9, 0.4, 0.3], [0.05, 0.35, 0.3], [0.05, 0.25, 0.4]]
+    probabilities[:, 1] = [[0.2, 0.5, 0.34], [0.7, 0.5, 0.33], [0.1, 0.0, 0.33]]
+    leads = background_leads(probabilities)
+    np.testing.assert_array_equal(leads, probabilities.argmax(axis=0) == 0)
