@@ -12,7 +12,6 @@ from ..imaging.subject import (SAME_PLANE, anchored, check_classes, companions, 
 from ..imaging.threads import kept_threads
 from .base import Segmenter
 from .mobilenetv2_deeplab import MOBILENETV2_LONG_SIDE
-from .salient import SALIENT_LONG_SIDE
 
 __all__ = ["PeopleSegmenter"]
 
@@ -210,8 +209,7 @@ class PeopleSegmenter(Segmenter):
         unnamed = np.where(background_leads(crop), 1.0 - crop[0] - crop[self._person], 0.0)
         if not may_hold(unnamed, region[y0:y1, x0:x1]):
             return None
-        return (y0, y1, x0, x1), kept_threads().submit(
-            lambda: self.salient(view(image, box, 2 * SALIENT_LONG_SIDE)))
+        return (y0, y1, x0, x1), kept_threads().submit(lambda: self.salient(view(image, box)))
 
     def _with_held(self, chosen, main, probabilities, box, salient):
         """`chosen` with what the main person holds, pushes or carries, see :mod:`bokehme.imaging.held`.
