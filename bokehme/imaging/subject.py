@@ -418,7 +418,7 @@ def people_in_focus(probabilities, labels, main=None, centre_sigma=0.35, same_pl
     return _with_rim(probability, chosen | ridden, others)
 
 
-def with_class(probabilities, index, probability):
+def with_class(probabilities, index, probability, out=None):
     """Class probabilities with one class's replaced, still summing to 1.
 
     Parameters
@@ -430,6 +430,10 @@ def with_class(probabilities, index, probability):
         The class replaced, not 0.
     probability : (h, w) float32 ndarray
         Its new probability, in [0, 1].
+    out : (C, h, w) float32 ndarray, optional
+        Where the result is written; `probabilities` itself may be given.
+        A closer look's finer map is tens of megabytes: a fresh copy of it
+        costs more than the replacement itself.
 
     Returns
     -------
@@ -441,15 +445,20 @@ def with_class(probabilities, index, probability):
         there, and scaled up they would make an object of nothing.
     """
     old = probabilities[index]
-    gains = probability >= old
+    gains = probability > old
     # Summed, not taken as 1 - old: next to old = 1 the difference is all rounding.
     # Added plane by plane, as a sum over the first axis adds them, without a copy of the others.
     others = probabilities[0].copy()
     for plane in range(1, len(probabilities)):
         if plane != index:
             others += probabilities[plane]
-    scale = np.where(gains, (1.0 - probability) / np.where(others > 0, others, 1.0), 1.0)
-    result = np.multiply(probabilities, scale, dtype=np.float32)
-    result[0] += np.where(gains, 0.0, old - probability).astype(np.float32)
-    result[index] = probability
-    return result
+    # Where the class holds its own (or loses), the others are multiplied by exactly 1.
+    scale = np.where(gains, (1.0 - probability) / np.where(others > 0, others, 1.0), 1.0).astype(np.float32)
+    lost = np.where(gains, 0.0, old - probability).astype(np.float32)
+    if out is None:
+        out = np.multiply(probabilities, scale, dtype=np.float32)
+    else:
+        np.multiply(probabilities, scale, out=out)
+    out[0] += lost
+    out[index] = probability
+    return out

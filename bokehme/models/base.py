@@ -47,7 +47,8 @@ class Segmenter:
         Returns
         -------
         probabilities : (C, h, w) float32 ndarray
-            Probabilities at the model's resolution, summing to 1 over C.
+            Probabilities at the model's resolution, summing to 1 over C; a
+            new array at each call, which the caller may write into.
         """
         raise NotImplementedError
 

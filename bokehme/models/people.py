@@ -4,7 +4,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..imaging.closer_look import CONTEXT, look_boxes, padded_box, paste_looks, pixel_box
-from ..imaging.held import held_objects
+from ..imaging.held import background_leads, held_objects, may_hold
 from ..imaging.resample import block_mean, resize_map
 from ..imaging.subject import (SAME_PLANE, anchored, check_classes, companions, fills, grown, lies_on,
                                main_person_region, portrait_people, select_subject, with_class, with_own_outline,
@@ -121,7 +121,12 @@ class PeopleSegmenter(Segmenter):
         return paste_looks(probabilities, looks, image.shape[:2])
 
     def _with_portraits(self, image, sure_share_below=SURE_SHARE):
-        """Class probabilities with the selfie model's outline of portraits, and where the portraits are."""
+        """Class probabilities with the selfie model's outline of portraits, and where the portraits are.
+
+        The probabilities are this call's own: the person class is replaced
+        in them where it is (a closer look's finer map is tens of megabytes,
+        whose copy would cost more than the replacement).
+        """
         whole = view(image)
         probabilities = self._looked_closer(image, whole, sure_share_below)
         person = probabilities[self._person]
@@ -131,7 +136,7 @@ class PeopleSegmenter(Segmenter):
         selfie = resize_map(self.selfie.class_probabilities(whole)[1], person.shape)
         near = within(framed, self.reach * max(person.shape))
         boosted = np.maximum(person, np.where(near, selfie, 0.0)).astype(np.float32)
-        return with_class(probabilities, self._person, boosted), framed
+        return with_class(probabilities, self._person, boosted, out=probabilities), framed
 
     def class_probabilities(self, image):
         return self._with_portraits(image)[0]
@@ -143,7 +148,8 @@ class PeopleSegmenter(Segmenter):
         main = None
         if people == "all" and "person" in names and self.pose is not None:
             probabilities = with_class(probabilities, self._person,
-                                       self._with_suspected_people(image, probabilities[self._person]))
+                                       self._with_suspected_people(image, probabilities[self._person]),
+                                       out=probabilities)
         person = probabilities[self._person]
         region = main_person_region(person) if "person" in names and self.pose is not None else None
         # A portrait holds nothing that matters, and the selfie model outlines it.  With
@@ -151,7 +157,7 @@ class PeopleSegmenter(Segmenter):
         held = None
         if (self.salient is not None and "person" in names and people != "all" and region is not None
                 and not (framed & region).any()):
-            held = self._look_for_held(image, region)
+            held = self._look_for_held(image, region, probabilities)
         try:
             if region is not None:
                 main = self._own_mask(image, person, region)
@@ -163,7 +169,7 @@ class PeopleSegmenter(Segmenter):
                         # A region of several people touching is left to DeepLabV3.
                         if own is not None and fills(own > 0.5, other):
                             outlined = with_own_outline(outlined, own, OUTLINE_MARGIN)
-                    probabilities = with_class(probabilities, self._person, outlined)
+                    probabilities = with_class(probabilities, self._person, outlined, out=probabilities)
             chosen = select_subject(probabilities, self.labels, names, people, main)
             if held is not None:
                 own = main if main is not None and lies_on(main > 0.5, region) else region.astype(np.float32)
@@ -176,17 +182,20 @@ class PeopleSegmenter(Segmenter):
             raise
         return anchored(chosen)
 
-    def _look_for_held(self, image, region):
+    def _look_for_held(self, image, region, probabilities):
         """Where the salient model looks for what the main person holds, and what it finds there, to come.
 
         It sees a crop around DeepLabV3's region of the main person that
-        reaches :data:`HOLD_REACH` of its height beyond it on every side.
-        The region is known before the pose model outlines the people, so
-        the salient model runs on a kept thread meanwhile (onnxruntime lets
-        go of Python's lock while it runs).
+        reaches :data:`HOLD_REACH` of its height beyond it on every side,
+        when DeepLabV3 sees something there that they may hold
+        (:func:`bokehme.imaging.held.may_hold`).  The region is known
+        before the pose model outlines the people, so the salient model
+        runs on a kept thread meanwhile (onnxruntime lets go of Python's
+        lock while it runs).
 
         Returns
         -------
+        None, or
         box : (top, bottom, left, right) int tuple
             The crop, in pixels of `region`'s map.
         salient : concurrent.futures.Future
@@ -194,7 +203,13 @@ class PeopleSegmenter(Segmenter):
         """
         rows, cols = ndimage.find_objects(region.astype(np.uint8))[0]
         box = padded_box(rows, cols, HOLD_REACH * (rows.stop - rows.start), region.shape)
-        return pixel_box(box, region.shape), kept_threads().submit(lambda: self.salient(view(image, box)))
+        y0, y1, x0, x1 = pixel_box(box, region.shape)
+        crop = probabilities[:, y0:y1, x0:x1]
+        # What another class names (a bicycle ridden, a horse) the main-subject rule judges, not the salient model.
+        unnamed = np.where(background_leads(crop), 1.0 - crop[0] - crop[self._person], 0.0)
+        if not may_hold(unnamed, region[y0:y1, x0:x1]):
+            return None
+        return (y0, y1, x0, x1), kept_threads().submit(lambda: self.salient(view(image, box)))
 
     def _with_held(self, chosen, main, probabilities, box, salient):
         """`chosen` with what the main person holds, pushes or carries, see :mod:`bokehme.imaging.held`.
@@ -206,8 +221,7 @@ class PeopleSegmenter(Segmenter):
         own = main > 0.5
         rows, _ = ndimage.find_objects(own.astype(np.uint8))[0]
         crop = probabilities[:, y0:y1, x0:x1]
-        # Where the background is the likeliest class (a first axis's maximum is quicker than its argmax).
-        free = (crop[0] >= crop[1:].max(axis=0)) & (chosen[y0:y1, x0:x1] <= 0.5)
+        free = background_leads(crop) & (chosen[y0:y1, x0:x1] <= 0.5)
         # Other people as tall as those kept beside the main person.
         outline = grown(own, round(OUTLINE_MARGIN * max(h, w)))
         others, _ = ndimage.label((probabilities[self._person] > 0.5) & ~outline)

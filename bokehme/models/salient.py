@@ -77,6 +77,8 @@ class SalientObject:
         self._session = onnxruntime.InferenceSession(model.SerializeToString(), options,
                                                      providers=["CPUExecutionProvider"])
         self._input = self._session.get_inputs()[0].name
+        # The fused map; the six side outputs it is made of are not fetched.
+        self._output = self._session.get_outputs()[0].name
 
     def __call__(self, image, long_side=SALIENT_LONG_SIDE):
         """The salient object's probability.
@@ -101,6 +103,6 @@ class SalientObject:
         pixels = resize_image(image, size)[0].permute(1, 2, 0).numpy()
         pixels = pixels / max(float(pixels.max()), 1e-6)
         planes = ((pixels - MEAN) / STD).transpose(2, 0, 1)[None].astype(np.float32)
-        found = self._session.run(None, {self._input: planes})[0][0, 0]
+        found = self._session.run([self._output], {self._input: planes})[0][0, 0]
         low, high = float(found.min()), float(found.max())
         return ((found - low) / max(high - low, 1e-6)).astype(np.float32)

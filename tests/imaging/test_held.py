@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from bokehme.imaging.held import held_objects
+from bokehme.imaging.held import background_leads, held_objects, may_hold
 
 
 def _scene():
@@ -73,3 +73,28 @@ def test_what_a_class_is_named_for_is_not_the_salient_models_to_add():
     free = ~own
     free[50:88, 45:75] = False  # a car the user did not ask for
     assert not held_objects(salient, own, background, free, others).any()
+
+
+def test_the_salient_model_is_worth_running_only_beside_something_the_class_model_sees():
+    _, own, _, _ = _scene()
+    objects = np.zeros(own.shape, np.float32)
+    objects[own] = 0.01  # the rounding a person's sure pixels leave to other classes
+    assert not may_hold(objects, own)
+    # A stroller the class model gives a tenth to chairs and bicycles, in front of the hands.
+    stroller = objects.copy()
+    stroller[50:88, 45:75] = 0.1
+    assert may_hold(stroller, own)
+    # The same a little way off, or a sliver along the person, or all but sure background: nothing to hold.
+    apart, sliver, faint = objects.copy(), objects.copy(), objects.copy()
+    apart[50:88, 55:85] = 0.1
+    sliver[30:60, 45:46] = 0.1
+    faint[50:88, 45:75] = 0.04
+    assert not any(may_hold(found, own) for found in (apart, sliver, faint))
+
+
+def test_the_background_leads_where_no_other_class_holds_more():
+    probabilities = np.zeros((3, 2, 3), np.float32)
+    probabilities[:, 0] = [[0.9, 0.4, 0.3], [0.05, 0.35, 0.3], [0.05, 0.25, 0.4]]
+    probabilities[:, 1] = [[0.2, 0.5, 0.34], [0.7, 0.5, 0.33], [0.1, 0.0, 0.33]]
+    leads = background_leads(probabilities)
+    np.testing.assert_array_equal(leads, probabilities.argmax(axis=0) == 0)

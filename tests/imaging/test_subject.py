@@ -256,3 +256,21 @@ def test_a_class_lowered_where_the_model_was_sure_gives_its_share_to_the_backgro
     # Raised, the person takes its gain from the other classes in proportion.
     assert result[12, 1, 0] < 1e-6 and result[0, 1, 0] < 1e-6
     assert result[12, 1, 1] / result[0, 1, 1] == pytest.approx(probabilities[12, 1, 1] / probabilities[0, 1, 1])
+
+
+def test_a_class_replaced_in_place_is_the_class_replaced_in_a_copy():
+    rng = np.random.default_rng(3)
+    logits = rng.normal(0, 4, (21, 30, 40)).astype(np.float32)
+    probabilities = (np.exp(logits) / np.exp(logits).sum(axis=0)).astype(np.float32)
+    person = rng.uniform(0, 1, (30, 40)).astype(np.float32)
+    kept = probabilities.copy()
+    copied = with_class(probabilities, 15, person)
+    np.testing.assert_array_equal(probabilities, kept)  # without `out`, the input is left as it was
+    in_place = with_class(probabilities, 15, person, out=probabilities)
+    assert in_place is probabilities
+    np.testing.assert_array_equal(in_place, copied)
+    assert np.allclose(copied.sum(axis=0), 1.0, atol=1e-5)
+    # A map laid out channels-last (as torchvision's softmax may leave it) is written where it lies.
+    strided = np.ascontiguousarray(kept.transpose(1, 2, 0)).transpose(2, 0, 1)
+    np.testing.assert_array_equal(with_class(strided, 15, person, out=strided), copied)
+    np.testing.assert_array_equal(strided, copied)
