@@ -73,7 +73,6 @@ def held_objects(salient, own, background, free, others):
     return np.where(np.isin(regions, held), salient, 0.0).astype(np.float32)
 
 
-
 def may_hold(objects, person):
     """Whether the class model sees anything beside a person that they could hold.
 
