@@ -5,8 +5,8 @@ subject's alpha); only the subject's probability carries state from one
 frame to the next, steadied where the picture stands still and reset at a
 cut (:mod:`bokehme.imaging.temporal`).  That state is the only sequential
 step: the matte and the rendering of consecutive frames are independent, so
-:meth:`FrameRenderer.render_frames` runs several at once, in order, each in
-a process of its own (:mod:`bokehme.video.workers`).
+:meth:`FrameRenderer.render_frames` runs several at once, in order, in
+threads or in processes of their own (:mod:`bokehme.video.workers`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 from ..imaging.resample import resize_image_to_uint8, resize_map, size_for_long_side
 from ..imaging.temporal import frame_thumbnail, scene_cut, steady_probability
 from ..options import Options
-from .workers import FRAME_EDGE_PIXELS, FrameWorkers, matte_and_render, start_server
+from .workers import FRAME_EDGE_PIXELS, FrameThreads, FrameWorkers, matte_and_render
 
 __all__ = ["FrameRenderer", "RenderedFrame", "FRAME_EDGE_PIXELS"]
 
@@ -60,9 +60,6 @@ class FrameRenderer:
         if every < 1:
             raise ValueError("every must be at least 1")
         self.options, self.segmenter, self.every = options, segmenter, every
-        # The frame workers' fork server imports its libraries while the
-        # caller opens its source.
-        start_server()
         self.frames = 0
         self.seconds = defaultdict(float)
         self._probability = None  # the segmenter's latest, unsteadied
@@ -114,18 +111,30 @@ class FrameRenderer:
         self._add(seconds)
         return RenderedFrame(image, alpha)
 
-    def render_frames(self, frames: Iterable[tuple], workers: int = 2) -> Iterator[RenderedFrame]:
-        """Render ``(pixels, background)`` pairs in order, up to `workers` at once, in worker processes.
+    def render_frames(self, frames: Iterable[tuple], workers: int = 2,
+                      processes: bool = False) -> Iterator[RenderedFrame]:
+        """Render ``(pixels, background)`` pairs in order, up to `workers` at once.
 
         While the workers are busy, the subject of one frame more is found
         (the segmenter and the steadying are sequential: done between two
         renderings, they would leave a core idle); it waits for the first
         worker free.  A frame is taken from `frames` only then, so a live
         source hands over its newest frame, not an old one; and only once
-        the workers have started (:mod:`bokehme.video.workers`).
+        the workers have started.
+
+        Parameters
+        ----------
+        frames : iterable of (pixels, background)
+        workers : int
+        processes : bool
+            The workers are processes, each with a Python lock of its own
+            (:class:`~bokehme.video.workers.FrameWorkers`), rather than
+            threads of this one: the live loop's choice.  A clip's decoding
+            and encoding share the cores, and there threads do better
+            (README, "Video files").
         """
         pending = deque()
-        with FrameWorkers(workers, self.options) as pool:
+        with (FrameWorkers if processes else FrameThreads)(workers, self.options) as pool:
             for pixels, background in frames:
                 probability = self.probability(pixels)
                 pending.append(pool.submit(pixels, probability, background))

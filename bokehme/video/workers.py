@@ -20,6 +20,7 @@ import multiprocessing
 import pickle
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from multiprocessing import shared_memory
 
 import numpy as np
@@ -28,7 +29,8 @@ import torch
 from ..imaging.matte import refine_alpha
 from ..pipeline import render
 
-__all__ = ["FRAME_EDGE_PIXELS", "FrameWorkers", "WorkerLost", "cpu_seconds", "matte_and_render", "start_server"]
+__all__ = ["FRAME_EDGE_PIXELS", "FrameThreads", "FrameWorkers", "WorkerLost", "cpu_seconds", "matte_and_render",
+           "start_server"]
 
 #: Working size of a frame's soft-edge colour estimate (photos take 5e5): a
 #: frame has a few dozen milliseconds, and its coarser estimate costs fine
@@ -124,17 +126,21 @@ def start_server():
         forkserver.ensure_running()
 
 
-def _layout(frame_shape, probability_shape, background):
-    """Where each array of a frame lies in its slot: name -> (offset, shape, dtype), and the bytes in all."""
-    height, width = frame_shape[:2]
-    arrays = [("pixels", (height, width, 3), np.uint8), ("probability", tuple(probability_shape), np.float32),
-              ("image", (height, width, 3), np.uint8), ("alpha", (height, width), np.float32)]
-    if background:
-        arrays.append(("background", (height, width, 3), np.float32))
+def _layout(given):
+    """Where each array of a frame lies in its slot: name -> (offset, shape, dtype), and the bytes in all.
+
+    `given` maps ``"pixels"``, ``"probability"`` and maybe ``"background"``
+    to their ``(shape, dtype)``, kept as they are (a background of the wrong
+    size is the rendering's error to raise, as in one process); the
+    rendering and the alpha come back as a frame's, uint8 and float32.
+    """
+    height, width = given["pixels"][0][:2]
+    arrays = [(name, tuple(shape), np.dtype(dtype)) for name, (shape, dtype) in given.items()]
+    arrays += [("image", (height, width, 3), np.dtype(np.uint8)), ("alpha", (height, width), np.dtype(np.float32))]
     layout, offset = {}, 0
     for name, shape, dtype in arrays:
         layout[name] = (offset, shape, dtype)
-        offset += -(-int(np.prod(shape)) * np.dtype(dtype).itemsize // _ALIGN) * _ALIGN
+        offset += -(-int(np.prod(shape)) * dtype.itemsize // _ALIGN) * _ALIGN
     return layout, offset
 
 
@@ -157,12 +163,12 @@ def _serve(connection, threads):
                 return
             if task is None:
                 return
-            name, live, frame_shape, probability_shape, background, options = task
+            name, live, given, options = task
             for gone in [other for other in attached if other not in live]:  # a slot grown anew
                 attached.pop(gone).close()
             if name not in attached:
                 attached[name] = shared_memory.SharedMemory(name)
-            layout, _ = _layout(frame_shape, probability_shape, background)
+            layout, _ = _layout(given)
             views = _views(attached[name].buf, layout)
             try:
                 image, alpha, seconds = matte_and_render(views["pixels"], views["probability"],
@@ -235,7 +241,11 @@ class FrameWorkers:
     def submit(self, pixels, probability, background=None):
         """Hand a frame to its worker; returns the ticket :meth:`result` takes, in the order handed."""
         index = self._handed
-        layout, size = _layout(pixels.shape, probability.shape, background is not None)
+        arrays = {"pixels": pixels, "probability": probability}
+        if background is not None:
+            arrays["background"] = background
+        given = {name: (array.shape, array.dtype.str) for name, array in arrays.items()}
+        layout, size = _layout(given)
         slot = index % len(self._slots)
         memory = self._slots[slot]
         if memory is None or memory.size < size:
@@ -245,15 +255,13 @@ class FrameWorkers:
                 self._slots[slot] = None
             memory = self._slots[slot] = shared_memory.SharedMemory(create=True, size=size)
         views = _views(memory.buf, layout)
-        views["pixels"][...] = pixels
-        views["probability"][...] = probability
-        if background is not None:
-            views["background"][...] = background
+        for name, array in arrays.items():
+            views[name][...] = array
         del views
         live = [slot.name for slot in self._slots if slot is not None]
         worker = self._workers[index % len(self._workers)]
         try:
-            worker[1].send((memory.name, live, pixels.shape, probability.shape, background is not None, self.options))
+            worker[1].send((memory.name, live, given, self.options))
         except OSError:
             raise self._lost(worker[0]) from None
         self._handed += 1
@@ -313,3 +321,35 @@ class FrameWorkers:
                 memory.close()
                 memory.unlink()
         self._slots = [None] * len(self._slots)
+
+
+class FrameThreads:
+    """Threads of this process that matte and render frames: :class:`FrameWorkers`' interface, one Python lock.
+
+    Parameters
+    ----------
+    count : int
+    options : Options
+    """
+
+    def __init__(self, count, options):
+        self.options = options
+        self._pool = ThreadPoolExecutor(count, thread_name_prefix="bokehme-render")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def submit(self, pixels, probability, background=None):
+        """Hand a frame to the threads; returns the ticket :meth:`result` takes."""
+        return self._pool.submit(matte_and_render, pixels, probability, background, self.options)
+
+    def result(self, ticket):
+        """The frame's ``(image, alpha, (matte seconds, render seconds))``; what rendering it raised."""
+        return ticket.result()
+
+    def close(self):
+        """Wait for the frames being rendered; drop those not started."""
+        self._pool.shutdown(cancel_futures=True)

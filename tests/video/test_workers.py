@@ -63,17 +63,18 @@ class HalfSubject:
 
 def test_workers_hand_back_frames_in_order_as_this_process_renders_them():
     options = Options(radius=8)
-    given = frames(7)
     backdrop = np.random.default_rng(2).random((120, 160, 3), dtype=np.float32)
-    expected = [matte_and_render(pixels, probability, backdrop if i % 2 else None, options)
-                for i, (pixels, probability) in enumerate(given)]
+    # Every other frame on a new background: each slot of shared memory
+    # holds frames with and without one in turn.
+    given = [(pixels, probability, backdrop if index % 2 else None)
+             for index, (pixels, probability) in enumerate(frames(7))]
+    expected = [matte_and_render(*frame, options) for frame in given]
     with FrameWorkers(3, options) as workers:
-        tickets = [workers.submit(pixels, probability, backdrop if i % 2 else None)
-                   for i, (pixels, probability) in enumerate(given[:4])]
+        tickets = [workers.submit(*frame) for frame in given[:4]]  # three rendering, one handed ahead
         results = []
-        for pixels, probability in given[4:]:
+        for frame in given[4:]:
             results.append(workers.result(tickets.pop(0)))
-            tickets.append(workers.submit(pixels, probability, backdrop if len(results) % 2 == 1 else None))
+            tickets.append(workers.submit(*frame))
         results += [workers.result(ticket) for ticket in tickets]
     for (image, alpha, _), (want_image, want_alpha, _) in zip(results, expected):
         assert np.array_equal(image, want_image) and np.array_equal(alpha, want_alpha)
@@ -125,7 +126,7 @@ def test_ctrl_c_while_frames_render_stops_every_worker():
     FrameWorkers.__init__ = watched
     try:
         with pytest.raises(KeyboardInterrupt):
-            for _ in renderer.render_frames(source()):
+            for _ in renderer.render_frames(source(), processes=True):
                 pass
     finally:
         FrameWorkers.__init__ = original
