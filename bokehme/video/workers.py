@@ -1,9 +1,10 @@
-"""Frame workers: the matte and rendering of frames in processes of their own.
+"""Frame workers: the matte and rendering of frames in threads, or in processes of their own.
 
 A frame's matte and rendering are numpy, OpenCV and torch calls, which work
 outside Python's lock, joined by Python that holds it; two frame workers as
-threads of one process wait on each other for the lock.  As processes, each
-has an interpreter, and a lock, of its own.  A frame, its probability and
+threads of one process (:class:`FrameThreads`) wait on each other for the
+lock.  As processes (:class:`FrameWorkers`), each has an interpreter, and a
+lock, of its own, for a little more CPU a frame.  A frame, its probability and
 its background go to a worker, and its rendering and alpha come back,
 through shared memory; the pipe to each worker carries only which slot of
 that memory to read and the options.
@@ -150,9 +151,11 @@ def _views(buffer, layout):
 
 def _serve(connection, threads):
     """A worker's life: render what the pipe names until it says stop or the main process is gone."""
-    # Ctrl-C reaches every process of the terminal's group: the main
-    # process decides what stops, and tells the workers.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Ctrl-C and a closed terminal reach every process of the terminal's
+    # group: the main process decides what stops, and tells the workers.
+    for number in (signal.SIGINT, getattr(signal, "SIGHUP", None)):
+        if number is not None:
+            signal.signal(number, signal.SIG_IGN)
     torch.set_num_threads(threads)
     attached = {}
     try:
@@ -211,7 +214,10 @@ class FrameWorkers:
     Notes
     -----
     A context manager: leaving it stops the workers (after the frames they
-    hold) and frees the shared memory, whatever the reason.
+    hold) and frees the shared memory, whatever the reason.  As in any
+    program that starts processes this way, a script that renders through
+    it runs its work under ``if __name__ == "__main__":`` (each worker
+    imports the script).
     """
 
     def __init__(self, count, options):
@@ -258,7 +264,7 @@ class FrameWorkers:
         for name, array in arrays.items():
             views[name][...] = array
         del views
-        live = [slot.name for slot in self._slots if slot is not None]
+        live = [kept.name for kept in self._slots if kept is not None]
         worker = self._workers[index % len(self._workers)]
         try:
             worker[1].send((memory.name, live, given, self.options))
@@ -288,7 +294,7 @@ class FrameWorkers:
         views = _views(memory.buf, layout)
         image, alpha = views["image"].copy(), views["alpha"].copy()
         del views
-        return image, alpha, payload
+        return image, alpha, payload[:2]
 
     @staticmethod
     def _lost(process):
