@@ -9,13 +9,15 @@ filmed by a panning camera), opens it as ``bokehme live --camera FILE`` does
 (every frame, in order) and runs the session into a sink that drops the
 frames (a virtual webcam costs a copy; ``--record`` encodes them instead, as
 ``--output FILE``).  Printed: frames per second over the session (start-up
-not counted), the CPU milliseconds per frame over all threads (the session
-with its start-up; two cores give 66 ms a frame at 30 fps) and the mean
+not counted), the CPU milliseconds per frame over all threads and the frame
+workers' processes (the session with its start-up; two cores give 66 ms a
+frame at 30 fps), how busy that kept the machine's cores and the mean
 milliseconds per frame of each stage: waiting for the next frame, segment,
 matte, render (with quantizing), and output (sending, in a thread of its own).
 """
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -54,11 +56,12 @@ def main():
     from bokehme.models.loading import load_segmenter
     from bokehme.options import Options
     from bokehme.video.renderer import FrameRenderer
+    from bokehme.video.workers import cpu_seconds
 
     segmenter = load_segmenter(args.model, args.weights)
     print(f"model {args.model}, {args.frames} frames a size, torch threads {torch.get_num_threads()}, "
           f"{'recording' if args.record else 'frames dropped after output'}")
-    print(f"{'size':>10} {'fps':>6} {'cpu':>6}  " + " ".join(f"{stage:>8}" for stage in
+    print(f"{'size':>10} {'fps':>6} {'cpu':>6} {'busy':>5}  " + " ".join(f"{stage:>8}" for stage in
                                                     ("wait", "segment", "matte", "render", "output")) + "  ms/frame")
     with tempfile.TemporaryDirectory() as scratch:
         for size in args.sizes.split(","):
@@ -67,7 +70,7 @@ def main():
             make_clip(clip, width, height, args.frames)
             source = open_source(str(clip))
             renderer = FrameRenderer(Options(), segmenter)
-            start_cpu = time.process_time()
+            start_cpu = time.process_time() + cpu_seconds()
             try:
                 if args.record:
                     holder = {}
@@ -83,9 +86,10 @@ def main():
                     stats = run_session(source, renderer, [Drop()])
             finally:
                 source.close()
-            cpu = 1000 * (time.process_time() - start_cpu) / max(stats.frames, 1)
+            cpu = 1000 * (time.process_time() + cpu_seconds() - start_cpu) / max(stats.frames, 1)
             ms = stats.milliseconds()
-            print(f"{size:>10} {stats.fps:6.1f} {cpu:6.1f}  " + " ".join(f"{ms.get(stage, 0):8.1f}" for stage in
+            busy = 100 * cpu * stats.frames / 1000 / max(stats.seconds, 1e-9) / (os.cpu_count() or 1)
+            print(f"{size:>10} {stats.fps:6.1f} {cpu:6.1f} {busy:4.0f}%  " + " ".join(f"{ms.get(stage, 0):8.1f}" for stage in
                                                               ("wait", "segment", "matte", "render", "output")))
 
 

@@ -106,7 +106,9 @@ def run_session(source, renderer, sinks, *, frames=None, background=None, stop=N
             waited = time.perf_counter()
 
     try:
-        for rendered in renderer.render_frames(capture()):
+        # Rendering in processes: the loop's own threads (capture, output)
+        # are light, and two frames' rendering no longer share one lock.
+        for rendered in renderer.render_frames(capture(), processes=True):
             if source.live:
                 try:  # the output is behind: the older frame gives way
                     outbox.get_nowait()

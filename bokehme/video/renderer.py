@@ -5,31 +5,24 @@ subject's alpha); only the subject's probability carries state from one
 frame to the next, steadied where the picture stands still and reset at a
 cut (:mod:`bokehme.imaging.temporal`).  That state is the only sequential
 step: the matte and the rendering of consecutive frames are independent, so
-:meth:`FrameRenderer.render_frames` runs several at once, in order.
+:meth:`FrameRenderer.render_frames` runs several at once, in order, in
+threads or in processes of their own (:mod:`bokehme.video.workers`).
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import defaultdict, deque
-from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable, Iterator, NamedTuple
 
 import numpy as np
 
-from ..imaging.matte import refine_alpha
 from ..imaging.resample import resize_image_to_uint8, resize_map, size_for_long_side
 from ..imaging.temporal import frame_thumbnail, scene_cut, steady_probability
 from ..options import Options
-from ..pipeline import render
+from .workers import FRAME_EDGE_PIXELS, FrameThreads, FrameWorkers, matte_and_render
 
 __all__ = ["FrameRenderer", "RenderedFrame", "FRAME_EDGE_PIXELS"]
-
-#: Working size of a frame's soft-edge colour estimate (photos take 5e5): a
-#: frame has a few dozen milliseconds, and its coarser estimate costs fine
-#: strands a little of their colour (README, "Video files").
-FRAME_EDGE_PIXELS = 3e4
 
 
 class RenderedFrame(NamedTuple):
@@ -69,7 +62,6 @@ class FrameRenderer:
         self.options, self.segmenter, self.every = options, segmenter, every
         self.frames = 0
         self.seconds = defaultdict(float)
-        self._timing = threading.Lock()
         self._probability = None  # the segmenter's latest, unsteadied
         self._steady = None
         self._thumbnail = None
@@ -102,7 +94,7 @@ class FrameRenderer:
             steady = steady_probability(self._steady, self._probability, self._thumbnail, thumbnail)
         self._steady, self._thumbnail = steady, thumbnail
         self.frames += 1
-        self._count("segment", start)
+        self.seconds["segment"] += time.perf_counter() - start
         return steady
 
     def render(self, pixels: np.ndarray, background: np.ndarray | None = None) -> RenderedFrame:
@@ -115,46 +107,47 @@ class FrameRenderer:
         background : (H, W, 3) float32 ndarray, optional
             Replaces the background instead of blurring it (see :func:`bokehme.render`).
         """
-        return self._finish(pixels, self.probability(pixels), background)
+        image, alpha, seconds = matte_and_render(pixels, self.probability(pixels), background, self.options)
+        self._add(seconds)
+        return RenderedFrame(image, alpha)
 
-    def render_frames(self, frames: Iterable[tuple], workers: int = 2) -> Iterator[RenderedFrame]:
+    def render_frames(self, frames: Iterable[tuple], workers: int = 2,
+                      processes: bool = False) -> Iterator[RenderedFrame]:
         """Render ``(pixels, background)`` pairs in order, up to `workers` at once.
 
         While the workers are busy, the subject of one frame more is found
         (the segmenter and the steadying are sequential: done between two
         renderings, they would leave a core idle); it waits for the first
         worker free.  A frame is taken from `frames` only then, so a live
-        source hands over its newest frame, not an old one.
+        source hands over its newest frame, not an old one; and only once
+        the workers have started.
+
+        Parameters
+        ----------
+        frames : iterable of (pixels, background)
+        workers : int
+        processes : bool
+            The workers are processes, each with a Python lock of its own
+            (:class:`~bokehme.video.workers.FrameWorkers`), rather than
+            threads of this one: the live loop's choice.  A clip's decoding
+            and encoding share the cores, and there threads do better
+            (README, "Video files").
         """
         pending = deque()
-        with ThreadPoolExecutor(workers, thread_name_prefix="bokehme-render") as pool:
-            try:
-                for pixels, background in frames:
-                    probability = self.probability(pixels)
-                    pending.append(pool.submit(self._finish, pixels, probability, background))
-                    if len(pending) > workers:
-                        yield pending.popleft().result()
-                while pending:
-                    yield pending.popleft().result()
-            finally:
-                for future in pending:
-                    future.cancel()
+        with (FrameWorkers if processes else FrameThreads)(workers, self.options) as pool:
+            for pixels, background in frames:
+                probability = self.probability(pixels)
+                pending.append(pool.submit(pixels, probability, background))
+                if len(pending) > workers:
+                    yield self._collect(pool, pending.popleft())
+            while pending:
+                yield self._collect(pool, pending.popleft())
 
-    def _finish(self, pixels, probability, background):
-        """Matte and render one frame whose steadied probability is known."""
-        start = time.perf_counter()
-        # The 8-bit frame goes in as it is: the imaging reads it as v / 255
-        # where it needs floats, and hands back 8 bits.
-        alpha = refine_alpha(pixels, probability)
-        matted = self._count("matte", start)
-        out = render(pixels, self.options, mask=alpha, background=background, probability=probability,
-                     edge_pixels=FRAME_EDGE_PIXELS).image
-        self._count("render", matted)
-        return RenderedFrame(out, alpha)
+    def _collect(self, pool, ticket):
+        image, alpha, seconds = pool.result(ticket)
+        self._add(seconds)
+        return RenderedFrame(image, alpha)
 
-    def _count(self, stage, start):
-        """Add the time since `start` to `stage`; the time now."""
-        now = time.perf_counter()
-        with self._timing:
-            self.seconds[stage] += now - start
-        return now
+    def _add(self, seconds):
+        self.seconds["matte"] += seconds[0]
+        self.seconds["render"] += seconds[1]

@@ -82,7 +82,8 @@ def test_a_probability_whose_resolution_changes_from_frame_to_frame_is_steadied(
     assert all((alpha[144, 100:180] == 1).all() for alpha in alphas)
 
 
-def test_frames_rendered_together_are_those_rendered_one_by_one_and_the_source_is_read_one_ahead(selfie):
+@pytest.mark.parametrize("processes", [False, True], ids=["threads", "processes"])
+def test_frames_rendered_together_are_those_rendered_one_by_one_and_the_source_is_read_one_ahead(selfie, processes):
     frames = still_clip(6, seed=1)
     one_by_one = FrameRenderer(Options(), selfie)
     expected = [one_by_one.render(frame).pixels for frame in frames]
@@ -95,7 +96,7 @@ def test_frames_rendered_together_are_those_rendered_one_by_one_and_the_source_i
 
     together = FrameRenderer(Options(), selfie)
     handed = []
-    for rendered in together.render_frames(source(), workers=2):
+    for rendered in together.render_frames(source(), workers=2, processes=processes):
         handed.append(len(taken))
         assert np.array_equal(rendered.pixels, expected[len(handed) - 1])
     assert len(handed) == len(frames)

@@ -1,0 +1,361 @@
+"""Frame workers: the matte and rendering of frames in threads, or in processes of their own.
+
+A frame's matte and rendering are numpy, OpenCV and torch calls, which work
+outside Python's lock, joined by Python that holds it; two frame workers as
+threads of one process (:class:`FrameThreads`) wait on each other for the
+lock.  As processes (:class:`FrameWorkers`), each has an interpreter, and a
+lock, of its own, for a little more CPU a frame.  A frame, its probability and
+its background go to a worker, and its rendering and alpha come back,
+through shared memory; the pipe to each worker carries only which slot of
+that memory to read and the options.
+
+The processes start from a fork server that has imported the libraries
+the imaging code uses once (:func:`start_server`), never by forking the
+main process itself, whose torch, OpenMP and MediaPipe threads a fork would
+leave behind half-copied.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
+from multiprocessing import shared_memory
+
+import numpy as np
+import torch
+
+from ..imaging.matte import refine_alpha
+from ..pipeline import render
+
+__all__ = ["FRAME_EDGE_PIXELS", "FrameThreads", "FrameWorkers", "WorkerLost", "cpu_seconds", "matte_and_render",
+           "start_server"]
+
+#: Working size of a frame's soft-edge colour estimate (photos take 5e5): a
+#: frame has a few dozen milliseconds, and its coarser estimate costs fine
+#: strands a little of their colour (README, "Video files").
+FRAME_EDGE_PIXELS = 3e4
+
+# Shared memory is laid out in whole cache lines.
+_ALIGN = 64
+
+# What the fork server imports for every worker (most of a worker's start).
+# Libraries only: bokehme's own imaging code runs torch operations as it is
+# imported, which start OpenMP's threads, and a forked child's first parallel
+# operation would wait forever for threads it does not have; and Python 3.11's
+# fork server imports before it takes the caller's ``sys.path``, so it could
+# find another copy of bokehme.  Each worker imports bokehme itself (0.1 s).
+_SERVER_IMPORTS = ["numpy", "cv2", "scipy.ndimage", "torch"]
+
+
+class WorkerLost(RuntimeError):
+    """A frame worker process ended without answering (killed, or out of memory).
+
+    Attributes
+    ----------
+    exitcode : int or None
+        The process's exit status; minus the signal's number if one ended it.
+    """
+
+    def __init__(self, exitcode):
+        super().__init__(f"a frame worker process ended unexpectedly (exit status {exitcode})")
+        self.exitcode = exitcode
+
+
+def matte_and_render(pixels, probability, background, options):
+    """Matte and render one frame whose steadied probability is known.
+
+    Parameters
+    ----------
+    pixels : (H, W, 3) uint8 ndarray
+        The frame, sRGB.
+    probability : (h, w) float32 ndarray
+        Its steadied subject probability.
+    background : (H, W, 3) float32 ndarray or None
+        Replaces the background instead of blurring it.
+    options : Options
+
+    Returns
+    -------
+    image : (H, W, 3) uint8 ndarray
+    alpha : (H, W) float32 ndarray
+    seconds : tuple of float
+        The matte's and the rendering's.
+    """
+    start = time.perf_counter()
+    # The 8-bit frame goes in as it is: the imaging reads it as v / 255
+    # where it needs floats, and hands back 8 bits.
+    alpha = refine_alpha(pixels, probability)
+    matted = time.perf_counter()
+    image = render(pixels, options, mask=alpha, background=background, probability=probability,
+                   edge_pixels=FRAME_EDGE_PIXELS).image
+    return image, alpha, (matted - start, time.perf_counter() - matted)
+
+
+# CPU seconds of the workers stopped so far.
+_spent = [0.0]
+
+
+def cpu_seconds():
+    """CPU time spent by this process's frame workers that have stopped (each until its last frame).
+
+    Their processes are not this one's children (they come from the fork
+    server), so the operating system's accounting of this process and its
+    children leaves them out: benchmarks add this.
+    """
+    return _spent[0]
+
+
+def _context():
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def start_server():
+    """Start the fork server the workers come from, if it is not running; returns at once.
+
+    It imports the libraries the imaging code uses (a second or two of CPU,
+    once a process) while the caller goes on, loading a model, say.
+    """
+    context = _context()
+    if context.get_start_method() == "forkserver":
+        context.set_forkserver_preload(_SERVER_IMPORTS)
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
+def _layout(given):
+    """Where each array of a frame lies in its slot: name -> (offset, shape, dtype), and the bytes in all.
+
+    `given` maps ``"pixels"``, ``"probability"`` and maybe ``"background"``
+    to their ``(shape, dtype)``, kept as they are (a background of the wrong
+    size is the rendering's error to raise, as in one process); the
+    rendering and the alpha come back as a frame's, uint8 and float32.
+    """
+    height, width = given["pixels"][0][:2]
+    arrays = [(name, tuple(shape), np.dtype(dtype)) for name, (shape, dtype) in given.items()]
+    arrays += [("image", (height, width, 3), np.dtype(np.uint8)), ("alpha", (height, width), np.dtype(np.float32))]
+    layout, offset = {}, 0
+    for name, shape, dtype in arrays:
+        layout[name] = (offset, shape, dtype)
+        offset += -(-int(np.prod(shape)) * dtype.itemsize // _ALIGN) * _ALIGN
+    return layout, offset
+
+
+def _views(buffer, layout):
+    return {name: np.ndarray(shape, dtype, buffer, offset) for name, (offset, shape, dtype) in layout.items()}
+
+
+def _serve(connection, threads):
+    """A worker's life: render what the pipe names until it says stop or the main process is gone."""
+    # Ctrl-C and a closed terminal reach every process of the terminal's
+    # group: the main process decides what stops, and tells the workers.
+    for number in (signal.SIGINT, getattr(signal, "SIGHUP", None)):
+        if number is not None:
+            signal.signal(number, signal.SIG_IGN)
+    torch.set_num_threads(threads)
+    attached = {}
+    try:
+        while True:
+            try:
+                task = connection.recv()
+            except EOFError:
+                return
+            if task is None:
+                return
+            name, live, given, options = task
+            for gone in [other for other in attached if other not in live]:  # a slot grown anew
+                attached.pop(gone).close()
+            if name not in attached:
+                attached[name] = shared_memory.SharedMemory(name)
+            layout, _ = _layout(given)
+            views = _views(attached[name].buf, layout)
+            try:
+                image, alpha, seconds = matte_and_render(views["pixels"], views["probability"],
+                                                         views.get("background"), options)
+                views["image"][...] = image
+                views["alpha"][...] = alpha
+                reply = ("done", seconds + (time.process_time(),))
+            except Exception as error:  # raised again in the main process, as itself
+                reply = ("failed", _portable(error))
+            # The views borrow the memory, which cannot be closed while they live.
+            del views
+            connection.send(reply)
+    finally:
+        for memory in attached.values():
+            memory.close()
+
+
+def _portable(error):
+    """A copy of `error` that crosses to the main process (and holds none of this one's frames)."""
+    try:
+        return pickle.loads(pickle.dumps(error))
+    except Exception:
+        return RuntimeError(f"{type(error).__name__}: {error}")
+
+
+class FrameWorkers:
+    """Worker processes that matte and render frames, in the order handed to them.
+
+    Frame ``i`` goes to worker ``i % count``, so each worker's frames come
+    back in order; ``count + 1`` slots of shared memory hold the frames
+    being rendered and one handed over ahead.
+
+    Parameters
+    ----------
+    count : int
+        Worker processes.
+    options : Options
+        What every frame is rendered with.
+
+    Notes
+    -----
+    A context manager: leaving it stops the workers (after the frames they
+    hold) and frees the shared memory, whatever the reason.  As in any
+    program that starts processes this way, a script that renders through
+    it runs its work under ``if __name__ == "__main__":`` (each worker
+    imports the script).
+    """
+
+    def __init__(self, count, options):
+        start_server()
+        context = _context()
+        self.options = options
+        # The cores torch would use here, shared: the workers render at once.
+        threads = max(1, torch.get_num_threads() // count)
+        self._workers, self._slots, self._handed, self._cpu = [], [None] * (count + 1), 0, {}
+        try:
+            for _ in range(count):
+                ours, theirs = context.Pipe()
+                process = context.Process(target=_serve, args=(theirs, threads), name="bokehme-frame", daemon=True)
+                process.start()
+                theirs.close()
+                self._workers.append((process, ours))
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def submit(self, pixels, probability, background=None):
+        """Hand a frame to its worker; returns the ticket :meth:`result` takes, in the order handed."""
+        index = self._handed
+        arrays = {"pixels": pixels, "probability": probability}
+        if background is not None:
+            arrays["background"] = background
+        given = {name: (array.shape, array.dtype.str) for name, array in arrays.items()}
+        layout, size = _layout(given)
+        slot = index % len(self._slots)
+        memory = self._slots[slot]
+        if memory is None or memory.size < size:
+            if memory is not None:
+                memory.close()
+                memory.unlink()
+                self._slots[slot] = None
+            memory = self._slots[slot] = shared_memory.SharedMemory(create=True, size=size)
+        views = _views(memory.buf, layout)
+        for name, array in arrays.items():
+            views[name][...] = array
+        del views
+        live = [kept.name for kept in self._slots if kept is not None]
+        worker = self._workers[index % len(self._workers)]
+        try:
+            worker[1].send((memory.name, live, given, self.options))
+        except OSError:
+            raise self._lost(worker[0]) from None
+        self._handed += 1
+        return worker, memory, layout
+
+    def result(self, ticket):
+        """The frame's ``(image, alpha, (matte seconds, render seconds))``, copied out of shared memory.
+
+        Raises
+        ------
+        Exception
+            What rendering the frame raised in its worker.
+        WorkerLost
+            If the worker ended without answering.
+        """
+        (process, connection), memory, layout = ticket
+        try:
+            status, payload = connection.recv()
+        except (EOFError, OSError):
+            raise self._lost(process) from None
+        if status == "failed":
+            raise payload
+        self._cpu[id(connection)] = payload[2]
+        views = _views(memory.buf, layout)
+        image, alpha = views["image"].copy(), views["alpha"].copy()
+        del views
+        return image, alpha, payload[:2]
+
+    @staticmethod
+    def _lost(process):
+        process.join(1)
+        return WorkerLost(process.exitcode)
+
+    @property
+    def pids(self):
+        """The worker processes' ids."""
+        return [process.pid for process, _ in self._workers]
+
+    def close(self):
+        """Stop the workers once they have rendered what they hold, and free the shared memory."""
+        for process, connection in self._workers:
+            try:
+                connection.send(None)
+            except OSError:  # already gone
+                pass
+        for process, connection in self._workers:
+            process.join(10)
+            if process.is_alive():
+                process.kill()
+                process.join()
+            connection.close()
+        self._workers = []
+        _spent[0] += sum(self._cpu.values())
+        self._cpu = {}
+        for memory in self._slots:
+            if memory is not None:
+                memory.close()
+                memory.unlink()
+        self._slots = [None] * len(self._slots)
+
+
+class FrameThreads:
+    """Threads of this process that matte and render frames: :class:`FrameWorkers`' interface, one Python lock.
+
+    Parameters
+    ----------
+    count : int
+    options : Options
+    """
+
+    def __init__(self, count, options):
+        self.options = options
+        self._pool = ThreadPoolExecutor(count, thread_name_prefix="bokehme-render")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def submit(self, pixels, probability, background=None):
+        """Hand a frame to the threads; returns the ticket :meth:`result` takes."""
+        return self._pool.submit(matte_and_render, pixels, probability, background, self.options)
+
+    def result(self, ticket):
+        """The frame's ``(image, alpha, (matte seconds, render seconds))``; what rendering it raised."""
+        return ticket.result()
+
+    def close(self):
+        """Wait for the frames being rendered; drop those not started."""
+        self._pool.shutdown(cancel_futures=True)

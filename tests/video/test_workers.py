@@ -1,0 +1,133 @@
+"""Frames matted and rendered in worker processes: in order, as in this process, and nothing left behind."""
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from skimage import data, transform
+
+from bokehme.options import Options
+from bokehme.video.renderer import FrameRenderer
+from bokehme.video.workers import FrameWorkers, WorkerLost, matte_and_render
+
+SHARED_MEMORY = Path("/dev/shm")
+
+
+def frames(count, seed=0):
+    """The astronaut, a little noise on each frame, and a subject probability where she is."""
+    rng = np.random.default_rng(seed)
+    photo = transform.resize(data.astronaut(), (120, 160), anti_aliasing=True).astype(np.float32)
+    probability = np.zeros((48, 64), np.float32)
+    probability[8:, 14:44] = 1
+    return [((np.clip(photo + rng.normal(0, 0.02, photo.shape), 0, 1) * 255 + 0.5).astype(np.uint8), probability)
+            for _ in range(count)]
+
+
+def shared_memory_now():
+    return {path.name for path in SHARED_MEMORY.glob("psm_*")}
+
+
+def running(pids):
+    alive = []
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+            alive.append(pid)
+        except ProcessLookupError:
+            pass
+    return alive
+
+
+def gone_soon(pids):
+    """The pids that still run after a second (the fork server reaps its children as they end)."""
+    deadline = time.monotonic() + 5
+    while running(pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return running(pids)
+
+
+class HalfSubject:
+    """A stand-in segmenter: the middle columns of every frame are the subject."""
+
+    labels = ("background", "person")
+    long_side = None
+
+    def subject_probability(self, image, subject, people="near"):
+        probability = np.zeros((48, 64), np.float32)
+        probability[8:, 14:44] = 1
+        return probability
+
+
+def test_workers_hand_back_frames_in_order_as_this_process_renders_them():
+    options = Options(radius=8)
+    backdrop = np.random.default_rng(2).random((120, 160, 3), dtype=np.float32)
+    # Every other frame on a new background: each slot of shared memory
+    # holds frames with and without one in turn.
+    given = [(pixels, probability, backdrop if index % 2 else None)
+             for index, (pixels, probability) in enumerate(frames(7))]
+    expected = [matte_and_render(*frame, options) for frame in given]
+    with FrameWorkers(3, options) as workers:
+        tickets = [workers.submit(*frame) for frame in given[:4]]  # three rendering, one handed ahead
+        results = []
+        for frame in given[4:]:
+            results.append(workers.result(tickets.pop(0)))
+            tickets.append(workers.submit(*frame))
+        results += [workers.result(ticket) for ticket in tickets]
+    for (image, alpha, _), (want_image, want_alpha, _) in zip(results, expected):
+        assert np.array_equal(image, want_image) and np.array_equal(alpha, want_alpha)
+    assert len(results) == len(given)
+
+
+def test_a_failure_in_a_worker_is_raised_as_itself_and_leaves_nothing_behind():
+    before = shared_memory_now()
+    (pixels, probability), = frames(1)
+    wrong = np.zeros((60, 80, 3), np.float32)
+    with pytest.raises(ValueError) as here:
+        matte_and_render(pixels, probability, wrong, Options())
+    workers = FrameWorkers(2, Options())
+    pids = workers.pids
+    with pytest.raises(ValueError) as there, workers:
+        workers.result(workers.submit(pixels, probability, wrong))
+    assert str(there.value) == str(here.value)
+    assert gone_soon(pids) == [] and shared_memory_now() <= before
+
+
+def test_a_worker_that_dies_is_a_worker_lost_and_the_others_stop():
+    before = shared_memory_now()
+    (pixels, probability), = frames(1)
+    workers = FrameWorkers(2, Options())
+    pids = workers.pids
+    os.kill(pids[0], signal.SIGKILL)
+    with pytest.raises(WorkerLost) as lost, workers:
+        workers.result(workers.submit(pixels, probability))
+    assert lost.value.exitcode == -signal.SIGKILL
+    assert gone_soon(pids) == [] and shared_memory_now() <= before
+
+
+def test_ctrl_c_while_frames_render_stops_every_worker():
+    before = shared_memory_now()
+    seen = []
+    renderer = FrameRenderer(Options(), HalfSubject())
+    original = FrameWorkers.__init__
+
+    def watched(self, *args):
+        original(self, *args)
+        seen.extend(self.pids)
+
+    def source():
+        for index, (pixels, _) in enumerate(frames(6)):
+            if index == 4:
+                raise KeyboardInterrupt
+            yield pixels, None
+
+    FrameWorkers.__init__ = watched
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            for _ in renderer.render_frames(source(), processes=True):
+                pass
+    finally:
+        FrameWorkers.__init__ = original
+    assert len(seen) == 2 and gone_soon(seen) == [] and shared_memory_now() <= before
