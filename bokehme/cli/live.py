@@ -109,8 +109,11 @@ def _run(source, options, backdrop, *, recording, preview, virtual, virtual_devi
     from ..live.sinks import Preview, Recording, SinkError, VirtualCamera
     from ..models.catalog import SegmentationError
     from ..video.renderer import FrameRenderer
+    from ..video.workers import WorkerLost, start_server
     from .messages import describe
 
+    # The frame workers' server imports its libraries while the model loads.
+    start_server()
     with interrupts_deferred():
         from ..models.loading import load_segmenter
 
@@ -135,25 +138,42 @@ def _run(source, options, backdrop, *, recording, preview, virtual, virtual_devi
                 sinks.append(Preview())
         except SinkError as error:
             _fail(str(error))
-        if recording is None:
-            return run_session(source, renderer, sinks, frames=frames, background=backdrop)
-        result = {}
+        try:
+            if recording is None:
+                return run_session(source, renderer, sinks, frames=frames, background=backdrop)
+            result = {}
 
-        def record(file):
-            recorder = Recording(file, recording, *size, rate)
-            try:
-                result["stats"] = run_session(source, renderer, sinks + [recorder], frames=frames,
-                                              background=backdrop)
-            except BaseException:
-                recorder.abandon()
-                raise
-            recorder.close()
+            def record(file):
+                recorder = Recording(file, recording, *size, rate)
+                try:
+                    result["stats"] = run_session(source, renderer, sinks + [recorder], frames=frames,
+                                                  background=backdrop)
+                except BaseException:
+                    recorder.abandon()
+                    raise
+                recorder.close()
 
-        atomic_write(recording, record)
-        return result["stats"]
+            atomic_write(recording, record)
+            return result["stats"]
+        except WorkerLost as error:
+            _fail(_worker_lost(error, recorded=recording is not None))
     finally:
         for sink in sinks:
             sink.close()
+
+
+def _worker_lost(error, *, recorded):
+    """The line for a frame worker process that died (the system's out-of-memory killer, say)."""
+    import signal
+
+    if error.exitcode is not None and error.exitcode < 0:
+        try:
+            how = f"killed by {signal.Signals(-error.exitcode).name}"
+        except ValueError:
+            how = f"killed by signal {-error.exitcode}"
+    else:
+        how = f"exit status {error.exitcode}"
+    return f"a frame worker process ended unexpectedly ({how}){'; nothing was recorded' if recorded else ''}"
 
 
 def main(args, prog_name="bokehme live"):

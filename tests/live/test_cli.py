@@ -1,10 +1,16 @@
 """`bokehme live` with a video file as the camera."""
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import av
+import pytest
+
+from bokehme.cli.live import main
+from bokehme.live import session
+from bokehme.video.workers import WorkerLost
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -42,3 +48,19 @@ def test_errors_are_one_line(tmp_path):
         assert result.returncode != 0 and words in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
         assert not (tmp_path / "x.mp4").exists()
+
+
+def test_a_frame_worker_killed_is_one_line_and_no_recording(tmp_path, make_clip, monkeypatch, capsys):
+    make_clip(tmp_path / "camera.mp4", frames=4)
+
+    def killed(*args, **kwargs):
+        raise WorkerLost(-signal.SIGKILL)
+
+    monkeypatch.setattr(session, "run_session", killed)
+    with pytest.raises(SystemExit) as stopped:
+        main(["--camera", str(tmp_path / "camera.mp4"), "--output", str(tmp_path / "call.mp4"), "--model", "selfie"])
+    err = capsys.readouterr().err
+    assert stopped.value.code == 1
+    assert "frame worker process ended unexpectedly (killed by SIGKILL); nothing was recorded" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["camera.mp4"]
