@@ -109,7 +109,7 @@ def _run(source, options, backdrop, *, recording, preview, virtual, virtual_devi
     from ..live.sinks import Preview, Recording, SinkError, VirtualCamera
     from ..models.catalog import SegmentationError
     from ..video.renderer import FrameRenderer
-    from ..video.workers import WorkerLost, start_server
+    from ..video.workers import SharedMemoryShort, WorkerLost, start_server
     from .messages import describe
 
     # The frame workers' server imports its libraries while the model loads.
@@ -157,6 +157,9 @@ def _run(source, options, backdrop, *, recording, preview, virtual, virtual_devi
             return result["stats"]
         except WorkerLost as error:
             _fail(_worker_lost(error, recorded=recording is not None))
+        except SharedMemoryShort as error:
+            _fail(f"the frames need {error.needed / 2**20:.0f} MB of shared memory and /dev/shm has "
+                  f"{error.free / 2**20:.0f} MB free; in a container, give it more (docker run --shm-size=1g)")
     finally:
         for sink in sinks:
             sink.close()

@@ -142,6 +142,7 @@ def _enlarged(planes, shape, out=None):
     OpenCV's resize, plane by plane: what ``F.interpolate(mode="bilinear",
     align_corners=False)`` gives, to float rounding, in half its time.
     """
+    planes = np.asarray(planes, np.float32)  # OpenCV would write a float64 result elsewhere than `out`
     if out is None:
         out = np.empty((len(planes), *shape), np.float32)
     for plane, into in zip(planes, out):

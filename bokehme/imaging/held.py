@@ -81,11 +81,17 @@ def may_hold(objects, person):
     the person, something it does not take for sure background: what a
     person holds is an object, and a class model trained on twenty classes
     gives an object it has no class for some share of the classes it
-    resembles (a stroller a chair's or a bicycle's).  Both thresholds are
-    those of :func:`held_objects`: where no other class reaches
+    resembles (a stroller a chair's or a bicycle's).  The thresholds are
+    those of :func:`held_objects` (where no other class reaches
     ``1 - SURE_BACKGROUND``, the background is surer than anything held
-    was, and a region smaller than :data:`LEAST_HELD` of the person is no
-    object held.
+    was; a region smaller than :data:`LEAST_HELD` of the person is no
+    object held), but this is a screen, not the rule itself: it reads
+    DeepLabV3's map pixel by pixel, before the pose model outlines the
+    person, and counts no person probability as an object's, where
+    :func:`held_objects` judges the salient model's regions by their mean.
+    An object DeepLabV3 half takes for the person, or one held along a
+    rim it barely doubts, can pass the rule and not the screen (README,
+    "What people hold", has what it skips and costs on the devset).
 
     Parameters
     ----------

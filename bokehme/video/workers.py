@@ -18,8 +18,11 @@ leave behind half-copied.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import pickle
+import shutil
 import signal
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing import shared_memory
@@ -30,8 +33,8 @@ import torch
 from ..imaging.matte import refine_alpha
 from ..pipeline import render
 
-__all__ = ["FRAME_EDGE_PIXELS", "FrameThreads", "FrameWorkers", "WorkerLost", "cpu_seconds", "matte_and_render",
-           "start_server"]
+__all__ = ["FRAME_EDGE_PIXELS", "FrameThreads", "FrameWorkers", "SharedMemoryShort", "WorkerLost", "cpu_seconds",
+           "matte_and_render", "start_server"]
 
 #: Working size of a frame's soft-edge colour estimate (photos take 5e5): a
 #: frame has a few dozen milliseconds, and its coarser estimate costs fine
@@ -60,8 +63,22 @@ class WorkerLost(RuntimeError):
     """
 
     def __init__(self, exitcode):
-        super().__init__(f"a frame worker process ended unexpectedly (exit status {exitcode})")
+        super().__init__(exitcode)
         self.exitcode = exitcode
+
+
+class SharedMemoryShort(OSError):
+    """The shared memory the frames pass through has too little room (a container's small ``/dev/shm``).
+
+    Attributes
+    ----------
+    needed, free : int
+        Bytes the frame workers need for their frames, and bytes free.
+    """
+
+    def __init__(self, needed, free):
+        super().__init__(needed, free)
+        self.needed, self.free = needed, free
 
 
 def matte_and_render(pixels, probability, background, options):
@@ -124,7 +141,26 @@ def start_server():
         context.set_forkserver_preload(_SERVER_IMPORTS)
         from multiprocessing import forkserver
 
-        forkserver.ensure_running()
+        # The server imports its libraries before it ignores Ctrl-C, and a
+        # worker starts with Python's handler: both inherit an ignored signal
+        # instead (the main process decides what stops).
+        with _terminal_signals_ignored():
+            forkserver.ensure_running()
+
+
+class _terminal_signals_ignored:
+    """Ctrl-C and a closed terminal's hang-up ignored meanwhile, in the main thread (the only one that may)."""
+
+    _NUMBERS = [number for number in (signal.SIGINT, getattr(signal, "SIGHUP", None)) if number is not None]
+
+    def __enter__(self):
+        self._kept = {}
+        if threading.current_thread() is threading.main_thread():
+            self._kept = {number: signal.signal(number, signal.SIG_IGN) for number in self._NUMBERS}
+
+    def __exit__(self, *exc):
+        for number, handler in self._kept.items():
+            signal.signal(number, handler)
 
 
 def _layout(given):
@@ -143,6 +179,18 @@ def _layout(given):
         layout[name] = (offset, shape, dtype)
         offset += -(-int(np.prod(shape)) * dtype.itemsize // _ALIGN) * _ALIGN
     return layout, offset
+
+
+def _check_room(needed):
+    """Raise SharedMemoryShort unless POSIX shared memory (Linux's /dev/shm) has `needed` bytes free.
+
+    Its pages are only taken when first written, and a write that finds the
+    file system full ends the process with SIGBUS: no error to catch.
+    """
+    if needed and os.path.isdir("/dev/shm"):
+        free = shutil.disk_usage("/dev/shm").free
+        if free < needed:
+            raise SharedMemoryShort(needed, free)
 
 
 def _views(buffer, layout):
@@ -167,13 +215,13 @@ def _serve(connection, threads):
             if task is None:
                 return
             name, live, given, options = task
-            for gone in [other for other in attached if other not in live]:  # a slot grown anew
-                attached.pop(gone).close()
-            if name not in attached:
-                attached[name] = shared_memory.SharedMemory(name)
-            layout, _ = _layout(given)
-            views = _views(attached[name].buf, layout)
+            views = None
             try:
+                for gone in [other for other in attached if other not in live]:  # a slot grown anew
+                    attached.pop(gone).close()
+                if name not in attached:
+                    attached[name] = shared_memory.SharedMemory(name)
+                views = _views(attached[name].buf, _layout(given)[0])
                 image, alpha, seconds = matte_and_render(views["pixels"], views["probability"],
                                                          views.get("background"), options)
                 views["image"][...] = image
@@ -226,12 +274,14 @@ class FrameWorkers:
         self.options = options
         # The cores torch would use here, shared: the workers render at once.
         threads = max(1, torch.get_num_threads() // count)
-        self._workers, self._slots, self._handed, self._cpu = [], [None] * (count + 1), 0, {}
+        self._workers, self._slots, self._cpu = [], [None] * (count + 1), {}
+        self._handed = self._collected = 0
         try:
             for _ in range(count):
                 ours, theirs = context.Pipe()
                 process = context.Process(target=_serve, args=(theirs, threads), name="bokehme-frame", daemon=True)
-                process.start()
+                with _terminal_signals_ignored():
+                    process.start()
                 theirs.close()
                 self._workers.append((process, ours))
         except BaseException:
@@ -245,8 +295,18 @@ class FrameWorkers:
         self.close()
 
     def submit(self, pixels, probability, background=None):
-        """Hand a frame to its worker; returns the ticket :meth:`result` takes, in the order handed."""
+        """Hand a frame to its worker; returns the ticket :meth:`result` takes, in the order handed.
+
+        At most ``count + 1`` frames may be out at once (one per slot).
+
+        Raises
+        ------
+        SharedMemoryShort
+            If the frames do not fit in what shared memory has free.
+        """
         index = self._handed
+        if index - self._collected >= len(self._slots):
+            raise RuntimeError(f"{len(self._slots)} frames are out already: take a result first")
         arrays = {"pixels": pixels, "probability": probability}
         if background is not None:
             arrays["background"] = background
@@ -259,6 +319,7 @@ class FrameWorkers:
                 memory.close()
                 memory.unlink()
                 self._slots[slot] = None
+            _check_room(size * sum(kept is None or kept.size < size for kept in self._slots))
             memory = self._slots[slot] = shared_memory.SharedMemory(create=True, size=size)
         views = _views(memory.buf, layout)
         for name, array in arrays.items():
@@ -271,7 +332,7 @@ class FrameWorkers:
         except OSError:
             raise self._lost(worker[0]) from None
         self._handed += 1
-        return worker, memory, layout
+        return index, worker, memory, layout
 
     def result(self, ticket):
         """The frame's ``(image, alpha, (matte seconds, render seconds))``, copied out of shared memory.
@@ -283,7 +344,10 @@ class FrameWorkers:
         WorkerLost
             If the worker ended without answering.
         """
-        (process, connection), memory, layout = ticket
+        index, (process, connection), memory, layout = ticket
+        if index != self._collected:
+            raise RuntimeError(f"frame {index}'s result taken before frame {self._collected}'s")
+        self._collected += 1
         try:
             status, payload = connection.recv()
         except (EOFError, OSError):
@@ -313,20 +377,24 @@ class FrameWorkers:
                 connection.send(None)
             except OSError:  # already gone
                 pass
-        for process, connection in self._workers:
-            process.join(10)
-            if process.is_alive():
-                process.kill()
-                process.join()
-            connection.close()
-        self._workers = []
-        _spent[0] += sum(self._cpu.values())
-        self._cpu = {}
-        for memory in self._slots:
-            if memory is not None:
-                memory.close()
-                memory.unlink()
-        self._slots = [None] * len(self._slots)
+        try:
+            for process, connection in self._workers:
+                process.join(10)
+                if process.is_alive():
+                    process.kill()
+                    process.join()
+                connection.close()
+        finally:
+            # A second Ctrl-C in the joins still frees the memory: a worker
+            # still reading its slot keeps it mapped until it ends.
+            self._workers = []
+            _spent[0] += sum(self._cpu.values())
+            self._cpu = {}
+            for memory in self._slots:
+                if memory is not None:
+                    memory.close()
+                    memory.unlink()
+            self._slots = [None] * len(self._slots)
 
 
 class FrameThreads:

@@ -1,6 +1,7 @@
 """Frames matted and rendered in worker processes: in order, as in this process, and nothing left behind."""
 
 import os
+import shutil
 import signal
 import time
 from pathlib import Path
@@ -10,10 +11,15 @@ import pytest
 from skimage import data, transform
 
 from bokehme.options import Options
+from bokehme.video import workers as worker_module
 from bokehme.video.renderer import FrameRenderer
-from bokehme.video.workers import FrameWorkers, WorkerLost, matte_and_render
+from bokehme.video.workers import FrameWorkers, SharedMemoryShort, WorkerLost, matte_and_render
 
 SHARED_MEMORY = Path("/dev/shm")
+
+
+def shutil_usage(free):
+    return shutil._ntuple_diskusage(total=free, used=0, free=free)
 
 
 def frames(count, seed=0):
@@ -26,8 +32,23 @@ def frames(count, seed=0):
             for _ in range(count)]
 
 
-def shared_memory_now():
-    return {path.name for path in SHARED_MEMORY.glob("psm_*")}
+@pytest.fixture
+def created(monkeypatch):
+    """The names of the shared memory segments this process creates during the test (not other runs')."""
+    names = []
+
+    class Recorded(worker_module.shared_memory.SharedMemory):
+        def __init__(self, name=None, create=False, size=0):
+            super().__init__(name, create, size)
+            if create:
+                names.append(self.name)
+
+    monkeypatch.setattr(worker_module.shared_memory, "SharedMemory", Recorded)
+    return names
+
+
+def left(names):
+    return [name for name in names if (SHARED_MEMORY / name.lstrip("/")).exists()]
 
 
 def running(pids):
@@ -61,28 +82,51 @@ class HalfSubject:
         return probability
 
 
-def test_workers_hand_back_frames_in_order_as_this_process_renders_them():
+def test_workers_hand_back_frames_in_order_as_this_process_renders_them(created):
     options = Options(radius=8)
     backdrop = np.random.default_rng(2).random((120, 160, 3), dtype=np.float32)
-    # Every other frame on a new background: each slot of shared memory
-    # holds frames with and without one in turn.
+    # Every other frame on a new background: with three slots, each holds
+    # frames with and without one in turn, and grows once.
     given = [(pixels, probability, backdrop if index % 2 else None)
              for index, (pixels, probability) in enumerate(frames(7))]
     expected = [matte_and_render(*frame, options) for frame in given]
-    with FrameWorkers(3, options) as workers:
-        tickets = [workers.submit(*frame) for frame in given[:4]]  # three rendering, one handed ahead
+    with FrameWorkers(2, options) as workers:
+        tickets = [workers.submit(*frame) for frame in given[:3]]  # two rendering, one handed ahead
         results = []
-        for frame in given[4:]:
+        for frame in given[3:]:
             results.append(workers.result(tickets.pop(0)))
             tickets.append(workers.submit(*frame))
         results += [workers.result(ticket) for ticket in tickets]
     for (image, alpha, _), (want_image, want_alpha, _) in zip(results, expected):
         assert np.array_equal(image, want_image) and np.array_equal(alpha, want_alpha)
     assert len(results) == len(given)
+    assert len(created) > 3 and left(created) == []  # slots grown anew, and every one freed
 
 
-def test_a_failure_in_a_worker_is_raised_as_itself_and_leaves_nothing_behind():
-    before = shared_memory_now()
+def test_more_frames_out_than_slots_or_results_out_of_order_are_refused(created):
+    given = frames(4)
+    with FrameWorkers(2, Options()) as workers:
+        tickets = [workers.submit(*frame) for frame in given[:3]]
+        with pytest.raises(RuntimeError, match="out already"):
+            workers.submit(*given[3])
+        with pytest.raises(RuntimeError, match="before frame 0"):
+            workers.result(tickets[1])
+        assert [len(workers.result(ticket)) for ticket in tickets] == [3, 3, 3]
+    assert left(created) == []
+
+
+def test_too_little_shared_memory_is_an_error_before_any_frame_is_written(created, monkeypatch):
+    (pixels, probability), = frames(1)
+    monkeypatch.setattr(worker_module.shutil, "disk_usage", lambda path: shutil_usage(free=2**16))
+    with FrameWorkers(2, Options()) as workers, pytest.raises(SharedMemoryShort) as short:
+        workers.submit(pixels, probability)
+    # Three slots of the frame, its probability, its rendering and its alpha.
+    frame = pixels.nbytes + probability.nbytes + pixels.nbytes + 4 * pixels.shape[0] * pixels.shape[1]
+    assert 3 * frame <= short.value.needed <= 3 * (frame + 4 * 64) and short.value.free == 2**16
+    assert created == []
+
+
+def test_a_failure_in_a_worker_is_raised_as_itself_and_leaves_nothing_behind(created):
     (pixels, probability), = frames(1)
     wrong = np.zeros((60, 80, 3), np.float32)
     with pytest.raises(ValueError) as here:
@@ -92,11 +136,10 @@ def test_a_failure_in_a_worker_is_raised_as_itself_and_leaves_nothing_behind():
     with pytest.raises(ValueError) as there, workers:
         workers.result(workers.submit(pixels, probability, wrong))
     assert str(there.value) == str(here.value)
-    assert gone_soon(pids) == [] and shared_memory_now() <= before
+    assert gone_soon(pids) == [] and created and left(created) == []
 
 
-def test_a_worker_that_dies_is_a_worker_lost_and_the_others_stop():
-    before = shared_memory_now()
+def test_a_worker_that_dies_is_a_worker_lost_and_the_others_stop(created):
     (pixels, probability), = frames(1)
     workers = FrameWorkers(2, Options())
     pids = workers.pids
@@ -104,11 +147,10 @@ def test_a_worker_that_dies_is_a_worker_lost_and_the_others_stop():
     with pytest.raises(WorkerLost) as lost, workers:
         workers.result(workers.submit(pixels, probability))
     assert lost.value.exitcode == -signal.SIGKILL
-    assert gone_soon(pids) == [] and shared_memory_now() <= before
+    assert gone_soon(pids) == [] and left(created) == []
 
 
-def test_ctrl_c_while_frames_render_stops_every_worker():
-    before = shared_memory_now()
+def test_ctrl_c_while_frames_render_stops_every_worker(created):
     seen = []
     renderer = FrameRenderer(Options(), HalfSubject())
     original = FrameWorkers.__init__
@@ -130,4 +172,4 @@ def test_ctrl_c_while_frames_render_stops_every_worker():
                 pass
     finally:
         FrameWorkers.__init__ = original
-    assert len(seen) == 2 and gone_soon(seen) == [] and shared_memory_now() <= before
+    assert len(seen) == 2 and gone_soon(seen) == [] and created and left(created) == []
