@@ -22,6 +22,7 @@ import os
 import pickle
 import shutil
 import signal
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -126,8 +127,10 @@ def cpu_seconds():
 
 
 def _context():
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    # Elsewhere than Linux a fork after torch and OpenCV are loaded is not
+    # safe (macOS's system libraries), and Windows has no fork at all.
+    linux = sys.platform.startswith("linux")
+    return multiprocessing.get_context("forkserver" if linux else "spawn")
 
 
 def start_server():
