@@ -9,7 +9,7 @@ after it costs more than the work it takes over when calls come many times
 a second, as a clip's frames do: its first numpy and torch calls map fresh
 memory (an allocator arena of its own) and start torch's own helper
 threads, page fault after page fault.  So the threads are started once and
-kept for the process (README, "Video files").
+kept for the process (docs/video.md).
 """
 
 import os

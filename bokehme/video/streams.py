@@ -37,7 +37,7 @@ _DEFAULT_CRF = {"libx264": 18, "libx265": 20, "libvpx-vp9": 24, "libsvtav1": 28}
 DEFAULT_PRESET = "veryfast"
 # ...and for x264 the diamond motion search instead of the hexagon: on the
 # rendered frames measured it finds about what the hexagon finds, in less
-# time (README, "Video files").
+# time (docs/video.md).
 _QUICK_SEARCH = "me=dia"
 
 # Frames decoded ahead, and rendered frames waiting to be encoded.
