@@ -68,8 +68,11 @@ class WorkerLost(RuntimeError):
         self.exitcode = exitcode
 
 
-class SharedMemoryShort(OSError):
+class SharedMemoryShort(RuntimeError):
     """The shared memory the frames pass through has too little room (a container's small ``/dev/shm``).
+
+    Not an OSError: nothing failed to write yet, and a recording's writer
+    would take one for its own failure.
 
     Attributes
     ----------

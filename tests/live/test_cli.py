@@ -10,7 +10,7 @@ import pytest
 
 from bokehme.cli.live import main
 from bokehme.live import session
-from bokehme.video.workers import WorkerLost
+from bokehme.video.workers import SharedMemoryShort, WorkerLost
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -63,4 +63,19 @@ def test_a_frame_worker_killed_is_one_line_and_no_recording(tmp_path, make_clip,
     assert stopped.value.code == 1
     assert "frame worker process ended unexpectedly (killed by SIGKILL); nothing was recorded" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["camera.mp4"]
+
+
+def test_too_little_shared_memory_is_one_line_that_says_how_to_give_more(tmp_path, make_clip, monkeypatch, capsys):
+    make_clip(tmp_path / "camera.mp4", frames=4)
+
+    def short(*args, **kwargs):
+        raise SharedMemoryShort(needed=138 * 2**20, free=60 * 2**20)
+
+    monkeypatch.setattr(session, "run_session", short)
+    with pytest.raises(SystemExit) as stopped:
+        main(["--camera", str(tmp_path / "camera.mp4"), "--output", str(tmp_path / "call.mp4"), "--model", "selfie"])
+    err = capsys.readouterr().err
+    assert stopped.value.code == 1 and len(err.strip().splitlines()) == 1
+    assert "138 MB of shared memory" in err and "60 MB free" in err and "--shm-size" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["camera.mp4"]
