@@ -17,6 +17,7 @@ leave behind half-copied.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import pickle
@@ -41,6 +42,9 @@ __all__ = ["FRAME_EDGE_PIXELS", "FrameThreads", "FrameWorkers", "SharedMemorySho
 #: frame has a few dozen milliseconds, and its coarser estimate costs fine
 #: strands a little of their colour (README, "Video files").
 FRAME_EDGE_PIXELS = 3e4
+
+# Ctrl-C and a closed terminal's hang-up reach every process of the terminal's group.
+_TERMINAL_SIGNALS = [number for number in (signal.SIGINT, getattr(signal, "SIGHUP", None)) if number is not None]
 
 # Shared memory is laid out in whole cache lines.
 _ALIGN = 64
@@ -154,18 +158,16 @@ def start_server():
             forkserver.ensure_running()
 
 
-class _terminal_signals_ignored:
+@contextlib.contextmanager
+def _terminal_signals_ignored():
     """Ctrl-C and a closed terminal's hang-up ignored meanwhile, in the main thread (the only one that may)."""
-
-    _NUMBERS = [number for number in (signal.SIGINT, getattr(signal, "SIGHUP", None)) if number is not None]
-
-    def __enter__(self):
-        self._kept = {}
-        if threading.current_thread() is threading.main_thread():
-            self._kept = {number: signal.signal(number, signal.SIG_IGN) for number in self._NUMBERS}
-
-    def __exit__(self, *exc):
-        for number, handler in self._kept.items():
+    kept = {}
+    if threading.current_thread() is threading.main_thread():
+        kept = {number: signal.signal(number, signal.SIG_IGN) for number in _TERMINAL_SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in kept.items():
             signal.signal(number, handler)
 
 
@@ -205,11 +207,9 @@ def _views(buffer, layout):
 
 def _serve(connection, threads):
     """A worker's life: render what the pipe names until it says stop or the main process is gone."""
-    # Ctrl-C and a closed terminal reach every process of the terminal's
-    # group: the main process decides what stops, and tells the workers.
-    for number in (signal.SIGINT, getattr(signal, "SIGHUP", None)):
-        if number is not None:
-            signal.signal(number, signal.SIG_IGN)
+    # The main process decides what stops, and tells the workers.
+    for number in _TERMINAL_SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
     torch.set_num_threads(threads)
     attached = {}
     try:
