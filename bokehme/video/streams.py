@@ -10,6 +10,7 @@ rendering and encoding overlap: FFmpeg works outside Python's lock.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from pathlib import Path
@@ -209,10 +210,9 @@ class ClipWriter:
             options.update({"b": "0", "deadline": "realtime", "cpu-used": "8", "row-mt": "1"})
         self._video = self._output.add_stream(encoder, options=options)
         if encoder == "libx264":
-            # One thread: the frames' rendering already fills the cores, and
-            # x264's frame threads cost CPU for a parallelism nothing gains
-            # from here (docs/video.md, "The encoder's threads").
-            self._video.codec_context.thread_count = 1
+            # The cores the two frame workers leave: on two cores x264's
+            # frame threads only cost CPU (docs/video.md, "The encoder's threads").
+            self._video.codec_context.thread_count = max(1, (os.cpu_count() or 1) - 2)
         # Chroma subsampled by 2 needs even sides; odd ones keep full chroma.
         even = info.width % 2 == 0 and info.height % 2 == 0
         self._video.pix_fmt = "yuv420p" if even else "yuv444p"
