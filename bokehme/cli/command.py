@@ -141,7 +141,7 @@ def _focus_point(focus):
 @click.option("--preset", type=click.Choice(("ultrafast", "superfast", "veryfast", "faster", "fast", "medium",
                                              "slow", "slower", "veryslow")), default=None,
               help="Encoder speed preset of h264/hevc clips, as in FFmpeg.  "
-              "[default: veryfast, for h264 with the diamond motion search]")
+              "[default: veryfast, for h264 with a quicker analysis]")
 @click.option("--every", type=click.IntRange(min=1), default=1,
               help="Find the subject on every Nth frame of a clip; the frames between follow it.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 16), default=2,

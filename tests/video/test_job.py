@@ -99,13 +99,15 @@ def x264_settings(path):
     return dict(word.split("=", 1) for word in words if "=" in word)
 
 
-@pytest.mark.parametrize("preset, search", [(None, ("dia", "2")), ("veryfast", ("hex", "2"))])
-def test_h264_takes_the_diamond_motion_search_unless_a_preset_is_asked_for(tmp_path, make_clip, yellow_segmenter,
-                                                                            preset, search):
+# x264's "analyse" is its partitions as bit masks, keyframes' and the other
+# frames': 0x3 the 4x4 and 8x8 intra blocks, 0x113 those and the 8x8 splits.
+@pytest.mark.parametrize("preset, analysis", [(None, ("dia", "2", "0x3:0")), ("veryfast", ("hex", "2", "0x3:0x113"))])
+def test_h264_takes_a_quicker_analysis_unless_a_preset_is_asked_for(tmp_path, make_clip, yellow_segmenter,
+                                                                     preset, analysis):
     make_clip(tmp_path / "in.mp4", frames=4)
     VideoJob(Options(radius=6), yellow_segmenter, EncoderSettings(preset=preset)).run(
         tmp_path / "in.mp4", Target(tmp_path / "out.mp4"))
     settings = x264_settings(tmp_path / "out.mp4")
-    assert (settings["me"], settings["subme"]) == search
+    assert (settings["me"], settings["subme"], settings["analyse"]) == analysis
     # Otherwise veryfast, as FFmpeg's: one reference frame, a short lookahead.
     assert (settings["ref"], settings["rc_lookahead"], settings["crf"]) == ("1", "10", "18.0")
