@@ -81,8 +81,8 @@ def _background(image, alpha, radius, soft_edge, blades, blade_rotation, highlig
     # pass: an 8-bit frame's sums left them out, and they come in at weight
     # 1 - alpha; a float photo's took them in at their photo colour, the
     # subject's mixed in, which is swapped out.
-    width = image.shape[1]
-    blocks = band.index // width // scale * sums.shape[-1] + band.index % width // scale
+    rows, cols = np.divmod(band.index.numpy(), image.shape[1])
+    blocks = torch.from_numpy(rows // scale * sums.shape[-1] + cols // scale)
     change = _light_of_planes(band.bg, highlights)
     if not eight_bit:
         change -= _light_of_planes(band.photo, highlights)

@@ -167,12 +167,18 @@ def _sample(small, band, factor, shape):
         ``shape``, read as :func:`resize_map` would place them.
     """
     h_s, w_s = small.shape[1:]
-    width = shape[1]
-    rows, cols = band // width, band % width
-    # Pixel centres on the reduced grid, in grid_sample's [-1, 1] units.
-    x = (cols.float() + 0.5) / (factor * w_s) * 2 - 1
-    y = (rows.float() + 0.5) / (factor * h_s) * 2 - 1
-    grid = torch.stack([x, y], -1)[None, None]
+    height, width = shape
+    # numpy divides 64-bit integers twice as fast as torch.
+    rows, cols = (torch.from_numpy(i) for i in np.divmod(band.numpy(), width))
+    # Pixel centres on the reduced grid, in grid_sample's [-1, 1] units:
+    # one per row and column of the image, gathered.
+    grid = torch.stack([_centres(width, factor * w_s).index_select(0, cols),
+                        _centres(height, factor * h_s).index_select(0, rows)], -1)[None, None]
     t = torch.from_numpy(np.ascontiguousarray(small, dtype=np.float32))[None]
     out = F.grid_sample(t, grid, mode="bilinear", padding_mode="border", align_corners=False)
     return out[0, :, 0]
+
+
+def _centres(n, span):
+    """Centres of n pixels in grid_sample's [-1, 1] units, for a grid `span` pixels across."""
+    return (torch.arange(n).float() + 0.5) / span * 2 - 1
