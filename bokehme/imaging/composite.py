@@ -16,8 +16,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .colour import boost_highlights, linear_to_srgb, srgb_array, to_light
-from .foreground import EDGE_PIXELS, colours_at, foreground_planes
+from .colour import boost_highlights, colours_at, linear_to_srgb, srgb_array, to_light
+from .foreground import EDGE_PIXELS, foreground_planes
 from .lens import blur_block_sums, continue_behind, reduction_for
 from .resample import block_counts, block_sums, upsample
 from .samples import to_samples

@@ -12,16 +12,15 @@ References
    Estimation", ICIP 2021.
 """
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .colour import float_srgb
+from .colour import colours_at
 from .guided_filter import box_mean
 from .resample import block_mean
 
-__all__ = ["colours_at", "estimate_foreground", "foreground_in_band", "foreground_planes"]
+__all__ = ["estimate_foreground", "foreground_in_band", "foreground_planes"]
 
 #: Working size, in pixels, of the foreground estimation's local means, by
 #: default; fewer is faster and loses fine strands (video frames, see
@@ -90,30 +89,6 @@ def foreground_in_band(image, alpha, band, radii=(90, 6), pixels=EDGE_PIXELS):
     return foreground_planes(image, alpha, band, photo, band_alpha, radii, pixels).T.numpy()
 
 
-def colours_at(image, index):
-    """The colours of an image's pixels at flat indices, as colour planes.
-
-    Parameters
-    ----------
-    image : ndarray
-        (H, W, 3) float32 sRGB in [0, 1], or uint8 read as ``v / 255``.
-    index : Tensor
-        (N,) int64 flat (row-major) pixel indices.
-
-    Returns
-    -------
-    Tensor
-        (3, N) float32, a new tensor.  Per-pixel arithmetic over a few
-        pixels' colours is several times faster on planes than on (N, 3)
-        rows, whose colours torch broadcasts one at a time.
-    """
-    rows = torch.from_numpy(image).view(-1, 3).index_select(0, index)
-    if not len(rows):
-        return torch.empty((3, 0))
-    # OpenCV transposes the (N, 3) rows several times faster than torch.
-    return float_srgb(torch.from_numpy(cv2.transpose(rows.numpy())))
-
-
 def foreground_planes(image, alpha, band, photo, band_alpha, radii=(90, 6), pixels=EDGE_PIXELS):
     """:func:`foreground_in_band` given the band's colours and alpha, as colour planes.
 
@@ -122,7 +97,7 @@ def foreground_planes(image, alpha, band, photo, band_alpha, radii=(90, 6), pixe
     image, alpha, band, radii, pixels
         As for :func:`foreground_in_band`, `band` a Tensor.
     photo : Tensor
-        (3, N) float32 the photo's colours at `band` (:func:`colours_at`).
+        (3, N) float32 the photo's colours at `band` (:func:`~bokehme.imaging.colour.colours_at`).
     band_alpha : Tensor
         (N,) float32 the alpha at `band`.
 
