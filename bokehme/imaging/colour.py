@@ -72,11 +72,13 @@ def colours_at(image, index):
         pixels' colours is several times faster on planes than on (N, 3)
         rows, whose colours torch broadcasts one at a time.
     """
-    rows = torch.from_numpy(image).view(-1, 3).index_select(0, index)
-    if not len(rows):
-        return torch.empty((3, 0))
-    # OpenCV transposes the (N, 3) rows several times faster than torch.
-    return float_srgb(torch.from_numpy(cv2.transpose(rows.numpy())))
+    values = torch.from_numpy(image).view(-1)
+    planes = torch.empty((3, len(index)), dtype=values.dtype)
+    # A colour at a time, from its strided view: torch gathers single
+    # values faster than rows of three, and the planes come out as they are.
+    for colour, plane in enumerate(planes):
+        torch.index_select(values[colour::3], 0, index, out=plane)
+    return float_srgb(planes)
 
 
 def srgb_array(image):
