@@ -90,8 +90,8 @@ def _background(image, alpha, radius, soft_edge, blades, blade_rotation, highlig
     change.mul_(weight)
     # A float photo's weight sums, the last plane, are already right.
     change = torch.cat([change, weight[None]]) if eight_bit else F.pad(change, (0, 0, 0, 1))
-    if len(weight):
-        sums[0].permute(1, 2, 0).view(-1, len(change)).index_add_(0, blocks, _pixel_rows(change))
+    for sums_of, plane in zip(_channels(sums[0].permute(1, 2, 0), len(change)), change):
+        sums_of.index_add_(0, blocks, plane)
     # The soft edge's photo and background colours are spent: they go before
     # the full-size background is made (a wide soft edge holds millions).
     band = band._replace(photo=None, bg=None)
@@ -109,9 +109,14 @@ def _light_of_planes(planes, highlights):
     return boost_highlights(light.T[None], highlights)[0].T if highlights else light
 
 
-def _pixel_rows(planes):
-    """(C, N) planes as (N, C) rows of pixels, contiguous: OpenCV transposes several times faster than torch."""
-    return torch.from_numpy(cv2.transpose(planes.numpy()))
+def _channels(pixels, count):
+    """The `count` channels of contiguous interleaved `pixels` (a Tensor), each a strided 1-d view.
+
+    Values go in or out a channel at a time: torch scatters single values
+    faster than rows of a few, and colour planes need no transposing.
+    """
+    flat = pixels.view(-1)
+    return [flat[channel::count] for channel in range(count)]
 
 
 def _clear_light_sums(image, alpha, scale, highlights):
@@ -280,9 +285,8 @@ def _lay_subject(image, alpha, band, background):
     # lerp(b, f, 1) is exactly f and lerp(b, f, 0) exactly b.
     torch.lerp(result, torch.from_numpy(image), torch.from_numpy(alpha)[..., None], out=result)
     # Soft edges get foreground colours cleaned of the old background.
-    if len(band.index):
-        edge = _pixel_rows(torch.lerp(background_band, band.fg, band.alpha))
-        result.view(-1, 3).index_copy_(0, band.index, edge)
+    for colour, edge in zip(_channels(result, 3), torch.lerp(background_band, band.fg, band.alpha)):
+        colour.index_copy_(0, band.index, edge)
     return background
 
 
@@ -302,8 +306,8 @@ def _lay_subject_8bit(image, alpha, band, background):
     background_band = colours_at(background, band.index)
     cv2.copyTo(image, (alpha == 1).view(np.uint8), result)
     if len(band.index):
-        edge = _pixel_rows(torch.from_numpy(to_samples(torch.lerp(background_band, band.fg, band.alpha).numpy(),
-                                                       np.uint8)))
-        torch.from_numpy(result).view(-1, 3).index_copy_(0, band.index, edge)
+        edge = to_samples(torch.lerp(background_band, band.fg, band.alpha).numpy(), np.uint8)
+        for colour, plane in zip(_channels(torch.from_numpy(result), 3), torch.from_numpy(edge)):
+            colour.index_copy_(0, band.index, plane)
     return result
 
