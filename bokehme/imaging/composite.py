@@ -104,7 +104,7 @@ def _background(image, alpha, radius, soft_edge, blades, blade_rotation, highlig
 
 
 def _light_of_planes(planes, highlights):
-    """:func:`~bokehme.imaging.colour.to_light` of (3, N) colour planes, highlights judged on a pixel's brightest channel."""
+    """:func:`~bokehme.imaging.colour.to_light` of (3, N) colour planes, highlights judged on each pixel's brightest."""
     light = to_light(planes)
     return boost_highlights(light.T[None], highlights)[0].T if highlights else light
 
