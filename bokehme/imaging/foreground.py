@@ -117,12 +117,14 @@ def foreground_planes(image, alpha, band, photo, band_alpha, radii=(90, 6), pixe
     img_s = [np.ascontiguousarray(img_s[..., c]) for c in range(img_s.shape[-1])]
     fg_s, bg_s = img_s, img_s
     megapixels = alpha_s.size / 1e6
+    share_bg = 1 - alpha_s
     for r in radii:
         r = max(1, round(r * np.sqrt(megapixels)))
         mean_a = box_mean(alpha_s, r)
-        fg_mean = [box_mean(f * alpha_s, r) / (mean_a + 1e-5) for f in fg_s]
-        bg_mean = [box_mean(b * (1 - alpha_s), r) / (1 - mean_a + 1e-5) for b in bg_s]
-        fg_s = [np.clip(f + alpha_s * (i - alpha_s * f - (1 - alpha_s) * b), 0, 1)
+        fg_total, bg_total = mean_a + 1e-5, 1 - mean_a + 1e-5
+        fg_mean = [box_mean(f * alpha_s, r) / fg_total for f in fg_s]
+        bg_mean = [box_mean(b * share_bg, r) / bg_total for b in bg_s]
+        fg_s = [np.clip(f + alpha_s * (i - alpha_s * f - share_bg * b), 0, 1)
                 for f, b, i in zip(fg_mean, bg_mean, img_s)]
         bg_s = bg_mean
     # The last pass's local means, applied to the full-resolution pixels.

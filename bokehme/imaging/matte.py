@@ -172,12 +172,10 @@ def evaluate_alpha(a, b, floor, image):
     top, row_rects = torch.unique_consecutive(row_taps[0], return_inverse=True)
     left, col_rects = torch.unique_consecutive(col_taps[0], return_inverse=True)
     bottom = (top + 1).clamp_(max=a.shape[0] - 1)
-    right = (left + 1).clamp_(max=a.shape[1] - 1)
     zero = (b == 0) & (floor <= 0)
     for channel in np.moveaxis(a, -1, 0):
         zero &= channel == 0
-    rect_alpha = _sure_alpha(zero, floor >= 1, top.numpy(), bottom.numpy(),
-                             left.numpy(), right.numpy())
+    rect_alpha = _sure_alpha(zero, floor >= 1, top.numpy(), left.numpy())
     # Per rectangle row and output column: all rows of a rectangle row
     # are alike.
     sure = torch.from_numpy(rect_alpha).index_select(1, col_rects)
@@ -311,25 +309,35 @@ def _unsure_pairs(rect_alpha, col_counts, col_firsts):
     return torch.from_numpy(np.repeat(rows, widths)), torch.from_numpy(cols)
 
 
-def _sure_alpha(zero, one, top, bottom, left, right):
+def _sure_alpha(zero, one, top, left):
     """The alpha of pixels whose four bilinear cells are all zero or all one.
 
     Parameters
     ----------
     zero, one : ndarray
         (h, w) bool cells where the alpha is surely 0, surely 1.
-    top, bottom, left, right : ndarray
-        (R,), (R,), (C,), (C,) int64 cells that the rectangles of output
-        pixels read.
+    top, left : ndarray
+        (R,), (C,) int64 the first cell row and column that the rectangles
+        of output pixels read; each reads the next one too, or the same one
+        at the last.
 
     Returns
     -------
     ndarray
         (R, C) float32 per rectangle: 0 or 1, NaN where it must be computed.
     """
+    window = np.ones((2, 2), np.uint8)
+
     def all_four(cells):
-        pairs = np.take(cells, left, axis=1) & np.take(cells, right, axis=1)
-        return np.take(pairs, top, axis=0) & np.take(pairs, bottom, axis=0)
+        # A cell and the ones right of and below it, the border repeated:
+        # the erosion by a 2x2 window anchored at its first.
+        alike = cv2.erode(cells.view(np.uint8), window, anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)
+        # An output at least as large as the cells reads every one of them.
+        if len(top) < len(alike):
+            alike = np.take(alike, top, axis=0)
+        if len(left) < alike.shape[1]:
+            alike = np.take(alike, left, axis=1)
+        return alike.view(bool)
 
     alpha = np.full((len(top), len(left)), np.nan, np.float32)
     alpha[all_four(zero)] = 0
