@@ -200,7 +200,9 @@ def to_light(srgb, highlights=0.0):
     # One pass scales, rounds and saturates to 16 bits; the table's entries
     # past 1 hold 1, so values above it come out clipped.
     index = cv2.addWeighted(flat, float(LIGHT_TABLE_STEPS), flat, 0.0, 0.0, dtype=cv2.CV_16U)
-    light = torch.from_numpy(_LIGHT_TABLE[index].reshape(values.shape))
+    # torch gathers by 32-bit indices twice as fast as numpy by 16-bit ones.
+    index = torch.from_numpy(index.astype(np.int32)).view(-1)
+    light = torch.from_numpy(_LIGHT_TABLE).index_select(0, index).view(values.shape)
     if highlights:
         light = boost_highlights(light, highlights)
     return light
