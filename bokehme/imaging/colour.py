@@ -16,6 +16,7 @@ __all__ = [
     "to_light",
     "light_from_8bit",
     "float_srgb",
+    "colours_at",
     "srgb_array",
 ]
 
@@ -52,6 +53,32 @@ def float_srgb(x):
         scaled *= np.float32(1 / 255)
         return scaled
     return x
+
+
+def colours_at(image, index):
+    """The colours of an image's pixels at flat indices, as colour planes.
+
+    Parameters
+    ----------
+    image : ndarray
+        (H, W, 3) float32 sRGB in [0, 1], or uint8 read as ``v / 255``.
+    index : Tensor
+        (N,) int64 flat (row-major) pixel indices.
+
+    Returns
+    -------
+    Tensor
+        (3, N) float32, a new tensor.  Per-pixel arithmetic over a few
+        pixels' colours is several times faster on planes than on (N, 3)
+        rows, whose colours torch broadcasts one at a time.
+    """
+    values = torch.from_numpy(image).view(-1)
+    planes = torch.empty((3, len(index)), dtype=values.dtype)
+    # A colour at a time, from its strided view: torch gathers single
+    # values faster than rows of three, and the planes come out as they are.
+    for colour, plane in enumerate(planes):
+        torch.index_select(values[colour::3], 0, index, out=plane)
+    return float_srgb(planes)
 
 
 def srgb_array(image):
@@ -173,7 +200,9 @@ def to_light(srgb, highlights=0.0):
     # One pass scales, rounds and saturates to 16 bits; the table's entries
     # past 1 hold 1, so values above it come out clipped.
     index = cv2.addWeighted(flat, float(LIGHT_TABLE_STEPS), flat, 0.0, 0.0, dtype=cv2.CV_16U)
-    light = torch.from_numpy(_LIGHT_TABLE[index].reshape(values.shape))
+    # torch gathers by 32-bit indices twice as fast as numpy by 16-bit ones.
+    index = torch.from_numpy(index.astype(np.int32)).view(-1)
+    light = torch.from_numpy(_LIGHT_TABLE).index_select(0, index).view(values.shape)
     if highlights:
         light = boost_highlights(light, highlights)
     return light

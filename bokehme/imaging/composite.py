@@ -16,8 +16,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .colour import float_srgb, linear_to_srgb, srgb_array, to_light
-from .foreground import EDGE_PIXELS, foreground_in_band
+from .colour import boost_highlights, colours_at, linear_to_srgb, srgb_array, to_light
+from .foreground import EDGE_PIXELS, foreground_planes
 from .lens import blur_block_sums, continue_behind, reduction_for
 from .resample import block_counts, block_sums, upsample
 from .samples import to_samples
@@ -33,9 +33,9 @@ class _Band(NamedTuple):
     """The soft edge: pixels with 0 < alpha < 1, and what is known at them."""
 
     index: torch.Tensor  #: (N,) int64 flat (row-major) indices
-    alpha: torch.Tensor  #: (N, 1) float32
-    photo: torch.Tensor  #: (N, 3) float32 sRGB colours of the photo
-    fg: torch.Tensor     #: (N, 3) float32 foreground and background colours,
+    alpha: torch.Tensor  #: (N,) float32
+    photo: torch.Tensor  #: (3, N) float32 sRGB colours of the photo, as planes
+    fg: torch.Tensor     #: (3, N) float32 foreground and background colours,
     bg: torch.Tensor     #: with ``photo = alpha * fg + (1 - alpha) * bg``
 
 
@@ -44,9 +44,9 @@ def _split_band(image, alpha, edge_pixels=EDGE_PIXELS):
     a = torch.from_numpy(alpha).view(-1)
     # numpy finds them several times faster than torch.nonzero.
     index = torch.from_numpy(np.flatnonzero((alpha > 0) & (alpha < 1)))
-    fg = torch.from_numpy(foreground_in_band(image, alpha, index, pixels=edge_pixels))
-    a_band = a.index_select(0, index)[:, None]
-    photo = float_srgb(torch.from_numpy(image).view(-1, 3).index_select(0, index))
+    a_band = a.index_select(0, index)
+    photo = colours_at(image, index)
+    fg = foreground_planes(image, alpha, index, photo, a_band, pixels=edge_pixels)
     bg = torch.addcmul(photo, a_band, fg, value=-1).div_((1 - a_band).clamp_(min=1e-6)).clamp_(0, 1)
     # Where no background colour in range explains the photo, the estimate
     # gave the foreground more light than the photo holds (subject colour
@@ -81,17 +81,17 @@ def _background(image, alpha, radius, soft_edge, blades, blade_rotation, highlig
     # pass: an 8-bit frame's sums left them out, and they come in at weight
     # 1 - alpha; a float photo's took them in at their photo colour, the
     # subject's mixed in, which is swapped out.
-    width = image.shape[1]
-    blocks = band.index // width // scale * sums.shape[-1] + band.index % width // scale
-    # Shaped (N, 1, 3), so highlights are judged on a pixel's brightest channel.
-    change = to_light(band.bg[:, None], highlights)
+    rows, cols = np.divmod(band.index.numpy(), image.shape[1])
+    blocks = torch.from_numpy(rows // scale * sums.shape[-1] + cols // scale)
+    change = _light_of_planes(band.bg, highlights)
     if not eight_bit:
-        change -= to_light(band.photo[:, None], highlights)
+        change -= _light_of_planes(band.photo, highlights)
     weight = 1 - band.alpha
-    change = change[:, 0].mul_(weight)
+    change.mul_(weight)
     # A float photo's weight sums, the last plane, are already right.
-    change = torch.cat([change, weight], 1) if eight_bit else F.pad(change, (0, 1))
-    sums[0].permute(1, 2, 0).view(-1, change.shape[1]).index_add_(0, blocks, change)
+    change = torch.cat([change, weight[None]]) if eight_bit else F.pad(change, (0, 0, 0, 1))
+    for sums_of, plane in zip(_channels(sums[0].permute(1, 2, 0), len(change)), change):
+        sums_of.index_add_(0, blocks, plane)
     # The soft edge's photo and background colours are spent: they go before
     # the full-size background is made (a wide soft edge holds millions).
     band = band._replace(photo=None, bg=None)
@@ -101,6 +101,22 @@ def _background(image, alpha, radius, soft_edge, blades, blade_rotation, highlig
     # Encoding the small result and upsampling in sRGB spares a full-size
     # transfer curve; the blurred background is smooth, so little changes.
     return upsample(linear_to_srgb(small), x.shape[:2], scale, dtype), band
+
+
+def _light_of_planes(planes, highlights):
+    """:func:`~bokehme.imaging.colour.to_light` of (3, N) colour planes, highlights judged on each pixel's brightest."""
+    light = to_light(planes)
+    return boost_highlights(light.T[None], highlights)[0].T if highlights else light
+
+
+def _channels(pixels, count):
+    """The `count` channels of contiguous interleaved `pixels` (a Tensor), each a strided 1-d view.
+
+    Values go in or out a channel at a time: torch scatters single values
+    faster than rows of a few, and colour planes need no transposing.
+    """
+    flat = pixels.view(-1)
+    return [flat[channel::count] for channel in range(count)]
 
 
 def _clear_light_sums(image, alpha, scale, highlights):
@@ -265,11 +281,12 @@ def _lay_subject(image, alpha, band, background):
     if image.dtype == np.uint8:
         return _lay_subject_8bit(image, alpha, band, background)
     result = torch.from_numpy(background)
-    background_band = result.view(-1, 3).index_select(0, band.index)
+    background_band = colours_at(background, band.index)
     # lerp(b, f, 1) is exactly f and lerp(b, f, 0) exactly b.
     torch.lerp(result, torch.from_numpy(image), torch.from_numpy(alpha)[..., None], out=result)
     # Soft edges get foreground colours cleaned of the old background.
-    result.view(-1, 3).index_copy_(0, band.index, torch.lerp(background_band, band.fg, band.alpha))
+    for colour, edge in zip(_channels(result, 3), torch.lerp(background_band, band.fg, band.alpha)):
+        colour.index_copy_(0, band.index, edge)
     return background
 
 
@@ -284,13 +301,13 @@ def _lay_subject_8bit(image, alpha, band, background):
     """
     if background.dtype == np.uint8:
         result = background
-        background_band = float_srgb(torch.from_numpy(result).view(-1, 3).index_select(0, band.index))
     else:
         result = to_samples(background, np.uint8)
-        background_band = torch.from_numpy(background).view(-1, 3).index_select(0, band.index)
+    background_band = colours_at(background, band.index)
     cv2.copyTo(image, (alpha == 1).view(np.uint8), result)
     if len(band.index):
         edge = to_samples(torch.lerp(background_band, band.fg, band.alpha).numpy(), np.uint8)
-        torch.from_numpy(result).view(-1, 3).index_copy_(0, band.index, torch.from_numpy(edge))
+        for colour, plane in zip(_channels(torch.from_numpy(result), 3), torch.from_numpy(edge)):
+            colour.index_copy_(0, band.index, plane)
     return result
 

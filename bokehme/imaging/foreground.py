@@ -16,11 +16,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .colour import float_srgb
+from .colour import colours_at
 from .guided_filter import box_mean
 from .resample import block_mean
 
-__all__ = ["estimate_foreground", "foreground_in_band"]
+__all__ = ["estimate_foreground", "foreground_in_band", "foreground_planes"]
 
 #: Working size, in pixels, of the foreground estimation's local means, by
 #: default; fewer is faster and loses fine strands (video frames, see
@@ -83,6 +83,29 @@ def foreground_in_band(image, alpha, band, radii=(90, 6), pixels=EDGE_PIXELS):
     ndarray
         (N, 3) float32 foreground colours at ``band``.
     """
+    band = torch.as_tensor(band)
+    photo = colours_at(image, band)
+    band_alpha = torch.from_numpy(alpha).view(-1).index_select(0, band)
+    return foreground_planes(image, alpha, band, photo, band_alpha, radii, pixels).T.numpy()
+
+
+def foreground_planes(image, alpha, band, photo, band_alpha, radii=(90, 6), pixels=EDGE_PIXELS):
+    """:func:`foreground_in_band` given the band's colours and alpha, as colour planes.
+
+    Parameters
+    ----------
+    image, alpha, band, radii, pixels
+        As for :func:`foreground_in_band`, `band` a Tensor.
+    photo : Tensor
+        (3, N) float32 the photo's colours at `band` (:func:`~bokehme.imaging.colour.colours_at`).
+    band_alpha : Tensor
+        (N,) float32 the alpha at `band`.
+
+    Returns
+    -------
+    Tensor
+        (3, N) float32 foreground colours at `band`.
+    """
     height, width = image.shape[:2]
     # The local means are smooth, so they are taken at about `pixels`
     # whatever the photo's size.
@@ -94,22 +117,21 @@ def foreground_in_band(image, alpha, band, radii=(90, 6), pixels=EDGE_PIXELS):
     img_s = [np.ascontiguousarray(img_s[..., c]) for c in range(img_s.shape[-1])]
     fg_s, bg_s = img_s, img_s
     megapixels = alpha_s.size / 1e6
+    share_bg = 1 - alpha_s
     for r in radii:
         r = max(1, round(r * np.sqrt(megapixels)))
         mean_a = box_mean(alpha_s, r)
-        fg_mean = [box_mean(f * alpha_s, r) / (mean_a + 1e-5) for f in fg_s]
-        bg_mean = [box_mean(b * (1 - alpha_s), r) / (1 - mean_a + 1e-5) for b in bg_s]
-        fg_s = [np.clip(f + alpha_s * (i - alpha_s * f - (1 - alpha_s) * b), 0, 1)
+        fg_total, bg_total = mean_a + 1e-5, 1 - mean_a + 1e-5
+        fg_mean = [box_mean(f * alpha_s, r) / fg_total for f in fg_s]
+        bg_mean = [box_mean(b * share_bg, r) / bg_total for b in bg_s]
+        fg_s = [np.clip(f + alpha_s * (i - alpha_s * f - share_bg * b), 0, 1)
                 for f, b, i in zip(fg_mean, bg_mean, img_s)]
         bg_s = bg_mean
     # The last pass's local means, applied to the full-resolution pixels.
-    band = torch.as_tensor(band)
-    f_b, b_b = _sample(np.stack(fg_mean + bg_mean), band, factor, (height, width)).split(3, dim=1)
-    img_b = float_srgb(torch.from_numpy(image).view(-1, 3).index_select(0, band))
-    a_b = torch.from_numpy(alpha).view(-1).index_select(0, band)[:, None]
+    f_b, b_b = _sample(np.stack(fg_mean + bg_mean), band, factor, (height, width)).split(3)
     # f + a (I - a f - (1 - a) b), term by term in place.
-    residual = img_b.sub_(b_b).addcmul_(a_b, b_b - f_b)
-    return f_b.addcmul_(a_b, residual).clamp_(0, 1).numpy()
+    residual = torch.sub(photo, b_b).addcmul_(band_alpha, b_b - f_b)
+    return f_b.addcmul_(band_alpha, residual).clamp_(0, 1)
 
 
 def _sample(small, band, factor, shape):
@@ -118,16 +140,22 @@ def _sample(small, band, factor, shape):
     Returns
     -------
     Tensor
-        (N, C) float32 values at the flat indices ``band`` of an image of
+        (C, N) float32 values at the flat indices ``band`` of an image of
         ``shape``, read as :func:`resize_map` would place them.
     """
     h_s, w_s = small.shape[1:]
-    width = shape[1]
-    rows, cols = band // width, band % width
-    # Pixel centres on the reduced grid, in grid_sample's [-1, 1] units.
-    x = (cols.float() + 0.5) / (factor * w_s) * 2 - 1
-    y = (rows.float() + 0.5) / (factor * h_s) * 2 - 1
-    grid = torch.stack([x, y], -1)[None, None]
+    height, width = shape
+    # numpy divides 64-bit integers twice as fast as torch.
+    rows, cols = (torch.from_numpy(i) for i in np.divmod(band.numpy(), width))
+    # Pixel centres on the reduced grid, in grid_sample's [-1, 1] units:
+    # one per row and column of the image, gathered.
+    grid = torch.stack([_centres(width, factor * w_s).index_select(0, cols),
+                        _centres(height, factor * h_s).index_select(0, rows)], -1)[None, None]
     t = torch.from_numpy(np.ascontiguousarray(small, dtype=np.float32))[None]
     out = F.grid_sample(t, grid, mode="bilinear", padding_mode="border", align_corners=False)
-    return out[0, :, 0].T
+    return out[0, :, 0]
+
+
+def _centres(n, span):
+    """Centres of n pixels in grid_sample's [-1, 1] units, for a grid `span` pixels across."""
+    return (torch.arange(n).float() + 0.5) / span * 2 - 1

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .colour import float_srgb, srgb_array
+from .colour import colours_at, srgb_array
 from .guided_filter import coefficient_planes, guided_coefficients, linear_model
 from .half_sharp import SURE, without_half_sharp
 from .plain_ground import grown_over_plain_ground
@@ -172,15 +172,16 @@ def evaluate_alpha(a, b, floor, image):
     top, row_rects = torch.unique_consecutive(row_taps[0], return_inverse=True)
     left, col_rects = torch.unique_consecutive(col_taps[0], return_inverse=True)
     bottom = (top + 1).clamp_(max=a.shape[0] - 1)
-    right = (left + 1).clamp_(max=a.shape[1] - 1)
     zero = (b == 0) & (floor <= 0)
     for channel in np.moveaxis(a, -1, 0):
         zero &= channel == 0
-    sure = _sure_alpha(zero, floor >= 1, top.numpy(), bottom.numpy(),
-                       left.numpy(), right.numpy())
+    rect_alpha = _sure_alpha(zero, floor >= 1, top.numpy(), left.numpy())
     # Per rectangle row and output column: all rows of a rectangle row
     # are alike.
-    sure = torch.from_numpy(sure).index_select(1, col_rects)
+    sure = torch.from_numpy(rect_alpha).index_select(1, col_rects)
+    # The output columns of each rectangle column: consecutive, from its first.
+    col_counts = np.bincount(col_rects.numpy(), minlength=len(left))
+    col_firsts = np.cumsum(col_counts) - col_counts
     planes = coefficient_planes(a, b, floor)
     alpha = torch.empty((height, width))
 
@@ -188,7 +189,7 @@ def evaluate_alpha(a, b, floor, image):
         rects = row_rects[start:start + strip]
         block = torch.index_select(sure, 0, rects, out=alpha[start:start + strip])
         first, last = rects[0].item(), rects[-1].item() + 1
-        pair_rects, pair_cols = torch.nonzero(sure[first:last].isnan()).unbind(1)
+        pair_rects, pair_cols = _unsure_pairs(rect_alpha[first:last], col_counts, col_firsts)
         if not len(pair_cols):
             return
         # Torch blends along cell rows first: once per pair, for all the
@@ -196,14 +197,33 @@ def evaluate_alpha(a, b, floor, image):
         upper, lower = _column_blends(
             planes, (top[first:last][pair_rects], bottom[first:last][pair_rects]),
             col_taps, pair_cols)
-        rows, pairs = _rows_of_pairs(pair_rects, rects - first)
-        pixels = pair_cols.index_select(0, pairs).add_(rows * width)
-        rows += start
-        coeffs = _gather_columns(upper, pairs).mul_(row_taps[2].index_select(0, rows))
-        coeffs.add_(_gather_columns(lower, pairs).mul_(row_taps[3].index_select(0, rows)))
-        colours = torch.from_numpy(image[start:start + strip]).reshape(-1, 3)
-        value = linear_model(coeffs, float_srgb(colours.index_select(0, pixels))).clamp_(0, 1)
-        block.view(-1).index_copy_(0, pixels, value)
+        # A rectangle row's rows of the strip follow each other from its first.
+        counts = torch.bincount(rects - first, minlength=last - first)
+        firsts = (counts.cumsum(0) - counts).index_select(0, pair_rects)
+        counts = counts.index_select(0, pair_rects)
+        lasts = firsts + counts - 1
+        pixels_of_strip = image[start:start + strip]
+        # Phase by phase, the pixels that many rows below their rectangle
+        # row's first: one per pair, so the pairs' blends serve as they are.
+        for phase in range(int(counts.max())):
+            u, l, rows, cols = upper, lower, firsts + phase, pair_cols
+            reaching = int(torch.count_nonzero(counts > phase))
+            if reaching < len(counts) // 2:
+                # Few rectangle rows are this tall (the first, at the
+                # border): their pairs are gathered.
+                taken = torch.nonzero(counts > phase)[:, 0]
+                u, l = _gather_columns(upper, taken), _gather_columns(lower, taken)
+                rows, cols = rows.index_select(0, taken), cols.index_select(0, taken)
+            elif reaching < len(counts):
+                # A shorter rectangle row's pairs take their last row again:
+                # the same pixels, the same values.
+                torch.minimum(rows, lasts, out=rows)
+            pixels = rows * width + cols
+            rows += start
+            coeffs = u.mul(row_taps[2].index_select(0, rows)).add_(l.mul(row_taps[3].index_select(0, rows)))
+            # The colours as planes: (N, 3) rows' colours are strided.
+            value = linear_model(coeffs, colours_at(pixels_of_strip, pixels).T).clamp_(0, 1)
+            block.view(-1).index_copy_(0, pixels, value)
 
     # Strip by strip, the temporaries stay small; two strips at once (this
     # thread and a kept one), as much of a strip's work is too small for
@@ -263,52 +283,63 @@ def _column_blends(planes, cell_rows, col_taps, cols):
     return [v[:, 0].mul_(left_weight).add_(v[:, 1].mul_(right_weight)) for v in values]
 
 
-def _sure_alpha(zero, one, top, bottom, left, right):
+def _unsure_pairs(rect_alpha, col_counts, col_firsts):
+    """The (rectangle row, output column) pairs whose alpha must be computed, in that order.
+
+    Found among the rectangles, a few times fewer than the pairs, and each
+    spread over the output columns of its rectangle column.
+
+    Parameters
+    ----------
+    rect_alpha : ndarray
+        (R, C) float32 :func:`_sure_alpha` of the rectangles.
+    col_counts, col_firsts : ndarray
+        (C,) int64 output columns of each rectangle column, and its first.
+
+    Returns
+    -------
+    rows, cols : Tensor
+        (P,) int64 rectangle row and output column of every pair.
+    """
+    rows, rect_cols = np.divmod(np.flatnonzero(np.isnan(rect_alpha)), rect_alpha.shape[1])
+    widths = col_counts[rect_cols]
+    # A pair's column: its place among all pairs, shifted to its rectangle's first.
+    shift = col_firsts[rect_cols] - (np.cumsum(widths) - widths)
+    cols = np.arange(widths.sum()) + np.repeat(shift, widths)
+    return torch.from_numpy(np.repeat(rows, widths)), torch.from_numpy(cols)
+
+
+def _sure_alpha(zero, one, top, left):
     """The alpha of pixels whose four bilinear cells are all zero or all one.
 
     Parameters
     ----------
     zero, one : ndarray
         (h, w) bool cells where the alpha is surely 0, surely 1.
-    top, bottom, left, right : ndarray
-        (R,), (R,), (C,), (C,) int64 cells that the rectangles of output
-        pixels read.
+    top, left : ndarray
+        (R,), (C,) int64 the first cell row and column that the rectangles
+        of output pixels read; each reads the next one too, or the same one
+        at the last.
 
     Returns
     -------
     ndarray
         (R, C) float32 per rectangle: 0 or 1, NaN where it must be computed.
     """
+    window = np.ones((2, 2), np.uint8)
+
     def all_four(cells):
-        pairs = np.take(cells, left, axis=1) & np.take(cells, right, axis=1)
-        return np.take(pairs, top, axis=0) & np.take(pairs, bottom, axis=0)
+        # A cell and the ones right of and below it, the border repeated:
+        # the erosion by a 2x2 window anchored at its first.
+        alike = cv2.erode(cells.view(np.uint8), window, anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)
+        # An output at least as large as the cells reads every one of them.
+        if len(top) < len(alike):
+            alike = np.take(alike, top, axis=0)
+        if len(left) < alike.shape[1]:
+            alike = np.take(alike, left, axis=1)
+        return alike.view(bool)
 
     alpha = np.full((len(top), len(left)), np.nan, np.float32)
     alpha[all_four(zero)] = 0
     alpha[all_four(one)] = 1
     return alpha
-
-
-def _rows_of_pairs(pair_rects, rects):
-    """Pixels of a strip whose rows each take their rectangle row's pairs.
-
-    Parameters
-    ----------
-    pair_rects : Tensor
-        (P,) int64 sorted rectangle row of every (rectangle row, column)
-        pair, counted from the strip's first.
-    rects : Tensor
-        (S,) int64 rectangle row of every row of the strip, likewise.
-
-    Returns
-    -------
-    rows, pairs : Tensor
-        (N,) int64 row in the strip and pair of every pixel, row by row.
-    """
-    pair_counts = torch.bincount(pair_rects, minlength=int(rects[-1]) + 1)
-    row_counts = pair_counts.index_select(0, rects)
-    rows = torch.repeat_interleave(row_counts)
-    # A pixel's pair: its place in its row plus its rectangle row's first.
-    shift = (pair_counts.cumsum(0) - pair_counts).index_select(0, rects)
-    shift -= row_counts.cumsum(0) - row_counts
-    return rows, torch.arange(len(rows)).add_(shift.index_select(0, rows))

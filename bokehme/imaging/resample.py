@@ -100,7 +100,7 @@ def block_mean(image, scale):
     planes = image[..., None] if gray else image
     if eight_bit and scale <= _EXACT_8BIT_SCALE:
         small = _block_sums_8bit(planes, scale)
-        small /= block_counts(*image.shape[:2], scale).numpy()
+        _divide_by_counts(small, *image.shape[:2], scale)
         small *= np.float32(1 / 255)
     elif eight_bit:
         # Strips of whole blocks become floats while in cache, not as a full-size copy.
@@ -140,6 +140,20 @@ def _float_block_means(image, scale):
                                axis=0)
         small[rows, :cols] = edge / counts[rows, :cols]
     return small
+
+
+def _divide_by_counts(sums, height, width, scale):
+    """Block sums of an (H, W) image, (h, w, C) float32, divided in place by their pixel counts.
+
+    Whole blocks are divided by one number: numpy broadcasts a count per
+    block over the colours several times slower.  The quotients are those of
+    dividing by :func:`block_counts`, bit for bit.
+    """
+    rows, cols = height // scale, width // scale
+    sums[:rows, :cols] /= np.float32(scale * scale)
+    counts = block_counts(height, width, scale).numpy()
+    sums[:, cols:] /= counts[:, cols:]
+    sums[rows:, :cols] /= counts[rows:, :cols]
 
 
 #: Up to this block size, 8-bit block sums are exact in float32 (below 2**24).

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from bokehme.imaging.colour import boost_highlights, light_from_8bit, linear_to_srgb, srgb_to_linear, to_light
+from bokehme.imaging.colour import (boost_highlights, colours_at, light_from_8bit, linear_to_srgb, srgb_to_linear,
+                                    to_light)
 from bokehme.imaging.lens import lens_blur
 
 
@@ -51,3 +52,17 @@ def test_8_bit_pixels_decode_to_the_light_of_their_float_values():
     assert torch.equal(light, to_light(as_float))
     # to_light takes 8-bit tensors too, highlights boosted as for floats.
     assert torch.equal(to_light(torch.from_numpy(pixels), 0.5), to_light(as_float, 0.5))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_colours_at_flat_indices_come_as_planes_of_unit_floats(dtype):
+    rng = np.random.default_rng(7)
+    samples = rng.integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    image = samples if dtype == np.uint8 else samples.astype(np.float32) / np.float32(255)
+    # Unsorted and repeated, as any gather may be asked.
+    rows, cols = np.array([4, 0, 2, 2, 4]), np.array([6, 0, 3, 3, 1])
+    planes = colours_at(image, torch.from_numpy(rows * 7 + cols))
+    assert planes.dtype == torch.float32 and planes.shape == (3, 5)
+    expected = samples[rows, cols].T.astype(np.float32) * np.float32(1 / 255)
+    np.testing.assert_allclose(planes.numpy(), expected, rtol=0, atol=1e-7)
+    assert colours_at(image, torch.zeros(0, dtype=torch.int64)).shape == (3, 0)

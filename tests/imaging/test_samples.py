@@ -21,6 +21,19 @@ def test_values_round_to_the_nearest_sample_and_saturate(dtype):
     np.testing.assert_array_equal(to_samples(values, dtype)[0], [0, 0, 0, 1, 10, top, top])
 
 
+def test_8bit_values_round_to_the_nearest_level_either_side_of_each_half_level_and_saturate_above_one():
+    # No negative value, as a rendering gives: the fast path, which must
+    # round and saturate as the one for negatives does.
+    halves = (np.arange(255) + 0.5) / 255
+    below = np.nextafter(np.float32(halves), np.float32(0))
+    below = np.nextafter(below, np.float32(0))
+    above = np.nextafter(np.nextafter(np.float32(halves), np.float32(1)), np.float32(1))
+    values = np.concatenate([below, above, np.float32([1.0, 1.002, 3.0, 1e6])]).reshape(1, -1, 1)
+    levels = np.arange(255)
+    np.testing.assert_array_equal(to_samples(values, np.uint8).ravel(),
+                                  np.concatenate([levels, levels + 1, [255, 255, 255, 255]]))
+
+
 def test_floats_pass_as_float32_without_a_copy():
     values = np.linspace(0, 1, 12, dtype=np.float32).reshape(3, 4)
     assert to_unit_float(values) is values
