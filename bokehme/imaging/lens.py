@@ -116,7 +116,7 @@ def continue_behind(sums, counts, maybe_subject=None):
     if hidden.all():
         return sums  # no background in sight: normalized convolution fills what it can
     means = (sums[0, :-1] / sums[0, -1].clamp(min=1e-12)).numpy()
-    _, (rows, cols) = ndimage.distance_transform_edt(hidden, return_indices=True)
+    rows, cols = ndimage.distance_transform_edt(hidden, return_distances=False, return_indices=True)
     means = torch.from_numpy(np.ascontiguousarray(means[:, rows, cols]))[None]
     return torch.cat([means * counts, counts], dim=1).contiguous(memory_format=torch.channels_last)
 

@@ -168,8 +168,9 @@ def _ground_of_blocks(image, ground, size):
     # Every other row and column (`size` is even): a quarter of a block's
     # thousands of samples tells its median as well.
     half = size // 2
+    sampled = ground[::2, ::2]
     padded = np.full((by * half, bx * half, 3), np.nan, np.float32)
-    np.copyto(padded[:-(-height // 2), :-(-width // 2)], image[::2, ::2], where=ground[::2, ::2, None])
+    np.copyto(padded[:sampled.shape[0], :sampled.shape[1]], image[::2, ::2], where=sampled[..., None])
     # Each block's samples colour by colour, (by, bx, 3, K): the partial
     # sorts below then run along contiguous rows.
     colours = padded.reshape(by, half, bx, half, 3).transpose(0, 2, 4, 1, 3).reshape(by, bx, 3, -1)
