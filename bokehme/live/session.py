@@ -108,7 +108,8 @@ def run_session(source, renderer, sinks, *, frames=None, background=None, stop=N
     try:
         # Rendering in processes: the loop's own threads (capture, output)
         # are light, and two frames' rendering no longer share one lock.
-        for rendered in renderer.render_frames(capture(), processes=True):
+        # The picture alone is sent, so the alphas are not passed back.
+        for rendered in renderer.render_frames(capture(), processes=True, alphas=False):
             if source.live:
                 try:  # the output is behind: the older frame gives way
                     outbox.get_nowait()

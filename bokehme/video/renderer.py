@@ -26,7 +26,7 @@ __all__ = ["FrameRenderer", "RenderedFrame", "FRAME_EDGE_PIXELS"]
 
 
 class RenderedFrame(NamedTuple):
-    """A rendered frame: (H, W, 3) uint8 sRGB pixels and the (H, W) float32 alpha used."""
+    """A rendered frame: (H, W, 3) uint8 sRGB pixels and the (H, W) float32 alpha used (None if not asked for)."""
 
     pixels: np.ndarray
     alpha: np.ndarray
@@ -111,8 +111,8 @@ class FrameRenderer:
         self._add(seconds)
         return RenderedFrame(image, alpha)
 
-    def render_frames(self, frames: Iterable[tuple], workers: int = 2,
-                      processes: bool = False) -> Iterator[RenderedFrame]:
+    def render_frames(self, frames: Iterable[tuple], workers: int = 2, processes: bool = False,
+                      alphas: bool = True) -> Iterator[RenderedFrame]:
         """Render ``(pixels, background)`` pairs in order, up to `workers` at once.
 
         While the workers are busy, the subject of one frame more is found
@@ -132,9 +132,11 @@ class FrameRenderer:
             threads of this one: the live loop's choice.  A clip's decoding
             and encoding share the cores, and there threads do better
             (README, "Video files").
+        alphas : bool
+            Whether the frames come with their alpha; None otherwise.
         """
         pending = deque()
-        with (FrameWorkers if processes else FrameThreads)(workers, self.options) as pool:
+        with (FrameWorkers if processes else FrameThreads)(workers, self.options, alphas) as pool:
             for pixels, background in frames:
                 probability = self.probability(pixels)
                 pending.append(pool.submit(pixels, probability, background))

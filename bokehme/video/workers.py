@@ -171,17 +171,20 @@ def _terminal_signals_ignored():
             signal.signal(number, handler)
 
 
-def _layout(given):
+def _layout(given, alpha):
     """Where each array of a frame lies in its slot: name -> (offset, shape, dtype), and the bytes in all.
 
     `given` maps ``"pixels"``, ``"probability"`` and maybe ``"background"``
     to their ``(shape, dtype)``, kept as they are (a background of the wrong
     size is the rendering's error to raise, as in one process); the
-    rendering and the alpha come back as a frame's, uint8 and float32.
+    rendering comes back as a frame's, uint8, and with `alpha` the alpha,
+    float32.
     """
     height, width = given["pixels"][0][:2]
     arrays = [(name, tuple(shape), np.dtype(dtype)) for name, (shape, dtype) in given.items()]
-    arrays += [("image", (height, width, 3), np.dtype(np.uint8)), ("alpha", (height, width), np.dtype(np.float32))]
+    arrays.append(("image", (height, width, 3), np.dtype(np.uint8)))
+    if alpha:
+        arrays.append(("alpha", (height, width), np.dtype(np.float32)))
     layout, offset = {}, 0
     for name, shape, dtype in arrays:
         layout[name] = (offset, shape, dtype)
@@ -220,18 +223,19 @@ def _serve(connection, threads):
                 return
             if task is None:
                 return
-            name, live, given, options = task
+            name, live, given, options, alphas = task
             views = None
             try:
                 for gone in [other for other in attached if other not in live]:  # a slot grown anew
                     attached.pop(gone).close()
                 if name not in attached:
                     attached[name] = shared_memory.SharedMemory(name)
-                views = _views(attached[name].buf, _layout(given)[0])
+                views = _views(attached[name].buf, _layout(given, alphas)[0])
                 image, alpha, seconds = matte_and_render(views["pixels"], views["probability"],
                                                          views.get("background"), options)
                 views["image"][...] = image
-                views["alpha"][...] = alpha
+                if alphas:
+                    views["alpha"][...] = alpha
                 reply = ("done", seconds + (time.process_time(),))
             except Exception as error:  # raised again in the main process, as itself
                 reply = ("failed", _portable(error))
@@ -264,6 +268,9 @@ class FrameWorkers:
         Worker processes.
     options : Options
         What every frame is rendered with.
+    alphas : bool
+        Whether results carry the frame's alpha; without it, less memory
+        is shared and copied (a live picture needs only the rendering).
 
     Notes
     -----
@@ -274,10 +281,10 @@ class FrameWorkers:
     imports the script).
     """
 
-    def __init__(self, count, options):
+    def __init__(self, count, options, alphas=True):
         start_server()
         context = _context()
-        self.options = options
+        self.options, self.alphas = options, alphas
         # The cores torch would use here, shared: the workers render at once.
         threads = max(1, torch.get_num_threads() // count)
         self._workers, self._slots, self._cpu = [], [None] * (count + 1), {}
@@ -317,7 +324,7 @@ class FrameWorkers:
         if background is not None:
             arrays["background"] = background
         given = {name: (array.shape, array.dtype.str) for name, array in arrays.items()}
-        layout, size = _layout(given)
+        layout, size = _layout(given, self.alphas)
         slot = index % len(self._slots)
         memory = self._slots[slot]
         if memory is None or memory.size < size:
@@ -334,7 +341,7 @@ class FrameWorkers:
         live = [kept.name for kept in self._slots if kept is not None]
         worker = self._workers[index % len(self._workers)]
         try:
-            worker[1].send((memory.name, live, given, self.options))
+            worker[1].send((memory.name, live, given, self.options, self.alphas))
         except OSError:
             raise self._lost(worker[0]) from None
         self._handed += 1
@@ -342,6 +349,8 @@ class FrameWorkers:
 
     def result(self, ticket):
         """The frame's ``(image, alpha, (matte seconds, render seconds))``, copied out of shared memory.
+
+        The alpha is None for workers started without `alphas`.
 
         Raises
         ------
@@ -362,7 +371,7 @@ class FrameWorkers:
             raise payload
         self._cpu[id(connection)] = payload[2]
         views = _views(memory.buf, layout)
-        image, alpha = views["image"].copy(), views["alpha"].copy()
+        image, alpha = views["image"].copy(), views["alpha"].copy() if self.alphas else None
         del views
         return image, alpha, payload[:2]
 
@@ -410,10 +419,11 @@ class FrameThreads:
     ----------
     count : int
     options : Options
+    alphas : bool
     """
 
-    def __init__(self, count, options):
-        self.options = options
+    def __init__(self, count, options, alphas=True):
+        self.options, self.alphas = options, alphas
         self._pool = ThreadPoolExecutor(count, thread_name_prefix="bokehme-render")
 
     def __enter__(self):
@@ -428,7 +438,8 @@ class FrameThreads:
 
     def result(self, ticket):
         """The frame's ``(image, alpha, (matte seconds, render seconds))``; what rendering it raised."""
-        return ticket.result()
+        image, alpha, seconds = ticket.result()
+        return image, alpha if self.alphas else None, seconds
 
     def close(self):
         """Wait for the frames being rendered; drop those not started."""

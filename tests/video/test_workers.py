@@ -103,6 +103,23 @@ def test_workers_hand_back_frames_in_order_as_this_process_renders_them(created)
     assert len(created) > 3 and left(created) == []  # slots grown anew, and every one freed
 
 
+def test_workers_without_alphas_hand_back_the_same_renderings_through_less_memory(created, monkeypatch):
+    given = frames(3)
+    with FrameWorkers(2, Options()) as workers:
+        wanted = [workers.result(workers.submit(*frame)) for frame in given]
+    with FrameWorkers(2, Options(), alphas=False) as workers:
+        got = [workers.result(workers.submit(*frame)) for frame in given]
+    assert all(np.array_equal(image, want[0]) and alpha is None for (image, alpha, _), want in zip(got, wanted))
+    # Too little room names what a slot takes: its frame, probability and rendering, no alpha.
+    (pixels, probability), = frames(1)
+    monkeypatch.setattr(worker_module.shutil, "disk_usage", lambda path: shutil_usage(free=2**16))
+    with FrameWorkers(2, Options(), alphas=False) as workers, pytest.raises(SharedMemoryShort) as short:
+        workers.submit(pixels, probability)
+    frame = pixels.nbytes + probability.nbytes + pixels.nbytes
+    assert 3 * frame <= short.value.needed <= 3 * (frame + 3 * 64)
+    assert left(created) == []
+
+
 def test_more_frames_out_than_slots_or_results_out_of_order_are_refused(created):
     given = frames(4)
     with FrameWorkers(2, Options()) as workers:
