@@ -7,7 +7,6 @@ torch and the models only when a photo is about to be processed, so a rerun
 with nothing left to do never loads them.
 """
 
-import os
 import sys
 import time
 from functools import wraps
@@ -17,6 +16,7 @@ import click
 
 from .. import __version__
 from ..imaging.classes import UnknownClassError, check_classes
+from ..imaging.threads import usable_cores
 from ..models.catalog import MODEL_NAMES, model_labels
 from .interrupts import exit_code, interrupts_deferred, signals_as_interrupts
 
@@ -298,8 +298,7 @@ def _process(todo, settings, *, quiet, jobs):
         from ..models.catalog import SegmentationError
 
         # One intra-op thread per core this process may use (containers, taskset).
-        usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
-        torch.set_num_threads(len(usable))
+        torch.set_num_threads(len(usable_cores()))
         recipe = _recipe(settings)
         try:
             built = recipe.build(warn=None if quiet else lambda notice: _warn(describe(notice)))

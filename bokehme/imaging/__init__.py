@@ -20,5 +20,5 @@ returns pixels.  One operator or topic per module:
 - :mod:`~bokehme.imaging.depth_render`: the layered depth-of-field render
 - :mod:`~bokehme.imaging.subject`: choosing the subject from class probabilities
 - :mod:`~bokehme.imaging.scrub`: the PII scrub of the background
-- :mod:`~bokehme.imaging.threads`: the threads kept for work handed to a second thread
+- :mod:`~bokehme.imaging.threads`: the threads kept for work handed to a second thread, the usable cores
 """

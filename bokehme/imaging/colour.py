@@ -61,16 +61,21 @@ def colours_at(image, index):
     Parameters
     ----------
     image : ndarray
-        (H, W, 3) float32 sRGB in [0, 1], or uint8 read as ``v / 255``.
+        (H, W, 3) C-contiguous float32 sRGB in [0, 1], or uint8 read as
+        ``v / 255``.
     index : Tensor
         (N,) int64 flat (row-major) pixel indices.
 
     Returns
     -------
     Tensor
-        (3, N) float32, a new tensor.  Per-pixel arithmetic over a few
-        pixels' colours is several times faster on planes than on (N, 3)
-        rows, whose colours torch broadcasts one at a time.
+        (3, N) float32, a new tensor.
+
+    Notes
+    -----
+    Per-pixel arithmetic over a few pixels' colours is several times faster
+    on planes than on (N, 3) rows, whose colours torch broadcasts one at a
+    time.
     """
     values = torch.from_numpy(image).view(-1)
     planes = torch.empty((3, len(index)), dtype=values.dtype)
@@ -170,8 +175,9 @@ def to_light(srgb, highlights=0.0):
     Parameters
     ----------
     srgb : Tensor
-        (..., 3) float32 sRGB values in [0, 1] (clipped to it), or uint8
-        values in [0, 255] (a video frame), read as ``v / 255``.
+        float32 sRGB values in [0, 1] (clipped to it), or uint8 values in
+        [0, 255] (a video frame), read as ``v / 255``; any shape, but with
+        `highlights` colours on the last axis.
     highlights : float, optional
         :func:`boost_highlights` amount; 0 for none.
 
@@ -200,7 +206,7 @@ def to_light(srgb, highlights=0.0):
     # One pass scales, rounds and saturates to 16 bits; the table's entries
     # past 1 hold 1, so values above it come out clipped.
     index = cv2.addWeighted(flat, float(LIGHT_TABLE_STEPS), flat, 0.0, 0.0, dtype=cv2.CV_16U)
-    # torch gathers by 32-bit indices twice as fast as numpy by 16-bit ones.
+    # torch gathers by 32-bit indices faster than numpy by 16-bit ones.
     index = torch.from_numpy(index.astype(np.int32)).view(-1)
     light = torch.from_numpy(_LIGHT_TABLE).index_select(0, index).view(values.shape)
     if highlights:

@@ -109,6 +109,12 @@ def _light_of_planes(planes, highlights):
     return boost_highlights(light.T[None], highlights)[0].T if highlights else light
 
 
+def _put_colours(pixels, index, planes):
+    """Write (3, N) colour planes into contiguous (H, W, 3) `pixels` (a Tensor) at flat indices."""
+    for colour, plane in zip(_channels(pixels, 3), planes):
+        colour.index_copy_(0, index, plane)
+
+
 def _channels(pixels, count):
     """The `count` channels of contiguous interleaved `pixels` (a Tensor), each a strided 1-d view.
 
@@ -285,8 +291,7 @@ def _lay_subject(image, alpha, band, background):
     # lerp(b, f, 1) is exactly f and lerp(b, f, 0) exactly b.
     torch.lerp(result, torch.from_numpy(image), torch.from_numpy(alpha)[..., None], out=result)
     # Soft edges get foreground colours cleaned of the old background.
-    for colour, edge in zip(_channels(result, 3), torch.lerp(background_band, band.fg, band.alpha)):
-        colour.index_copy_(0, band.index, edge)
+    _put_colours(result, band.index, torch.lerp(background_band, band.fg, band.alpha))
     return background
 
 
@@ -307,7 +312,6 @@ def _lay_subject_8bit(image, alpha, band, background):
     cv2.copyTo(image, (alpha == 1).view(np.uint8), result)
     if len(band.index):
         edge = to_samples(torch.lerp(background_band, band.fg, band.alpha).numpy(), np.uint8)
-        for colour, plane in zip(_channels(torch.from_numpy(result), 3), torch.from_numpy(edge)):
-            colour.index_copy_(0, band.index, plane)
+        _put_colours(torch.from_numpy(result), band.index, torch.from_numpy(edge))
     return result
 

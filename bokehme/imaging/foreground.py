@@ -81,7 +81,8 @@ def foreground_in_band(image, alpha, band, radii=(90, 6), pixels=EDGE_PIXELS):
     Returns
     -------
     ndarray
-        (N, 3) float32 foreground colours at ``band``.
+        (N, 3) float32 foreground colours at ``band``, a view of colour
+        planes (see :func:`foreground_planes`).
     """
     band = torch.as_tensor(band)
     photo = colours_at(image, band)
@@ -145,7 +146,7 @@ def _sample(small, band, factor, shape):
     """
     h_s, w_s = small.shape[1:]
     height, width = shape
-    # numpy divides 64-bit integers twice as fast as torch.
+    # numpy divides 64-bit integers faster than torch.
     rows, cols = (torch.from_numpy(i) for i in np.divmod(band.numpy(), width))
     # Pixel centres on the reduced grid, in grid_sample's [-1, 1] units:
     # one per row and column of the image, gathered.

@@ -164,6 +164,8 @@ def evaluate_alpha(a, b, floor, image):
     ndarray
         (H, W) float32 alpha in [0, 1].
     """
+    # Its colours are gathered through a flat view.
+    image = np.ascontiguousarray(image)
     height, width = image.shape[:2]
     row_taps = bilinear_taps(height, a.shape[0])
     col_taps = bilinear_taps(width, a.shape[1])
@@ -221,7 +223,7 @@ def evaluate_alpha(a, b, floor, image):
             pixels = rows * width + cols
             rows += start
             coeffs = u.mul(row_taps[2].index_select(0, rows)).add_(l.mul(row_taps[3].index_select(0, rows)))
-            # The colours as planes: (N, 3) rows' colours are strided.
+            # Gathered as planes, which the model reads through their transpose.
             value = linear_model(coeffs, colours_at(pixels_of_strip, pixels).T).clamp_(0, 1)
             block.view(-1).index_copy_(0, pixels, value)
 

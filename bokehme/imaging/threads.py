@@ -15,12 +15,17 @@ kept for the process (docs/video.md).
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["kept_threads"]
+__all__ = ["kept_threads", "usable_cores"]
 
 # Each rendering or segmentation hands one piece of work at a time to a
 # second thread: enough for as many of them at once as a batch runs on this
 # machine's cores (and a clip's two frame workers on two cores).
 _THREADS = 2 * max(2, os.cpu_count() or 1)
+
+
+def usable_cores():
+    """The processors this process may run on (a container's or ``taskset``'s, not the machine's)."""
+    return os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
 
 
 def _new_pool():

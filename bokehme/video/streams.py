@@ -10,7 +10,6 @@ rendering and encoding overlap: FFmpeg works outside Python's lock.
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Iterator, NamedTuple
 import cv2
 import numpy as np
 
+from ..imaging.threads import usable_cores
 from .clips import ClipInfo, VideoError
 
 __all__ = ["Frame", "Sound", "EncoderSettings", "read_frames", "upright", "ClipWriter", "CONTAINERS", "DEFAULT_PRESET"]
@@ -41,6 +41,10 @@ DEFAULT_PRESET = "veryfast"
 # blocks; keyframes keep theirs): on the rendered frames measured the files
 # are as small for the same quality, in less time (docs/video.md).
 _QUICK_ANALYSIS = "me=dia:partitions=none"
+
+# The cores the frames' rendering keeps busy: the two frame workers of
+# FrameRenderer.render_frames, in a clip job as in the live loop.
+_RENDERING_CORES = 2
 
 # Frames decoded ahead, and rendered frames waiting to be encoded.
 _QUEUE = 4
@@ -211,9 +215,9 @@ class ClipWriter:
             options.update({"b": "0", "deadline": "realtime", "cpu-used": "8", "row-mt": "1"})
         self._video = self._output.add_stream(encoder, options=options)
         if encoder == "libx264":
-            # The cores the two frame workers leave: on two cores x264's
-            # frame threads only cost CPU (docs/video.md, "The encoder's threads").
-            self._video.codec_context.thread_count = max(1, (os.cpu_count() or 1) - 2)
+            # The cores the frame workers leave: on two cores x264's frame
+            # threads only cost CPU (docs/video.md, "The encoder's threads").
+            self._video.codec_context.thread_count = max(1, len(usable_cores()) - _RENDERING_CORES)
         # Chroma subsampled by 2 needs even sides; odd ones keep full chroma.
         even = info.width % 2 == 0 and info.height % 2 == 0
         self._video.pix_fmt = "yuv420p" if even else "yuv444p"
