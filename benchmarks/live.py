@@ -17,7 +17,6 @@ matte, render (with quantizing), and output (sending, in a thread of its own).
 """
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -49,6 +48,7 @@ def main():
 
     import torch
 
+    from bokehme.imaging.threads import usable_cores
     from bokehme.io.atomic import atomic_write
     from bokehme.live.session import run_session
     from bokehme.live.sinks import Recording
@@ -88,7 +88,7 @@ def main():
                 source.close()
             cpu = 1000 * (time.process_time() + cpu_seconds() - start_cpu) / max(stats.frames, 1)
             ms = stats.milliseconds()
-            busy = 100 * cpu * stats.frames / 1000 / max(stats.seconds, 1e-9) / (os.cpu_count() or 1)
+            busy = 100 * cpu * stats.frames / 1000 / max(stats.seconds, 1e-9) / len(usable_cores())
             print(f"{size:>10} {stats.fps:6.1f} {cpu:6.1f} {busy:4.0f}%  " + " ".join(f"{ms.get(stage, 0):8.1f}" for stage in
                                                               ("wait", "segment", "matte", "render", "output")))
 

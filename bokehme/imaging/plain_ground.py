@@ -184,7 +184,7 @@ def _ground_of_blocks(image, ground, size):
     # The Euclidean norm, term by term: numpy's reduction over an axis of three is several times slower.
     distance = np.sqrt(offsets[:, 0] * offsets[:, 0] + offsets[:, 1] * offsets[:, 1] + offsets[:, 2] * offsets[:, 2])
     spread = _median(distance[:, None], counts)[:, 0]
-    _, (r, c) = ndimage.distance_transform_edt(~known, return_indices=True)
+    r, c = ndimage.distance_transform_edt(~known, return_distances=False, return_indices=True)
     full_median = np.zeros((by, bx, 3), np.float32)
     full_spread = np.zeros((by, bx), np.float32)
     full_median[known], full_spread[known] = median, spread

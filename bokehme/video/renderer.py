@@ -129,9 +129,10 @@ class FrameRenderer:
         processes : bool
             The workers are processes, each with a Python lock of its own
             (:class:`~bokehme.video.workers.FrameWorkers`), rather than
-            threads of this one: the live loop's choice.  A clip's decoding
-            and encoding share the cores, and there threads do better
-            (README, "Video files").
+            threads of this one: the live loop's choice.  A clip job keeps
+            threads: its decoding and encoding share the cores, and the
+            workers' start-up outweighs their gain on short clips (README,
+            "Video files").
         alphas : bool
             Whether the frames come with their alpha; None otherwise.
         """
