@@ -57,7 +57,7 @@ class JobRecipe:
     encoder: EncoderSettings = field(default_factory=EncoderSettings)
     every: int = 1
 
-    def build(self, warn: Callable | None = None) -> Jobs:
+    def build(self, warn: Callable | None = None, clip_processes: bool = False) -> Jobs:
         """Load the models once and make the jobs.
 
         Parameters
@@ -65,6 +65,9 @@ class JobRecipe:
         warn : callable, optional
             Told when ``auto`` falls back to another model (see
             :func:`~bokehme.models.loading.load_segmenter`).
+        clip_processes : bool
+            Clips' frames are rendered in worker processes (see
+            :class:`~bokehme.video.job.VideoJob`): the local engine's choice.
 
         Raises
         ------
@@ -94,5 +97,6 @@ class JobRecipe:
                           background=shared(backdrop))
         # A clip's own background plays along from its first frame: a backdrop of its own.
         clip_backdrop = None if self.background is None else backdrop_from(self.background)
-        clips = VideoJob(self.options, segmenter, self.encoder, every=self.every, background=clip_backdrop)
+        clips = VideoJob(self.options, segmenter, self.encoder, every=self.every, background=clip_backdrop,
+                         processes=clip_processes)
         return Jobs(photos, clips)

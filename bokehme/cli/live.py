@@ -109,7 +109,8 @@ def _run(source, options, backdrop, *, recording, preview, virtual, virtual_devi
     from ..live.sinks import Preview, Recording, SinkError, VirtualCamera
     from ..models.catalog import SegmentationError
     from ..video.renderer import FrameRenderer
-    from ..video.workers import SharedMemoryShort, WorkerLost, start_server
+    from ..video.workers import WorkerLost, start_server
+    from .failures import describe_worker_lost
     from .messages import describe
 
     # The frame workers' server imports its libraries while the model loads.
@@ -140,43 +141,34 @@ def _run(source, options, backdrop, *, recording, preview, virtual, virtual_devi
             _fail(str(error))
         try:
             if recording is None:
-                return run_session(source, renderer, sinks, frames=frames, background=backdrop)
-            result = {}
+                stats = run_session(source, renderer, sinks, frames=frames, background=backdrop)
+            else:
+                result = {}
 
-            def record(file):
-                recorder = Recording(file, recording, *size, rate)
-                try:
-                    result["stats"] = run_session(source, renderer, sinks + [recorder], frames=frames,
-                                                  background=backdrop)
-                except BaseException:
-                    recorder.abandon()
-                    raise
-                recorder.close()
+                def record(file):
+                    recorder = Recording(file, recording, *size, rate)
+                    try:
+                        result["stats"] = run_session(source, renderer, sinks + [recorder], frames=frames,
+                                                      background=backdrop)
+                    except BaseException:
+                        recorder.abandon()
+                        raise
+                    recorder.close()
 
-            atomic_write(recording, record)
-            return result["stats"]
+                atomic_write(recording, record)
+                stats = result["stats"]
         except WorkerLost as error:
-            _fail(_worker_lost(error, recorded=recording is not None))
-        except SharedMemoryShort as error:
-            _fail(f"the frames need {error.needed / 2**20:.0f} MB of shared memory and /dev/shm has "
-                  f"{error.free / 2**20:.0f} MB free; in a container, give it more (docker run --shm-size=1g)")
+            _fail(describe_worker_lost(error) + ("; nothing was recorded" if recording is not None else ""))
+        short = renderer.shared_memory_short
+        if short is not None and not quiet:
+            click.echo(f"bokehme live: warning: frames rendered in threads, more slowly: they need "
+                       f"{short.needed / 2**20:.0f} MB of shared memory and /dev/shm has "
+                       f"{short.free / 2**20:.0f} MB free; in a container, give it more "
+                       f"(docker run --shm-size=1g)", err=True)
+        return stats
     finally:
         for sink in sinks:
             sink.close()
-
-
-def _worker_lost(error, *, recorded):
-    """The line for a frame worker process that died (the system's out-of-memory killer, say)."""
-    import signal
-
-    if error.exitcode is not None and error.exitcode < 0:
-        try:
-            how = f"killed by {signal.Signals(-error.exitcode).name}"
-        except ValueError:
-            how = f"killed by signal {-error.exitcode}"
-    else:
-        how = f"exit status {error.exitcode}"
-    return f"a frame worker process ended unexpectedly ({how}){'; nothing was recorded' if recorded else ''}"
 
 
 def main(args, prog_name="bokehme live"):

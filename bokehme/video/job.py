@@ -37,6 +37,13 @@ class VideoJob:
         ``background(shape, index) -> (H, W, 3) float32`` the new background
         of frame `index`, replacing the blurred one (see
         :mod:`bokehme.video.backdrop`).
+    processes : bool
+        Render frames in worker processes rather than threads (see
+        :meth:`~bokehme.video.renderer.FrameRenderer.render_frames`): faster
+        where decoding and encoding share the cores, once the workers have
+        started; the fork server they come from is best started early
+        (:func:`~bokehme.video.workers.start_server`), and a script that runs
+        the job guards its work under ``if __name__ == "__main__":``.
     """
 
     options: Options = field(default_factory=Options)
@@ -44,6 +51,7 @@ class VideoJob:
     encoder: EncoderSettings = field(default_factory=EncoderSettings)
     every: int = 1
     background: Callable | None = None
+    processes: bool = False
 
     def run(self, source, target, progress: Callable[[int, int], None] | None = None) -> None:
         """Render the clip at `source` into ``target.destination``.
@@ -82,7 +90,7 @@ class VideoJob:
         def write(file):
             writer = ClipWriter(file, destination, info, source, self.encoder)
             try:
-                for done, rendered in enumerate(renderer.render_frames(frames(writer)), 1):
+                for done, rendered in enumerate(renderer.render_frames(frames(writer), processes=self.processes), 1):
                     writer.write(rendered.pixels, timestamps.popleft())
                     if progress is not None:
                         progress(done, info.frames)

@@ -20,7 +20,7 @@ import numpy as np
 from ..imaging.resample import resize_image_to_uint8, resize_map, size_for_long_side
 from ..imaging.temporal import frame_thumbnail, scene_cut, steady_probability
 from ..options import Options
-from .workers import FRAME_EDGE_PIXELS, FrameThreads, FrameWorkers, matte_and_render
+from .workers import FRAME_EDGE_PIXELS, FrameThreads, FrameWorkers, SharedMemoryShort, matte_and_render
 
 __all__ = ["FrameRenderer", "RenderedFrame", "FRAME_EDGE_PIXELS"]
 
@@ -52,6 +52,9 @@ class FrameRenderer:
         Time spent so far in each stage, summed over frames rendered at
         once: ``"segment"`` (the segmenter and the steadying), ``"matte"``
         and ``"render"``.
+    shared_memory_short : SharedMemoryShort or None
+        Why :meth:`render_frames`, asked for processes, rendered in threads
+        instead: the frames did not fit in the shared memory free.
     """
 
     def __init__(self, options: Options, segmenter, every: int = 1):
@@ -62,6 +65,7 @@ class FrameRenderer:
         self.options, self.segmenter, self.every = options, segmenter, every
         self.frames = 0
         self.seconds = defaultdict(float)
+        self.shared_memory_short = None
         self._probability = None  # the segmenter's latest, unsteadied
         self._steady = None
         self._thumbnail = None
@@ -129,22 +133,36 @@ class FrameRenderer:
         processes : bool
             The workers are processes, each with a Python lock of its own
             (:class:`~bokehme.video.workers.FrameWorkers`), rather than
-            threads of this one: the live loop's choice.  A clip job keeps
-            threads: its decoding and encoding share the cores, and the
-            workers' start-up outweighs their gain on short clips (README,
-            "Video files").
+            threads of this one.  Where the frames do not fit in the shared
+            memory free (a container's 64 MB and 4K frames), the rest are
+            rendered in threads, the same pictures more slowly, and
+            :attr:`shared_memory_short` says why.
         alphas : bool
             Whether the frames come with their alpha; None otherwise.
         """
         pending = deque()
-        with (FrameWorkers if processes else FrameThreads)(workers, self.options, alphas) as pool:
+        pool = (FrameWorkers if processes else FrameThreads)(workers, self.options, alphas)
+        try:
             for pixels, background in frames:
                 probability = self.probability(pixels)
-                pending.append(pool.submit(pixels, probability, background))
+                try:
+                    ticket = pool.submit(pixels, probability, background)
+                except SharedMemoryShort as error:
+                    # Nothing of this frame was handed over: the frames out
+                    # are collected, and it goes to threads, which share all.
+                    while pending:
+                        yield self._collect(pool, pending.popleft())
+                    pool.close()
+                    pool = FrameThreads(workers, self.options, alphas)
+                    self.shared_memory_short = error
+                    ticket = pool.submit(pixels, probability, background)
+                pending.append(ticket)
                 if len(pending) > workers:
                     yield self._collect(pool, pending.popleft())
             while pending:
                 yield self._collect(pool, pending.popleft())
+        finally:
+            pool.close()
 
     def _collect(self, pool, ticket):
         image, alpha, seconds = pool.result(ticket)

@@ -1,12 +1,19 @@
 """Clips on the command line: beside photos, mirrored, resumed, and failing alone."""
 
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
+from click.testing import CliRunner
 from PIL import Image
 from skimage import data
+
+from bokehme.cli.command import command
+from bokehme.video.workers import FrameWorkers
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -48,6 +55,35 @@ def test_photos_and_clips_together_mirrored_and_a_cut_clip_fails_alone(tmp_path,
     assert sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*") if p.is_file()) == [
         "me.jpg", "trip/walk.mov"]
     assert frame_count(tmp_path / "out" / "trip" / "walk.mov") == 5
+
+
+def test_a_frame_worker_killed_fails_its_clip_in_one_line_and_the_batch_goes_on(tmp_path, make_clip, monkeypatch):
+    make_clip(tmp_path / "a.mp4", frames=4)
+    make_clip(tmp_path / "b.mp4", frames=4)
+    submit = FrameWorkers.submit
+    killed = []
+
+    def kill_first_worker_once(self, *args):
+        if not killed:  # as the system's out-of-memory killer would
+            killed.append(self.pids[0])
+            os.kill(killed[0], signal.SIGKILL)
+            while True:
+                try:
+                    os.kill(killed[0], 0)
+                    time.sleep(0.02)
+                except ProcessLookupError:
+                    break
+        return submit(self, *args)
+
+    monkeypatch.setattr(FrameWorkers, "submit", kill_first_worker_once)
+    result = CliRunner().invoke(command, [str(tmp_path / "a.mp4"), str(tmp_path / "b.mp4"), "--model", "selfie",
+                                          "--radius", "4"])
+    assert result.exit_code == 1 and killed
+    assert "processed 1, skipped 0, failed 1" in result.output
+    line, = [line for line in result.output.splitlines() if "FAILED" in line]
+    assert "a.mp4" in line and "frame worker process ended unexpectedly (killed by SIGKILL)" in line
+    assert frame_count(tmp_path / "b_bokeh.mp4") == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp4", "b.mp4", "b_bokeh.mp4"]
 
 
 def test_a_colour_background_replaces_the_blur_of_a_photo(tmp_path):

@@ -190,3 +190,26 @@ def test_ctrl_c_while_frames_render_stops_every_worker(created):
     finally:
         FrameWorkers.__init__ = original
     assert len(seen) == 2 and gone_soon(seen) == [] and created and left(created) == []
+
+
+@pytest.mark.parametrize("short_from", [0, 1], ids=["at the start", "when a slot grows"])
+def test_frames_that_do_not_fit_in_shared_memory_are_rendered_in_threads_the_same(created, monkeypatch, short_from):
+    backdrop = np.random.default_rng(3).random((120, 160, 3), dtype=np.float32)
+    # From the fourth frame on a new background: the slots grow, and ask for room again.
+    given = [(pixels, backdrop if index >= 3 else None) for index, (pixels, _) in enumerate(frames(6))]
+    expected = [rendered.pixels for rendered in FrameRenderer(Options(), HalfSubject()).render_frames(given)]
+    asked = []
+    real_usage = worker_module.shutil.disk_usage
+
+    def usage(path):
+        asked.append(path)
+        return real_usage(path) if len(asked) <= short_from else shutil_usage(free=2**16)
+
+    monkeypatch.setattr(worker_module.shutil, "disk_usage", usage)
+    renderer = FrameRenderer(Options(), HalfSubject())
+    got = [rendered.pixels for rendered in renderer.render_frames(given, processes=True)]
+    assert len(got) == len(expected) and all(np.array_equal(a, b) for a, b in zip(got, expected))
+    short = renderer.shared_memory_short
+    assert isinstance(short, SharedMemoryShort) and short.free == 2**16 and short.needed > 2**16
+    assert len(asked) == short_from + 1
+    assert bool(created) == bool(short_from) and left(created) == []
