@@ -41,6 +41,10 @@ class ClipInfo:
         portrait clips say 90 or -90), one of -90, 0, 90, 180.
     audio : int
         Audio streams, copied as they are.
+    primaries, transfer : int
+        The colour primaries and transfer curve the clip says its pixels
+        are in (FFmpeg's ``AVCOL_PRI_*`` and ``AVCOL_TRC_*`` codes; 2 where
+        it says nothing): a rendering keeps them.
     """
 
     width: int
@@ -50,6 +54,8 @@ class ClipInfo:
     time_base: Fraction
     rotation: int
     audio: int
+    primaries: int = 2
+    transfer: int = 2
 
 
 def is_video(path, head: bytes | None = None) -> bool:
@@ -94,7 +100,8 @@ def probe(path) -> ClipInfo:
             return ClipInfo(width=first.width, height=first.height, frames=stream.frames or 0,
                             rate=Fraction(rate), time_base=Fraction(stream.time_base),
                             rotation=int(round(first.rotation / 90)) * 90 if first.rotation else 0,
-                            audio=len(container.streams.audio))
+                            audio=len(container.streams.audio), primaries=first.color_primaries,
+                            transfer=first.color_trc)
     except VideoError:
         raise
     except (av.FFmpegError, OSError, ValueError) as error:

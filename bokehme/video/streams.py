@@ -46,6 +46,10 @@ _QUICK_ANALYSIS = "me=dia:partitions=none"
 # FrameRenderer.render_frames, in a clip job as in the live loop.
 _RENDERING_CORES = 2
 
+# FFmpeg's codes for the YUV matrix and range the encoder is given.
+_BT601 = 6  # AVCOL_SPC_SMPTE170M
+_STUDIO_RANGE = 1  # AVCOL_RANGE_MPEG
+
 # Frames decoded ahead, and rendered frames waiting to be encoded.
 _QUEUE = 4
 
@@ -222,6 +226,14 @@ class ClipWriter:
         even = info.width % 2 == 0 and info.height % 2 == 0
         self._video.pix_fmt = "yuv420p" if even else "yuv444p"
         self._video.width, self._video.height = info.width, info.height
+        # The frames' RGB becomes YUV by BT.601's studio-range matrix (OpenCV's
+        # conversion below, FFmpeg's default for full chroma), said in the
+        # stream: a player takes an HD clip that does not say for BT.709.
+        # The primaries and transfer curve are those the pixels came in.
+        self._video.codec_context.colorspace = _BT601
+        self._video.codec_context.color_range = _STUDIO_RANGE
+        self._video.codec_context.color_primaries = info.primaries
+        self._video.codec_context.color_trc = info.transfer
         self._video.time_base = info.time_base
         self._video.codec_context.time_base = info.time_base
         self._video.codec_context.framerate = info.rate

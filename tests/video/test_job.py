@@ -111,3 +111,38 @@ def test_h264_takes_a_quicker_analysis_unless_a_preset_is_asked_for(tmp_path, ma
     assert (settings["me"], settings["subme"], settings["analyse"]) == analysis
     # Otherwise veryfast, as FFmpeg's: one reference frame, a short lookahead.
     assert (settings["ref"], settings["rc_lookahead"], settings["crf"]) == ("1", "10", "18.0")
+
+
+@pytest.mark.parametrize("width, height", [(64, 48), (63, 47)], ids=["4:2:0", "odd sides, full chroma"])
+def test_colours_come_out_as_they_went_in_and_the_clip_says_how_to_read_them(tmp_path, top_half_segmenter, width,
+                                                                              height):
+    import av
+
+    # A phone's clip says BT.709 for everything; a saturated red shows a wrong matrix by several levels.
+    red = np.zeros((height, width, 3), np.uint8)
+    red[:] = (200, 40, 40)
+    with av.open(str(tmp_path / "in.mp4"), "w") as out:
+        stream = out.add_stream("libx264", rate=30, options={"crf": "0"})
+        stream.width, stream.height = width, height
+        stream.pix_fmt = "yuv420p" if width % 2 == 0 else "yuv444p"
+        context = stream.codec_context
+        context.colorspace = context.color_primaries = context.color_trc = 1  # BT.709
+        context.color_range = 1
+        for index in range(3):
+            frame = av.VideoFrame.from_ndarray(red, format="rgb24").reformat(
+                format=stream.pix_fmt, dst_colorspace=1, dst_color_range=1)
+            frame.pts = index
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    source = av.open(str(tmp_path / "in.mp4"))
+    assert np.abs(next(source.decode(video=0)).to_ndarray(format="rgb24").astype(int) - (200, 40, 40)).max() <= 2
+    source.close()
+    VideoJob(Options(radius=4), top_half_segmenter).run(tmp_path / "in.mp4", Target(tmp_path / "out.mp4"))
+    with av.open(str(tmp_path / "out.mp4")) as rendered:
+        frames = list(rendered.decode(video=0))
+    assert len(frames) == 3
+    for frame in frames:
+        # The matrix is said, not left to the player (which takes BT.709 for HD, BT.601 for SD).
+        assert frame.colorspace in (5, 6) and frame.color_range == 1
+        assert (frame.color_primaries, frame.color_trc) == (1, 1)
+        assert np.abs(frame.to_ndarray(format="rgb24").astype(int) - (200, 40, 40)).max() <= 3
