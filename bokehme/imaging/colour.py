@@ -17,6 +17,7 @@ __all__ = [
     "light_from_8bit",
     "float_srgb",
     "colours_at",
+    "channel_views",
     "srgb_array",
 ]
 
@@ -77,13 +78,22 @@ def colours_at(image, index):
     on planes than on (N, 3) rows, whose colours torch broadcasts one at a
     time.
     """
-    values = torch.from_numpy(image).view(-1)
+    values = torch.from_numpy(image)
     planes = torch.empty((3, len(index)), dtype=values.dtype)
-    # A colour at a time, from its strided view: torch gathers single
-    # values faster than rows of three, and the planes come out as they are.
-    for colour, plane in enumerate(planes):
-        torch.index_select(values[colour::3], 0, index, out=plane)
+    for channel, plane in zip(channel_views(values, 3), planes):
+        torch.index_select(channel, 0, index, out=plane)
     return float_srgb(planes)
+
+
+def channel_views(pixels, count):
+    """The `count` channels of contiguous interleaved `pixels` (a Tensor), each a strided 1-d view.
+
+    Values go in or out a channel at a time: torch gathers and scatters
+    single values faster than rows of a few, and colour planes need no
+    transposing.
+    """
+    flat = pixels.view(-1)
+    return [flat[channel::count] for channel in range(count)]
 
 
 def srgb_array(image):

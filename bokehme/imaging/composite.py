@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .colour import boost_highlights, colours_at, linear_to_srgb, srgb_array, to_light
+from .colour import boost_highlights, channel_views, colours_at, linear_to_srgb, srgb_array, to_light
 from .foreground import EDGE_PIXELS, foreground_planes
 from .lens import blur_block_sums, continue_behind, reduction_for
 from .resample import block_counts, block_sums, upsample
@@ -90,7 +90,7 @@ def _background(image, alpha, radius, soft_edge, blades, blade_rotation, highlig
     change.mul_(weight)
     # A float photo's weight sums, the last plane, are already right.
     change = torch.cat([change, weight[None]]) if eight_bit else F.pad(change, (0, 0, 0, 1))
-    for sums_of, plane in zip(_channels(sums[0].permute(1, 2, 0), len(change)), change):
+    for sums_of, plane in zip(channel_views(sums[0].permute(1, 2, 0), len(change)), change):
         sums_of.index_add_(0, blocks, plane)
     # The soft edge's photo and background colours are spent: they go before
     # the full-size background is made (a wide soft edge holds millions).
@@ -111,18 +111,8 @@ def _light_of_planes(planes, highlights):
 
 def _put_colours(pixels, index, planes):
     """Write (3, N) colour planes into contiguous (H, W, 3) `pixels` (a Tensor) at flat indices."""
-    for colour, plane in zip(_channels(pixels, 3), planes):
+    for colour, plane in zip(channel_views(pixels, 3), planes):
         colour.index_copy_(0, index, plane)
-
-
-def _channels(pixels, count):
-    """The `count` channels of contiguous interleaved `pixels` (a Tensor), each a strided 1-d view.
-
-    Values go in or out a channel at a time: torch scatters single values
-    faster than rows of a few, and colour planes need no transposing.
-    """
-    flat = pixels.view(-1)
-    return [flat[channel::count] for channel in range(count)]
 
 
 def _clear_light_sums(image, alpha, scale, highlights):
