@@ -90,7 +90,8 @@ class VideoJob:
         def write(file):
             writer = ClipWriter(file, destination, info, source, self.encoder)
             try:
-                for done, rendered in enumerate(renderer.render_frames(frames(writer), processes=self.processes), 1):
+                rendered_frames = renderer.render_frames(frames(writer), processes=self.processes, alphas=False)
+                for done, rendered in enumerate(rendered_frames, 1):
                     writer.write(rendered.pixels, timestamps.popleft())
                     if progress is not None:
                         progress(done, info.frames)

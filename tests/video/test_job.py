@@ -49,6 +49,18 @@ def test_each_frame_keeps_the_subject_and_blurs_the_background(tmp_path, make_cl
         assert np.abs(after[core] - before[core]).mean() < 0.02, index
 
 
+def test_frames_rendered_in_worker_processes_are_those_rendered_in_threads(tmp_path, make_clip, yellow_segmenter,
+                                                                          decoded):
+    make_clip(tmp_path / "in.mp4", frames=6, motion=4, audio_seconds=0.2)
+    for processes in (False, True):
+        VideoJob(Options(radius=6), yellow_segmenter, processes=processes).run(
+            tmp_path / "in.mp4", Target(tmp_path / f"out{processes}.mp4"))
+    threads, _, threads_audio, _ = decoded(tmp_path / "outFalse.mp4")
+    workers, _, workers_audio, _ = decoded(tmp_path / "outTrue.mp4")
+    assert len(workers) == len(threads) == 6 and workers_audio == threads_audio
+    assert all(np.array_equal(a, b) and t == u for (a, t), (b, u) in zip(workers, threads))
+
+
 def test_a_phone_rotation_is_kept_and_frames_are_rendered_upright(tmp_path, make_clip, top_half_segmenter,
                                                                    decoded):
     make_clip(tmp_path / "in.mp4", width=160, height=96, frames=4, rotation=90, noise=0.0)
