@@ -299,15 +299,16 @@ def _process(todo, settings, *, quiet, jobs):
 
         # One intra-op thread per core this process may use (containers, taskset).
         torch.set_num_threads(len(usable_cores()))
-        clips = any(task.kind == "clip" for task in todo)
-        if clips:
+        has_clips = any(task.kind == "clip" for task in todo)
+        if has_clips:
             from ..video.workers import start_server
 
             # The clips' frame workers' server imports its libraries while the model loads.
             start_server()
         recipe = _recipe(settings)
         try:
-            built = recipe.build(warn=None if quiet else lambda notice: _warn(describe(notice)), clip_processes=clips)
+            built = recipe.build(warn=None if quiet else lambda notice: _warn(describe(notice)),
+                                 clip_processes=has_clips)
         except SegmentationError as error:
             _usage_error(error, model=recipe.model, requested=recipe.model)
         segmenter = built.photos.segmenter
