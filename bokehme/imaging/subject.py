@@ -8,11 +8,10 @@ resolution, whatever model made them.
 
 from functools import lru_cache
 
-import cv2
 import numpy as np
-from scipy import ndimage
 
 from .classes import AUTO, check_classes
+from .regions import grown, in_regions, label_regions, label_regions_with_rows, region_rows, within
 
 __all__ = [
     "select_subject",
@@ -95,11 +94,11 @@ def anchored(probability, confident=0.8, rim=0.03):
     -------
     probability : (h, w) float32 ndarray
     """
-    regions, count = _regions(probability > 0.5)
+    regions, count = label_regions(probability > 0.5)
     if count == 0:
         return np.zeros_like(probability)
     # The regions holding a confident pixel (a sort-free ndimage.maximum).
-    kept = _chosen(regions, count, regions[probability >= max(confident, 0.5)])
+    kept = in_regions(regions, count, regions[probability >= max(confident, 0.5)])
     near = within(kept, rim * max(probability.shape))
     return np.where(near, probability, 0.0).astype(np.float32)
 
@@ -126,7 +125,7 @@ def salient_object(probabilities, centre_sigma=0.35):
         Zero everywhere when nothing but background is found.
     """
     foreground = (1.0 - probabilities[0]).astype(np.float32)
-    regions, count = _regions(foreground > 0.5)
+    regions, count = label_regions(foreground > 0.5)
     if count == 0:
         return np.zeros_like(foreground)
     chosen = regions == _main_region(foreground, regions, count, centre_sigma)
@@ -147,73 +146,6 @@ def _centre_weight(shape, sigma):
     weight = np.outer(rows, cols).astype(np.float32)
     weight.flags.writeable = False
     return weight
-
-
-def _regions(mask):
-    """The 4-connected regions of an (h, w) bool mask: ``ndimage.label(mask)``, label for label.
-
-    OpenCV's labelling numbers the regions as scipy's does, in the order
-    their first pixels come row by row, several times faster.
-
-    Returns
-    -------
-    regions : (h, w) int32 ndarray
-        0 outside the mask, 1 to `count` inside.
-    count : int
-    """
-    count, regions = cv2.connectedComponents(np.ascontiguousarray(mask).view(np.uint8), connectivity=4,
-                                             ltype=cv2.CV_32S)
-    return regions, count - 1
-
-
-def _regions_and_rows(mask):
-    """:func:`_regions`, with each region's rows: its first and one past its last, two (count,) int arrays."""
-    mask = np.ascontiguousarray(mask)
-    if not mask.any():  # as a people-only model's other classes are: nothing to number
-        return np.zeros(mask.shape, np.int32), 0, np.zeros(0, np.int32), np.zeros(0, np.int32)
-    count, regions, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=4,
-                                                                ltype=cv2.CV_32S)
-    tops = stats[1:, cv2.CC_STAT_TOP]
-    return regions, count - 1, tops, tops + stats[1:, cv2.CC_STAT_HEIGHT]
-
-
-def _rows(regions):
-    """First and one-past-last row of each of the regions 1, 2... of a label array (none of them empty)."""
-    rows = [box[0] for box in ndimage.find_objects(regions)]
-    return np.array([r.start for r in rows]), np.array([r.stop for r in rows])
-
-
-def _chosen(regions, count, labels):
-    """Where `regions` holds one of `labels`: ``np.isin``, by a table of the labels 0 to `count`."""
-    table = np.zeros(count + 1, bool)
-    table[labels] = True
-    return table.take(regions)
-
-
-def grown(mask, margin):
-    """A bool mask grown by `margin` pixels (at least 1) in every direction, a square at a time."""
-    side = 2 * max(1, int(margin)) + 1
-    # OpenCV's dilation by a square is a running maximum like ndimage's, several times faster.
-    return cv2.dilate(mask.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (side, side))) > 0
-
-
-def within(mask, distance):
-    """Where an (h, w) bool mask lies within `distance` pixels, straight-line, of its True pixels.
-
-    Nowhere when the mask is empty.  The distances are exact Euclidean
-    ones (OpenCV's precise distance transform, Felzenszwalb and Huttenlocher's).
-    """
-    near = np.zeros(mask.shape, bool)
-    rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if not len(rows):
-        return near
-    # Only the mask's box, grown by the distance, can lie within it; every
-    # pixel of the mask is in there, so the distances there are the same.
-    reach = int(distance) + 1
-    box = (slice(max(0, rows[0] - reach), rows[-1] + reach + 1),
-           slice(max(0, columns[0] - reach), columns[-1] + reach + 1))
-    near[box] = cv2.distanceTransform((~mask[box]).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE) <= distance
-    return near
 
 
 def _with_rim(probability, chosen, others):
@@ -265,7 +197,7 @@ def main_person_region(person_probability, centre_sigma=0.35):
         The connected region above 0.5 with the largest centre-weighted
         probability mass; None when nobody is found.
     """
-    regions, count = _regions(person_probability > 0.5)
+    regions, count = label_regions(person_probability > 0.5)
     if count == 0:
         return None
     return regions == _main_region(person_probability, regions, count, centre_sigma)
@@ -291,7 +223,7 @@ def companions(person_probability, main_region, people="near", most=2):
         least ``PEOPLE[people]`` of its height, the largest in area first.
     """
     same_plane = PEOPLE[people]
-    regions, count, tops, bottoms = _regions_and_rows(person_probability > 0.5)
+    regions, count, tops, bottoms = label_regions_with_rows(person_probability > 0.5)
     main_label = regions[main_region].max()
     heights = bottoms - tops
     areas = np.bincount(regions.ravel(), minlength=count + 1)[1:]
@@ -332,10 +264,10 @@ def portrait_people(person, min_height=0.4):
         2% of its height: the model's soft edge) and are at least
         `min_height` of the frame tall.
     """
-    regions, count, tops, bottoms = _regions_and_rows(person > 0.5)
+    regions, count, tops, bottoms = label_regions_with_rows(person > 0.5)
     h = person.shape[0]
     framed = 1 + np.flatnonzero((bottoms >= 0.98 * h) & (bottoms - tops >= min_height * h))
-    return _chosen(regions, count, framed)
+    return in_regions(regions, count, framed)
 
 
 def lies_on(own, region):
@@ -399,7 +331,7 @@ def _split_main(regions, count, main_label, main):
     if not lies_on(own, region):
         return regions, count  # the mask is of someone else
     core = region & grown(own, round(0.01 * max(own.shape)))
-    rest, parts = _regions(region & ~core)
+    rest, parts = label_regions(region & ~core)
     if parts == 0:
         return regions, count
     sizes = np.bincount(rest.ravel(), minlength=parts + 1)[1:]
@@ -446,7 +378,7 @@ def people_in_focus(probabilities, labels, main=None, centre_sigma=0.35, same_pl
         Zero everywhere when nobody is found.
     """
     person = probabilities[labels.index("person")]
-    regions, count, tops, bottoms = _regions_and_rows(person > 0.5)
+    regions, count, tops, bottoms = label_regions_with_rows(person > 0.5)
     if count == 0:
         return np.zeros_like(person)
     first = _main_region(person, regions, count, centre_sigma)
@@ -454,13 +386,13 @@ def people_in_focus(probabilities, labels, main=None, centre_sigma=0.35, same_pl
         split, count = _split_main(regions, count, first, main)
         if split is not regions:
             regions = split
-            tops, bottoms = _rows(regions)
+            tops, bottoms = region_rows(regions)
     heights = bottoms - tops
     kept = heights >= same_plane * heights[first - 1]
     kept[first - 1] = True
-    chosen = _chosen(regions, count, 1 + np.flatnonzero(kept))
+    chosen = in_regions(regions, count, 1 + np.flatnonzero(kept))
     things = 1.0 - probabilities[0] - person
-    objects, found, _, object_bottoms = _regions_and_rows(things > 0.5)
+    objects, found, _, object_bottoms = label_regions_with_rows(things > 0.5)
     ridden = np.zeros_like(chosen)
     # A people-only model finds no objects: nothing to ride.
     for label in np.unique(objects[grown(chosen, 2)]) if found else ():
