@@ -236,9 +236,11 @@ def _main_region(person, regions, count, centre_sigma):
     """Label of the region with the largest centre-weighted probability mass."""
     if count == 1:
         return 1
-    # ndimage.sum's own sums: numpy's bincount in float64, pixel by pixel in order.
+    # ndimage.sum's own sums: numpy's bincount in float64, pixel by pixel in
+    # order; of the regions' pixels alone, which add to nothing else.
     weighted = person * _centre_weight(person.shape, centre_sigma)
-    scores = np.bincount(regions.ravel(), weights=weighted.ravel(), minlength=count + 1)[1:]
+    inside = regions > 0
+    scores = np.bincount(regions[inside], weights=weighted[inside], minlength=count + 1)[1:]
     return 1 + int(np.argmax(scores))
 
 
