@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..video.streams import set_decoder_threads, rgb_pixels, upright
+from ..video.streams import rgb_pixels, set_decoder_threads, upright
 
 __all__ = ["SourceError", "LiveFrame", "Source", "open_source"]
 
