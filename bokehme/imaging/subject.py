@@ -407,7 +407,7 @@ def people_in_focus(probabilities, labels, main=None, centre_sigma=0.35, same_pl
             ridden |= region
     others = ((regions > 0) | (objects > 0)) & ~chosen & ~ridden
     # What is ridden counts with all its classes, its soft rim too.
-    near_ridden = grown(ridden, round(0.02 * max(person.shape)))
+    near_ridden = grown(ridden, round(0.02 * max(person.shape))) if ridden.any() else ridden
     probability = np.where(chosen | ridden, np.maximum(person, ridden * (1.0 - probabilities[0])),
                            person + near_ridden * things)
     return _with_rim(probability, chosen | ridden, others)
