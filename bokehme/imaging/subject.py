@@ -6,11 +6,12 @@ salient object.  Everything here works on probability maps at the model's
 resolution, whatever model made them.
 """
 
-import cv2
+from functools import lru_cache
+
 import numpy as np
-from scipy import ndimage
 
 from .classes import AUTO, check_classes
+from .regions import grown, in_regions, label_regions, label_regions_with_rows, region_rows, within
 
 __all__ = [
     "select_subject",
@@ -93,11 +94,11 @@ def anchored(probability, confident=0.8, rim=0.03):
     -------
     probability : (h, w) float32 ndarray
     """
-    regions, count = ndimage.label(probability > 0.5)
+    regions, count = label_regions(probability > 0.5)
     if count == 0:
         return np.zeros_like(probability)
     # The regions holding a confident pixel (a sort-free ndimage.maximum).
-    kept = np.isin(regions, np.unique(regions[probability >= max(confident, 0.5)]))
+    kept = in_regions(regions, count, regions[probability >= max(confident, 0.5)])
     near = within(kept, rim * max(probability.shape))
     return np.where(near, probability, 0.0).astype(np.float32)
 
@@ -124,39 +125,27 @@ def salient_object(probabilities, centre_sigma=0.35):
         Zero everywhere when nothing but background is found.
     """
     foreground = (1.0 - probabilities[0]).astype(np.float32)
-    regions, count = ndimage.label(foreground > 0.5)
+    regions, count = label_regions(foreground > 0.5)
     if count == 0:
         return np.zeros_like(foreground)
     chosen = regions == _main_region(foreground, regions, count, centre_sigma)
     return _with_rim(foreground, chosen, (regions > 0) & ~chosen)
 
 
+@lru_cache(maxsize=8)
 def _centre_weight(shape, sigma):
-    """A Gaussian of the distance to the image centre, `sigma` a fraction of the diagonal."""
+    """A Gaussian of the distance to the image centre, `sigma` a fraction of the diagonal; read-only.
+
+    Kept for the next call: a video's frames all ask for the same one.
+    """
     h, w = shape
     scale = 2 * sigma**2 * float(h * h + w * w)
     # The Gaussian of a sum of squares is the outer product of two.
     rows = np.exp(-((np.arange(h, dtype=np.float32) - (h - 1) / 2) ** 2) / scale)
     cols = np.exp(-((np.arange(w, dtype=np.float32) - (w - 1) / 2) ** 2) / scale)
-    return np.outer(rows, cols).astype(np.float32)
-
-
-def grown(mask, margin):
-    """A bool mask grown by `margin` pixels (at least 1) in every direction, a square at a time."""
-    side = 2 * max(1, int(margin)) + 1
-    # OpenCV's dilation by a square is a running maximum like ndimage's, several times faster.
-    return cv2.dilate(mask.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (side, side))) > 0
-
-
-def within(mask, distance):
-    """Where an (h, w) bool mask lies within `distance` pixels, straight-line, of its True pixels.
-
-    Nowhere when the mask is empty.  The distances are exact Euclidean
-    ones (OpenCV's precise distance transform, Felzenszwalb and Huttenlocher's).
-    """
-    if not mask.any():
-        return np.zeros(mask.shape, bool)
-    return cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE) <= distance
+    weight = np.outer(rows, cols).astype(np.float32)
+    weight.flags.writeable = False
+    return weight
 
 
 def _with_rim(probability, chosen, others):
@@ -208,7 +197,7 @@ def main_person_region(person_probability, centre_sigma=0.35):
         The connected region above 0.5 with the largest centre-weighted
         probability mass; None when nobody is found.
     """
-    regions, count = ndimage.label(person_probability > 0.5)
+    regions, count = label_regions(person_probability > 0.5)
     if count == 0:
         return None
     return regions == _main_region(person_probability, regions, count, centre_sigma)
@@ -234,9 +223,9 @@ def companions(person_probability, main_region, people="near", most=2):
         least ``PEOPLE[people]`` of its height, the largest in area first.
     """
     same_plane = PEOPLE[people]
-    regions, count = ndimage.label(person_probability > 0.5)
+    regions, count, tops, bottoms = label_regions_with_rows(person_probability > 0.5)
     main_label = regions[main_region].max()
-    heights = np.array([rows.stop - rows.start for rows, _ in ndimage.find_objects(regions)])
+    heights = bottoms - tops
     areas = np.bincount(regions.ravel(), minlength=count + 1)[1:]
     kept = [label for label in np.argsort(-areas, kind="stable") + 1
             if label != main_label and heights[label - 1] >= same_plane * heights[main_label - 1]]
@@ -245,7 +234,13 @@ def companions(person_probability, main_region, people="near", most=2):
 
 def _main_region(person, regions, count, centre_sigma):
     """Label of the region with the largest centre-weighted probability mass."""
-    scores = ndimage.sum(person * _centre_weight(person.shape, centre_sigma), regions, index=np.arange(1, count + 1))
+    if count == 1:
+        return 1
+    # ndimage.sum's own sums: numpy's bincount in float64, pixel by pixel in
+    # order; of the regions' pixels alone, which add to nothing else.
+    weighted = person * _centre_weight(person.shape, centre_sigma)
+    inside = regions > 0
+    scores = np.bincount(regions[inside], weights=weighted[inside], minlength=count + 1)[1:]
     return 1 + int(np.argmax(scores))
 
 
@@ -271,11 +266,10 @@ def portrait_people(person, min_height=0.4):
         2% of its height: the model's soft edge) and are at least
         `min_height` of the frame tall.
     """
-    regions, count = ndimage.label(person > 0.5)
+    regions, count, tops, bottoms = label_regions_with_rows(person > 0.5)
     h = person.shape[0]
-    framed = [label for label, (rows, _) in enumerate(ndimage.find_objects(regions), start=1)
-              if rows.stop >= 0.98 * h and rows.stop - rows.start >= min_height * h]
-    return np.isin(regions, framed) if framed else np.zeros(person.shape, bool)
+    framed = 1 + np.flatnonzero((bottoms >= 0.98 * h) & (bottoms - tops >= min_height * h))
+    return in_regions(regions, count, framed)
 
 
 def lies_on(own, region):
@@ -339,10 +333,10 @@ def _split_main(regions, count, main_label, main):
     if not lies_on(own, region):
         return regions, count  # the mask is of someone else
     core = region & grown(own, round(0.01 * max(own.shape)))
-    rest, parts = ndimage.label(region & ~core)
+    rest, parts = label_regions(region & ~core)
     if parts == 0:
         return regions, count
-    sizes = ndimage.sum(np.ones_like(own), rest, index=np.arange(1, parts + 1))
+    sizes = np.bincount(rest.ravel(), minlength=parts + 1)[1:]
     regions = regions.copy()
     for part, size in enumerate(sizes, start=1):
         if size >= 0.1 * core.sum():
@@ -386,33 +380,34 @@ def people_in_focus(probabilities, labels, main=None, centre_sigma=0.35, same_pl
         Zero everywhere when nobody is found.
     """
     person = probabilities[labels.index("person")]
-    regions, count = ndimage.label(person > 0.5)
+    regions, count, tops, bottoms = label_regions_with_rows(person > 0.5)
     if count == 0:
         return np.zeros_like(person)
     first = _main_region(person, regions, count, centre_sigma)
     if main is not None:
-        regions, count = _split_main(regions, count, first, main)
-    boxes = ndimage.find_objects(regions)
-    heights = np.array([rows.stop - rows.start for rows, _ in boxes])
+        split, count = _split_main(regions, count, first, main)
+        if split is not regions:
+            regions = split
+            tops, bottoms = region_rows(regions)
+    heights = bottoms - tops
     kept = heights >= same_plane * heights[first - 1]
     kept[first - 1] = True
-    chosen = np.isin(regions, 1 + np.flatnonzero(kept))
+    chosen = in_regions(regions, count, 1 + np.flatnonzero(kept))
     things = 1.0 - probabilities[0] - person
-    objects, _ = ndimage.label(things > 0.5)
+    objects, found, _, object_bottoms = label_regions_with_rows(things > 0.5)
     ridden = np.zeros_like(chosen)
-    boxes_of_objects = ndimage.find_objects(objects)
-    for label in np.unique(objects[grown(chosen, 2)]):
+    # A people-only model finds no objects: nothing to ride.
+    for label in np.unique(objects[grown(chosen, 2)]) if found else ():
         if label == 0:
             continue
         region = objects == label
-        rows = boxes_of_objects[label - 1][0]
         riders = np.unique(regions[grown(region, 2) & chosen])
         riders = riders[riders > 0]
-        if len(riders) and rows.stop >= max(boxes[r - 1][0].stop for r in riders):
+        if len(riders) and object_bottoms[label - 1] >= bottoms[riders - 1].max():
             ridden |= region
     others = ((regions > 0) | (objects > 0)) & ~chosen & ~ridden
     # What is ridden counts with all its classes, its soft rim too.
-    near_ridden = grown(ridden, round(0.02 * max(person.shape)))
+    near_ridden = grown(ridden, round(0.02 * max(person.shape))) if ridden.any() else ridden
     probability = np.where(chosen | ridden, np.maximum(person, ridden * (1.0 - probabilities[0])),
                            person + near_ridden * things)
     return _with_rim(probability, chosen | ridden, others)

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..video.streams import upright
+from ..video.streams import rgb_pixels, set_decoder_threads, upright
 
 __all__ = ["SourceError", "LiveFrame", "Source", "open_source"]
 
@@ -80,7 +80,7 @@ class Source:
     def __init__(self, name, container, live, size, camera):
         self.name, self.live, self._container, self._size, self._camera = name, live, container, size, camera
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+        set_decoder_threads(stream)
         self.rate = float(stream.average_rate or stream.guessed_rate or 30)
         self.dropped = 0
         self._condition = threading.Condition()
@@ -97,8 +97,8 @@ class Source:
         try:
             for frame in self._container.decode(video=0):
                 if self._size:
-                    frame = frame.reformat(width=self._size[0], height=self._size[1])
-                pixels = upright(frame.to_ndarray(format="rgb24"), int(round((frame.rotation or 0) / 90)) * 90)
+                    frame = frame.reformat(width=self._size[0], height=self._size[1], threads=1)
+                pixels = upright(rgb_pixels(frame), int(round((frame.rotation or 0) / 90)) * 90)
                 item = LiveFrame(pixels, time.monotonic())
                 with self._condition:
                     if self.live:

@@ -21,7 +21,8 @@ import numpy as np
 from ..imaging.threads import usable_cores
 from .clips import ClipInfo, VideoError
 
-__all__ = ["Frame", "Sound", "EncoderSettings", "read_frames", "upright", "ClipWriter", "CONTAINERS", "DEFAULT_PRESET"]
+__all__ = ["Frame", "Sound", "EncoderSettings", "read_frames", "upright", "set_decoder_threads", "rgb_pixels",
+           "ClipWriter", "CONTAINERS", "DEFAULT_PRESET"]
 
 #: Container format of each extension, and the video codec it takes by default.
 CONTAINERS = {
@@ -147,6 +148,28 @@ def _in_thread(produce, size=_QUEUE):
         thread.join()
 
 
+def set_decoder_threads(stream):
+    """Give a video stream's decoder the cores the frame workers leave, one at least.
+
+    On two cores FFmpeg's frame threads only add CPU for the workers to
+    lose; on more they keep a large clip's decoding ahead.  Every thread
+    count decodes the same pixels.
+    """
+    stream.thread_type = "AUTO"
+    stream.codec_context.thread_count = max(1, len(usable_cores()) - _RENDERING_CORES)
+
+
+def rgb_pixels(frame):
+    """A decoded frame as an (H, W, 3) uint8 RGB array, converted by its own tags.
+
+    FFmpeg's swscale reads the frame's colour matrix and range (BT.709 as
+    phones tag their clips, BT.601 studio range when untagged).  In the
+    calling thread alone: swscale's slice threads are started anew for
+    every frame and cost more than they share out; the pixels are the same.
+    """
+    return frame.to_ndarray(format="rgb24", threads=1)
+
+
 def read_frames(path, info: ClipInfo) -> Iterator[Frame | Sound]:
     """The clip's frames, upright, and its audio packets, in file order, decoded ahead in a thread.
 
@@ -167,14 +190,14 @@ def read_frames(path, info: ClipInfo) -> Iterator[Frame | Sound]:
     def produce():
         with av.open(str(path)) as container:
             video = container.streams.video[0]
-            video.thread_type = "AUTO"  # FFmpeg's own frame threads
+            set_decoder_threads(video)
             for packet in container.demux(video, *container.streams.audio):
                 if packet.stream.type == "audio":
                     if packet.dts is not None:  # the demuxer's end-of-stream marker has none
                         yield Sound(packet, packet.stream.index)
                     continue
                 for frame in packet.decode():
-                    yield Frame(upright(frame.to_ndarray(format="rgb24"), info.rotation), frame.pts)
+                    yield Frame(upright(rgb_pixels(frame), info.rotation), frame.pts)
 
     try:
         yield from _in_thread(produce)

@@ -89,6 +89,35 @@ def test_grown_masks_and_the_anchoring_rim_are_scipys():
             assert np.array_equal(anchored(probability), np.where(near, probability, 0).astype(np.float32))
 
 
+def test_people_are_scipys_regions_numbered_as_scipy_numbers_them():
+    """OpenCV labels the regions; scipy's labels, boxes and sums are the reference, ties and order included."""
+    rng = np.random.default_rng(5)
+    for _ in range(40):
+        shape = tuple(rng.integers(3, 120, 2))
+        person = blobs(rng, shape)
+        regions, count = ndimage.label(person > 0.5)
+        if count == 0:
+            assert main_person_region(person) is None
+            continue
+        boxes = ndimage.find_objects(regions)
+        framed = [label for label, (rows, _) in enumerate(boxes, start=1)
+                  if rows.stop >= 0.98 * shape[0] and rows.stop - rows.start >= 0.4 * shape[0]]
+        assert np.array_equal(portrait_people(person), np.isin(regions, framed))
+        h, w = shape
+        weight = np.outer(np.exp(-((np.arange(h) - (h - 1) / 2) ** 2) / (2 * 0.35**2 * (h * h + w * w))),
+                          np.exp(-((np.arange(w) - (w - 1) / 2) ** 2) / (2 * 0.35**2 * (h * h + w * w))))
+        scores = ndimage.sum(person * weight, regions, index=np.arange(1, count + 1))
+        main = main_person_region(person)
+        assert np.array_equal(main, regions == 1 + np.argmax(scores))
+        heights = np.array([rows.stop - rows.start for rows, _ in boxes])
+        areas = np.bincount(regions.ravel())[1:]
+        main_label = regions[main].max()
+        expected = [regions == label for label in np.argsort(-areas, kind="stable") + 1
+                    if label != main_label and heights[label - 1] >= 0.5 * heights[main_label - 1]][:2]
+        found = companions(person, main)
+        assert len(found) == len(expected) and all(np.array_equal(a, b) for a, b in zip(found, expected))
+
+
 def test_auto_subject_prefers_the_large_central_object_and_pools_touching_classes():
     labels = ("background", "motorbike", "person", "cat")
     h, w = 60, 80

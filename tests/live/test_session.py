@@ -52,6 +52,26 @@ def test_a_file_source_gives_every_frame_rendered(tmp_path, make_clip, yellow_se
     assert stats.fps > 0 and {"wait", "segment", "matte", "render", "output"} <= set(stats.milliseconds())
 
 
+def test_the_loops_own_array_work_runs_without_opencvs_pool_and_gives_it_back(tmp_path, make_clip,
+                                                                                yellow_segmenter):
+    """Its few small images cost OpenCV's pool threads more than they share out; the setting is restored."""
+    import cv2
+
+    class Threads(Collect):
+        def send(self, pixels, captured):
+            self.frames.append(cv2.getNumThreads())
+
+    make_clip(tmp_path / "camera.mp4", frames=4)
+    before = cv2.getNumThreads()
+    source = open_source(str(tmp_path / "camera.mp4"))
+    sink = Threads()
+    try:
+        run_session(source, FrameRenderer(Options(radius=6), yellow_segmenter), [sink])
+    finally:
+        source.close()
+    assert sink.frames == [1] * 4 and cv2.getNumThreads() == before
+
+
 def test_frames_stops_after_n_and_a_recording_keeps_them(tmp_path, make_clip, yellow_segmenter):
     make_clip(tmp_path / "camera.mp4", frames=10)
     source = open_source(str(tmp_path / "camera.mp4"))

@@ -13,7 +13,7 @@ from skimage import data
 from bokehme.cli.messages import describe
 from bokehme.imaging.classes import UnknownClassError
 from bokehme.imaging.closer_look import pixel_box
-from bokehme.imaging.resample import block_mean, resize_map
+from bokehme.imaging.resample import block_mean, resize_image_to_uint8, resize_map, size_for_long_side
 from bokehme.imaging.subject import anchored
 from bokehme.models import weights
 from bokehme.models.base import VOC_CLASSES, ModelFallback, SegmentationError, WeightsNotFound
@@ -65,6 +65,17 @@ def test_selfie_finds_the_astronaut(selfie, astronaut):
     assert subject[300:500, 60:300].mean() > 0.9  # body
     for corner in (subject[:40, :40], subject[:40, -40:]):
         assert corner.mean() < 0.05
+
+
+def test_selfie_sees_what_mediapipes_own_solution_sees(selfie):
+    """Its graph is run without the solution's per-call bookkeeping: the same mask, bit for bit."""
+    from mediapipe.python.solutions import selfie_segmentation
+
+    solution = selfie_segmentation.SelfieSegmentation(model_selection=1)
+    for photo in (data.astronaut(), data.chelsea(), data.coffee()):
+        seen = resize_image_to_uint8(photo, size_for_long_side(photo.shape, selfie.long_side))
+        expected = np.clip(solution.process(seen).segmentation_mask, 0.0, 1.0)
+        assert np.array_equal(selfie.class_probabilities(photo)[1], expected)
 
 
 def test_selfie_refuses_other_subjects(selfie, astronaut):
