@@ -8,7 +8,6 @@ import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
-import cv2
 
 __all__ = ["LiveStats", "run_session"]
 
@@ -107,12 +106,6 @@ def run_session(source, renderer, sinks, *, frames=None, background=None, stop=N
             yield frame.pixels, None if background is None else background(frame.pixels.shape[:2], renderer.frames)
             waited = time.perf_counter()
 
-    # The loop's own array work (the subject rules' labelling and dilations,
-    # the steadying's box filter) is on images of a few hundred pixels:
-    # OpenCV's pool threads cost more, waking and spinning, than they share
-    # out, and the frame workers, processes with their own, need the cores.
-    cv_threads = cv2.getNumThreads()
-    cv2.setNumThreads(1)
     try:
         # Rendering in processes: the loop's own threads (capture, output)
         # are light, and two frames' rendering no longer share one lock.
@@ -130,7 +123,6 @@ def run_session(source, renderer, sinks, *, frames=None, background=None, stop=N
     except KeyboardInterrupt:  # the way a live session ends: what was rendered is sent
         stats.interrupted = True
     finally:
-        cv2.setNumThreads(cv_threads)
         while writer.is_alive():
             try:
                 outbox.put(None, timeout=0.1)

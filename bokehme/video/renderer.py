@@ -15,6 +15,7 @@ import time
 from collections import defaultdict, deque
 from typing import Iterable, Iterator, NamedTuple
 
+import cv2
 import numpy as np
 
 from ..imaging.resample import resize_image_to_uint8, resize_map, size_for_long_side
@@ -142,6 +143,14 @@ class FrameRenderer:
         """
         pending = deque()
         pool = (FrameWorkers if processes else FrameThreads)(workers, self.options, alphas)
+        # With the rendering in processes, this one's own array work (the
+        # subject rules' labelling and dilations, the steadying's box filter,
+        # the encoder's colour conversion) is on small images or in threads
+        # of its own: OpenCV's pool threads cost more, waking and spinning,
+        # than they share out, and the workers need the cores.
+        opencv_threads = cv2.getNumThreads()
+        if processes:
+            cv2.setNumThreads(1)
         try:
             for pixels, background in frames:
                 probability = self.probability(pixels)
@@ -163,6 +172,7 @@ class FrameRenderer:
                 yield self._collect(pool, pending.popleft())
         finally:
             pool.close()
+            cv2.setNumThreads(opencv_threads)
 
     def _collect(self, pool, ticket):
         image, alpha, seconds = pool.result(ticket)

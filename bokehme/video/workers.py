@@ -29,6 +29,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing import shared_memory
 
+import cv2
 import numpy as np
 import torch
 
@@ -214,6 +215,7 @@ def _serve(connection, threads):
     for number in _TERMINAL_SIGNALS:
         signal.signal(number, signal.SIG_IGN)
     torch.set_num_threads(threads)
+    cv2.setNumThreads(threads)
     attached = {}
     try:
         while True:
@@ -285,7 +287,8 @@ class FrameWorkers:
         start_server()
         context = _context()
         self.options, self.alphas = options, alphas
-        # The cores torch would use here, shared: the workers render at once.
+        # The cores torch would use here, shared: the workers render at once
+        # (OpenCV takes as many: more would only spin against the other worker).
         threads = max(1, torch.get_num_threads() // count)
         self._workers, self._slots, self._cpu = [], [None] * (count + 1), {}
         self._handed = self._collected = 0

@@ -213,3 +213,19 @@ def test_frames_that_do_not_fit_in_shared_memory_are_rendered_in_threads_the_sam
     assert isinstance(short, SharedMemoryShort) and short.free == 2**16 and short.needed > 2**16
     assert len(asked) == short_from + 1
     assert bool(created) == bool(short_from) and left(created) == []
+
+
+def test_rendering_in_processes_leaves_this_process_without_opencvs_pool_meanwhile(created):
+    import cv2
+
+    before, seen = cv2.getNumThreads(), []
+
+    def source():
+        for pixels, _ in frames(4):
+            seen.append(cv2.getNumThreads())
+            yield pixels, None
+
+    rendered = list(FrameRenderer(Options(), HalfSubject()).render_frames(source(), processes=True))
+    assert len(rendered) == 4 and seen == [1] * 4 and cv2.getNumThreads() == before
+    list(FrameRenderer(Options(), HalfSubject()).render_frames([(pixels, None) for pixels, _ in frames(2)]))
+    assert cv2.getNumThreads() == before
