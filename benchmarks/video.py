@@ -141,7 +141,8 @@ def main():
     from bokehme.models.loading import load_segmenter
     from bokehme.options import Options
     from bokehme.video.job import VideoJob
-    from bokehme.video.workers import cpu_seconds, start_server
+    from bokehme.video.fork_server import start_server
+    from bokehme.video.workers import cpu_seconds
 
     start_server()  # as the command does: the frame workers' server starts while the model loads
     segmenter = load_segmenter(args.model, args.weights)

@@ -293,18 +293,19 @@ def _process(todo, settings, *, quiet, jobs):
     from .messages import describe
 
     with interrupts_deferred():
+        has_clips = any(task.kind == "clip" for task in todo)
+        if has_clips:
+            from ..video.fork_server import start_server
+
+            # The clips' frame workers' server imports its libraries while
+            # this process imports the same and loads the model.
+            start_server()
         import torch
 
         from ..models.catalog import SegmentationError
 
         # One intra-op thread per core this process may use (containers, taskset).
         torch.set_num_threads(len(usable_cores()))
-        has_clips = any(task.kind == "clip" for task in todo)
-        if has_clips:
-            from ..video.workers import start_server
-
-            # The clips' frame workers' server imports its libraries while the model loads.
-            start_server()
         recipe = _recipe(settings)
         try:
             built = recipe.build(warn=None if quiet else lambda notice: _warn(describe(notice)),

@@ -104,17 +104,20 @@ def live(camera, recording, preview, virtual_camera, virtual_device, background,
 def _run(source, options, backdrop, *, recording, preview, virtual, virtual_device, fps, frames, model, weights,
          every, quiet):
     """Load the model, open the sinks and run the session; its LiveStats."""
+    from ..video.fork_server import start_server
+
+    # The frame workers' server imports its libraries while this process
+    # imports the same and loads the model.
+    start_server()
     from ..io.atomic import atomic_write
     from ..live.session import run_session
     from ..live.sinks import Preview, Recording, SinkError, VirtualCamera
     from ..models.catalog import SegmentationError
     from ..video.renderer import FrameRenderer
-    from ..video.workers import WorkerLost, start_server
+    from ..video.workers import WorkerLost
     from .failures import describe_worker_lost
     from .messages import describe
 
-    # The frame workers' server imports its libraries while the model loads.
-    start_server()
     with interrupts_deferred():
         from ..models.loading import load_segmenter
 

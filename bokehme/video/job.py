@@ -42,7 +42,7 @@ class VideoJob:
         :meth:`~bokehme.video.renderer.FrameRenderer.render_frames`): faster
         where decoding and encoding share the cores, once the workers have
         started; the fork server they come from is best started early
-        (:func:`~bokehme.video.workers.start_server`), and a script that runs
+        (:func:`~bokehme.video.fork_server.start_server`), and a script that runs
         the job guards its work under ``if __name__ == "__main__":``.
     """
 

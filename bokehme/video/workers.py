@@ -10,21 +10,17 @@ through shared memory; the pipe to each worker carries only which slot of
 that memory to read and the options.
 
 The processes start from a fork server that has imported the libraries
-the imaging code uses once (:func:`start_server`), never by forking the
+the imaging code uses once (:mod:`~bokehme.video.fork_server`), never by forking the
 main process itself, whose torch, OpenMP and MediaPipe threads a fork would
 leave behind half-copied.
 """
 
 from __future__ import annotations
 
-import contextlib
-import multiprocessing
 import os
 import pickle
 import shutil
 import signal
-import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing import shared_memory
@@ -35,28 +31,19 @@ import torch
 
 from ..imaging.matte import refine_alpha
 from ..pipeline import render
+from .fork_server import TERMINAL_SIGNALS, context, start_server, terminal_signals_ignored
 
 __all__ = ["FRAME_EDGE_PIXELS", "FrameThreads", "FrameWorkers", "SharedMemoryShort", "WorkerLost", "cpu_seconds",
-           "matte_and_render", "start_server"]
+           "matte_and_render"]
 
 #: Working size of a frame's soft-edge colour estimate (photos take 5e5): a
 #: frame has a few dozen milliseconds, and its coarser estimate costs fine
 #: strands a little of their colour (README, "Video files").
 FRAME_EDGE_PIXELS = 3e4
 
-# Ctrl-C and a closed terminal's hang-up reach every process of the terminal's group.
-_TERMINAL_SIGNALS = [number for number in (signal.SIGINT, getattr(signal, "SIGHUP", None)) if number is not None]
-
 # Shared memory is laid out in whole cache lines.
 _ALIGN = 64
 
-# What the fork server imports for every worker (most of a worker's start).
-# Libraries only: bokehme's own imaging code runs torch operations as it is
-# imported, which start OpenMP's threads, and a forked child's first parallel
-# operation would wait forever for threads it does not have; and Python 3.11's
-# fork server imports before it takes the caller's ``sys.path``, so it could
-# find another copy of bokehme.  Each worker imports bokehme itself (0.1 s).
-_SERVER_IMPORTS = ["numpy", "cv2", "scipy.ndimage", "torch"]
 
 
 class WorkerLost(RuntimeError):
@@ -134,44 +121,6 @@ def cpu_seconds():
     return _spent[0]
 
 
-def _context():
-    # Elsewhere than Linux a fork after torch and OpenCV are loaded is not
-    # safe (macOS's system libraries), and Windows has no fork at all.
-    linux = sys.platform.startswith("linux")
-    return multiprocessing.get_context("forkserver" if linux else "spawn")
-
-
-def start_server():
-    """Start the fork server the workers come from, if it is not running; returns at once.
-
-    It imports the libraries the imaging code uses (a second or two of CPU,
-    once a process) while the caller goes on, loading a model, say.
-    """
-    context = _context()
-    if context.get_start_method() == "forkserver":
-        context.set_forkserver_preload(_SERVER_IMPORTS)
-        from multiprocessing import forkserver
-
-        # The server imports its libraries before it ignores Ctrl-C, and a
-        # worker starts with Python's handler: both inherit an ignored signal
-        # instead (the main process decides what stops).
-        with _terminal_signals_ignored():
-            forkserver.ensure_running()
-
-
-@contextlib.contextmanager
-def _terminal_signals_ignored():
-    """Ctrl-C and a closed terminal's hang-up ignored meanwhile, in the main thread (the only one that may)."""
-    kept = {}
-    if threading.current_thread() is threading.main_thread():
-        kept = {number: signal.signal(number, signal.SIG_IGN) for number in _TERMINAL_SIGNALS}
-    try:
-        yield
-    finally:
-        for number, handler in kept.items():
-            signal.signal(number, handler)
-
-
 def _layout(given, alpha):
     """Where each array of a frame lies in its slot: name -> (offset, shape, dtype), and the bytes in all.
 
@@ -212,7 +161,7 @@ def _views(buffer, layout):
 def _serve(connection, threads):
     """A worker's life: render what the pipe names until it says stop or the main process is gone."""
     # The main process decides what stops, and tells the workers.
-    for number in _TERMINAL_SIGNALS:
+    for number in TERMINAL_SIGNALS:
         signal.signal(number, signal.SIG_IGN)
     torch.set_num_threads(threads)
     cv2.setNumThreads(threads)
@@ -285,7 +234,7 @@ class FrameWorkers:
 
     def __init__(self, count, options, alphas=True):
         start_server()
-        context = _context()
+        chosen = context()
         self.options, self.alphas = options, alphas
         # The cores torch would use here, shared: the workers render at once
         # (OpenCV takes as many: more would only spin against the other worker).
@@ -294,9 +243,9 @@ class FrameWorkers:
         self._handed = self._collected = 0
         try:
             for _ in range(count):
-                ours, theirs = context.Pipe()
-                process = context.Process(target=_serve, args=(theirs, threads), name="bokehme-frame", daemon=True)
-                with _terminal_signals_ignored():
+                ours, theirs = chosen.Pipe()
+                process = chosen.Process(target=_serve, args=(theirs, threads), name="bokehme-frame", daemon=True)
+                with terminal_signals_ignored():
                     process.start()
                 theirs.close()
                 self._workers.append((process, ours))
