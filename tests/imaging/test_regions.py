@@ -33,7 +33,8 @@ def test_regions_are_scipys_labels_in_scipys_order_with_their_rows():
             assert np.array_equal(in_regions(regions, count, labels), np.isin(expected, labels))
 
 
-@pytest.mark.parametrize("distance", [0, 0.5, 1, 1.5, 2.9, 5, 7.68, 12.3, 15.36, 30.7])
+@pytest.mark.parametrize("distance", [0, 0.5, 1, 1.5, 2.9, 5, 7.0, 7.68, 12.3, 13.0, 14.0, 15.0, 15.36, 26.0,
+                                      30.7, np.sqrt(65), np.sqrt(200)])
 def test_within_is_the_exact_euclidean_distance_short_or_long(distance):
     """A short distance dilates by the disc's rectangles, a long one takes the distance transform."""
     for mask in masks(2, count=12):
