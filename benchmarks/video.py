@@ -141,7 +141,7 @@ def main():
     from bokehme.models.loading import load_segmenter
     from bokehme.options import Options
     from bokehme.video.job import VideoJob
-    from bokehme.video.fork_server import start_server
+    from bokehme.video.worker_processes import start_server
     from bokehme.video.workers import cpu_seconds
 
     start_server()  # as the command does: the frame workers' server starts while the model loads

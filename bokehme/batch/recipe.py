@@ -64,7 +64,9 @@ class JobRecipe:
         ----------
         warn : callable, optional
             Told when ``auto`` falls back to another model (see
-            :func:`~bokehme.models.loading.load_segmenter`).
+            :func:`~bokehme.models.loading.load_segmenter`), and when clips'
+            frames render in threads instead of processes (see
+            :class:`~bokehme.video.job.VideoJob`).
         clip_processes : bool
             Clips' frames are rendered in worker processes (see
             :class:`~bokehme.video.job.VideoJob`): the local engine's choice.
@@ -98,5 +100,5 @@ class JobRecipe:
         # A clip's own background plays along from its first frame: a backdrop of its own.
         clip_backdrop = None if self.background is None else backdrop_from(self.background)
         clips = VideoJob(self.options, segmenter, self.encoder, every=self.every, background=clip_backdrop,
-                         processes=clip_processes)
+                         processes=clip_processes, warn=warn)
         return Jobs(photos, clips)

@@ -293,12 +293,14 @@ def _process(todo, settings, *, quiet, jobs):
     from .messages import describe
 
     with interrupts_deferred():
-        has_clips = any(task.kind == "clip" for task in todo)
-        if has_clips:
-            from ..video.fork_server import start_server
+        from ..video.worker_processes import context, start_server
 
-            # The clips' frame workers' server imports its libraries while
-            # this process imports the same and loads the model.
+        # Clips' frames render in worker processes where they start from a
+        # fork server (spawned anew for every clip, each would import torch).
+        clip_processes = context().get_start_method() == "forkserver" and any(task.kind == "clip" for task in todo)
+        if clip_processes:
+            # Their server imports its libraries while this process imports
+            # the same and loads the model.
             start_server()
         import torch
 
@@ -309,7 +311,7 @@ def _process(todo, settings, *, quiet, jobs):
         recipe = _recipe(settings)
         try:
             built = recipe.build(warn=None if quiet else lambda notice: _warn(describe(notice)),
-                                 clip_processes=has_clips)
+                                 clip_processes=clip_processes)
         except SegmentationError as error:
             _usage_error(error, model=recipe.model, requested=recipe.model)
         segmenter = built.photos.segmenter

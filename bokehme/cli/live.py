@@ -104,7 +104,7 @@ def live(camera, recording, preview, virtual_camera, virtual_device, background,
 def _run(source, options, backdrop, *, recording, preview, virtual, virtual_device, fps, frames, model, weights,
          every, quiet):
     """Load the model, open the sinks and run the session; its LiveStats."""
-    from ..video.fork_server import start_server
+    from ..video.worker_processes import start_server
 
     # The frame workers' server imports its libraries while this process
     # imports the same and loads the model.
@@ -114,8 +114,7 @@ def _run(source, options, backdrop, *, recording, preview, virtual, virtual_devi
     from ..live.sinks import Preview, Recording, SinkError, VirtualCamera
     from ..models.catalog import SegmentationError
     from ..video.renderer import FrameRenderer
-    from ..video.workers import WorkerLost
-    from .failures import describe_worker_lost
+    from ..video.worker_processes import WorkerLost
     from .messages import describe
 
     with interrupts_deferred():
@@ -161,13 +160,9 @@ def _run(source, options, backdrop, *, recording, preview, virtual, virtual_devi
                 atomic_write(recording, record)
                 stats = result["stats"]
         except WorkerLost as error:
-            _fail(describe_worker_lost(error) + ("; nothing was recorded" if recording is not None else ""))
-        short = renderer.shared_memory_short
-        if short is not None and not quiet:
-            click.echo(f"bokehme live: warning: frames rendered in threads, more slowly: they need "
-                       f"{short.needed / 2**20:.0f} MB of shared memory and /dev/shm has "
-                       f"{short.free / 2**20:.0f} MB free; in a container, give it more "
-                       f"(docker run --shm-size=1g)", err=True)
+            _fail(describe(error) + ("; nothing was recorded" if recording is not None else ""))
+        if renderer.shared_memory_short is not None and not quiet:
+            click.echo(f"bokehme live: warning: {describe(renderer.shared_memory_short)}", err=True)
         return stats
     finally:
         for sink in sinks:

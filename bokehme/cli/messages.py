@@ -8,11 +8,14 @@ imports no array or model library; why one photo failed is worded in
 
 from __future__ import annotations
 
+import signal
+
 from ..batch.plan import OutputFolderHoldsOriginals, OutputOverwritesInput
 from ..batch.progress import printable
 from ..imaging.classes import UnknownClassError
 from ..models.catalog import VOC_CLASSES, DeviceUnavailable, ModelFallback, WeightsNotFound
 from ..options import OptionsError
+from ..video.worker_processes import SharedMemoryShort, WorkerLost
 
 __all__ = ["describe", "FLAGS"]
 
@@ -92,4 +95,31 @@ def describe(error: BaseException, *, model: str = "", requested: str = "") -> s
         return f"{line}; write it elsewhere with --output" if error.overwritten == error.source else line
     if isinstance(error, OutputFolderHoldsOriginals):
         return _output_folder(error)
+    if isinstance(error, SharedMemoryShort):
+        return _shared_memory_short(error)
+    if isinstance(error, WorkerLost):
+        return _worker_lost(error)
     return printable(error)
+
+
+def _shared_memory_short(error: SharedMemoryShort) -> str:
+    if error.free == 0:
+        room = "shared memory (/dev/shm) cannot be written here"
+    else:
+        room = (f"they need {error.needed / 2**20:.0f} MB of shared memory and /dev/shm has "
+                f"{error.free / 2**20:.0f} MB free")
+    return f"frames rendered in threads, more slowly: {room}; in a container, give it more (docker run --shm-size=1g)"
+
+
+def _worker_lost(error: WorkerLost) -> str:
+    """A frame worker process that died: the system's out-of-memory killer, say."""
+    if error.exitcode is not None and error.exitcode < 0:
+        try:
+            how = f" (killed by {signal.Signals(-error.exitcode).name})"
+        except ValueError:
+            how = f" (killed by signal {-error.exitcode})"
+    elif error.exitcode is not None:
+        how = f" (exit status {error.exitcode})"
+    else:
+        how = ""
+    return f"a frame worker process ended unexpectedly{how}"

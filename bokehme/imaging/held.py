@@ -12,7 +12,7 @@ attached to them, an object rather than scenery, and their own.
 import numpy as np
 from scipy import ndimage
 
-from .subject import grown
+from .regions import grown
 
 __all__ = ["held_objects", "may_hold", "background_leads", "SURE_BACKGROUND", "LEAST_HELD"]
 

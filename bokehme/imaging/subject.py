@@ -21,8 +21,6 @@ __all__ = [
     "people_in_focus",
     "main_person_region",
     "companions",
-    "grown",
-    "within",
     "lies_on",
     "fills",
     "portrait_people",

@@ -6,8 +6,8 @@ import queue
 import threading
 import time
 from collections import defaultdict, deque
+from contextlib import closing
 from dataclasses import dataclass, field
-
 
 __all__ = ["LiveStats", "run_session"]
 
@@ -110,16 +110,18 @@ def run_session(source, renderer, sinks, *, frames=None, background=None, stop=N
         # Rendering in processes: the loop's own threads (capture, output)
         # are light, and two frames' rendering no longer share one lock.
         # The picture alone is sent, so the alphas are not passed back.
-        for rendered in renderer.render_frames(capture(), processes=True, alphas=False):
-            if source.live:
-                try:  # the output is behind: the older frame gives way
-                    outbox.get_nowait()
-                except queue.Empty:
-                    pass
-            outbox.put((rendered.pixels, captured.popleft()))
-            stats.frames += 1
-            if stop.is_set() or (frames and stats.frames >= frames) or any(getattr(s, "closed", False) for s in sinks):
-                break
+        with closing(renderer.render_frames(capture(), processes=True, alphas=False)) as rendered_frames:
+            for rendered in rendered_frames:
+                if source.live:
+                    try:  # the output is behind: the older frame gives way
+                        outbox.get_nowait()
+                    except queue.Empty:
+                        pass
+                outbox.put((rendered.pixels, captured.popleft()))
+                stats.frames += 1
+                if stop.is_set() or (frames and stats.frames >= frames) or any(getattr(s, "closed", False)
+                                                                               for s in sinks):
+                    break
     except KeyboardInterrupt:  # the way a live session ends: what was rendered is sent
         stats.interrupted = True
     finally:

@@ -6,9 +6,9 @@ from scipy import ndimage
 from ..imaging.closer_look import CONTEXT, look_boxes, padded_box, paste_looks, pixel_box
 from ..imaging.held import background_leads, held_objects, may_hold
 from ..imaging.resample import block_mean, resize_map
-from ..imaging.subject import (SAME_PLANE, anchored, check_classes, companions, fills, grown, lies_on,
-                               main_person_region, portrait_people, select_subject, with_class, with_own_outline,
-                               within)
+from ..imaging.regions import grown, within
+from ..imaging.subject import (SAME_PLANE, anchored, check_classes, companions, fills, lies_on, main_person_region,
+                               portrait_people, select_subject, with_class, with_own_outline)
 from ..imaging.threads import kept_threads
 from .base import Segmenter
 from .mobilenetv2_deeplab import MOBILENETV2_LONG_SIDE

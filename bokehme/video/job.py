@@ -9,6 +9,7 @@ and the clip is written atomically, as photos are.
 from __future__ import annotations
 
 from collections import deque
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -42,8 +43,11 @@ class VideoJob:
         :meth:`~bokehme.video.renderer.FrameRenderer.render_frames`): faster
         where decoding and encoding share the cores, once the workers have
         started; the fork server they come from is best started early
-        (:func:`~bokehme.video.fork_server.start_server`), and a script that runs
+        (:func:`~bokehme.video.worker_processes.start_server`), and a script that runs
         the job guards its work under ``if __name__ == "__main__":``.
+    warn : callable, optional
+        Told, once a job, when a clip's frames rendered in threads rather
+        than processes: ``warn(SharedMemoryShort)``.
     """
 
     options: Options = field(default_factory=Options)
@@ -52,6 +56,8 @@ class VideoJob:
     every: int = 1
     background: Callable | None = None
     processes: bool = False
+    warn: Callable | None = None
+    _warned: bool = field(default=False, init=False, repr=False)
 
     def run(self, source, target, progress: Callable[[int, int], None] | None = None) -> None:
         """Render the clip at `source` into ``target.destination``.
@@ -90,14 +96,20 @@ class VideoJob:
         def write(file):
             writer = ClipWriter(file, destination, info, source, self.encoder)
             try:
-                rendered_frames = renderer.render_frames(frames(writer), processes=self.processes, alphas=False)
-                for done, rendered in enumerate(rendered_frames, 1):
-                    writer.write(rendered.pixels, timestamps.popleft())
-                    if progress is not None:
-                        progress(done, info.frames)
+                # Closed here, whatever happens: the workers and their shared
+                # memory do not outlive the clip in a kept traceback.
+                with closing(renderer.render_frames(frames(writer), processes=self.processes,
+                                                    alphas=False)) as rendered_frames:
+                    for done, rendered in enumerate(rendered_frames, 1):
+                        writer.write(rendered.pixels, timestamps.popleft())
+                        if progress is not None:
+                            progress(done, info.frames)
             except BaseException:
                 writer.abandon()
                 raise
             writer.close()
 
         atomic_write(destination, write)
+        if renderer.shared_memory_short is not None and self.warn is not None and not self._warned:
+            self._warned = True
+            self.warn(renderer.shared_memory_short)

@@ -21,7 +21,8 @@ import numpy as np
 from ..imaging.resample import resize_image_to_uint8, resize_map, size_for_long_side
 from ..imaging.temporal import frame_thumbnail, scene_cut, steady_probability
 from ..options import Options
-from .workers import FRAME_EDGE_PIXELS, FrameThreads, FrameWorkers, SharedMemoryShort, matte_and_render
+from .worker_processes import SharedMemoryShort
+from .workers import FRAME_EDGE_PIXELS, FrameThreads, FrameWorkers, matte_and_render
 
 __all__ = ["FrameRenderer", "RenderedFrame", "FRAME_EDGE_PIXELS"]
 
@@ -137,11 +138,14 @@ class FrameRenderer:
             threads of this one.  Where the frames do not fit in the shared
             memory free (a container's 64 MB and 4K frames), the rest are
             rendered in threads, the same pictures more slowly, and
-            :attr:`shared_memory_short` says why.
+            :attr:`shared_memory_short` says why.  Meanwhile OpenCV runs one
+            thread in this process, a setting of the whole process: one such
+            rendering at a time.
         alphas : bool
             Whether the frames come with their alpha; None otherwise.
         """
         pending = deque()
+        self.shared_memory_short = None
         pool = (FrameWorkers if processes else FrameThreads)(workers, self.options, alphas)
         # With the rendering in processes, this one's own array work (the
         # subject rules' labelling and dilations, the steadying's box filter,
@@ -162,6 +166,7 @@ class FrameRenderer:
                     while pending:
                         yield self._collect(pool, pending.popleft())
                     pool.close()
+                    cv2.setNumThreads(opencv_threads)
                     pool = FrameThreads(workers, self.options, alphas)
                     self.shared_memory_short = error
                     ticket = pool.submit(pixels, probability, background)

@@ -10,7 +10,7 @@ through shared memory; the pipe to each worker carries only which slot of
 that memory to read and the options.
 
 The processes start from a fork server that has imported the libraries
-the imaging code uses once (:mod:`~bokehme.video.fork_server`), never by forking the
+the imaging code uses once (:mod:`~bokehme.video.worker_processes`), never by forking the
 main process itself, whose torch, OpenMP and MediaPipe threads a fork would
 leave behind half-copied.
 """
@@ -31,10 +31,10 @@ import torch
 
 from ..imaging.matte import refine_alpha
 from ..pipeline import render
-from .fork_server import TERMINAL_SIGNALS, context, start_server, terminal_signals_ignored
+from .worker_processes import (TERMINAL_SIGNALS, SharedMemoryShort, WorkerLost, context, start_server,
+                               terminal_signals_ignored)
 
-__all__ = ["FRAME_EDGE_PIXELS", "FrameThreads", "FrameWorkers", "SharedMemoryShort", "WorkerLost", "cpu_seconds",
-           "matte_and_render"]
+__all__ = ["FRAME_EDGE_PIXELS", "FrameThreads", "FrameWorkers", "cpu_seconds", "matte_and_render"]
 
 #: Working size of a frame's soft-edge colour estimate (photos take 5e5): a
 #: frame has a few dozen milliseconds, and its coarser estimate costs fine
@@ -43,38 +43,6 @@ FRAME_EDGE_PIXELS = 3e4
 
 # Shared memory is laid out in whole cache lines.
 _ALIGN = 64
-
-
-
-class WorkerLost(RuntimeError):
-    """A frame worker process ended without answering (killed, or out of memory).
-
-    Attributes
-    ----------
-    exitcode : int or None
-        The process's exit status; minus the signal's number if one ended it.
-    """
-
-    def __init__(self, exitcode):
-        super().__init__(exitcode)
-        self.exitcode = exitcode
-
-
-class SharedMemoryShort(RuntimeError):
-    """The shared memory the frames pass through has too little room (a container's small ``/dev/shm``).
-
-    Not an OSError: nothing failed to write yet, and a recording's writer
-    would take one for its own failure.
-
-    Attributes
-    ----------
-    needed, free : int
-        Bytes the frame workers need for their frames, and bytes free.
-    """
-
-    def __init__(self, needed, free):
-        super().__init__(needed, free)
-        self.needed, self.free = needed, free
 
 
 def matte_and_render(pixels, probability, background, options):
@@ -284,8 +252,12 @@ class FrameWorkers:
                 memory.close()
                 memory.unlink()
                 self._slots[slot] = None
-            _check_room(size * sum(kept is None or kept.size < size for kept in self._slots))
-            memory = self._slots[slot] = shared_memory.SharedMemory(create=True, size=size)
+            needed = size * sum(kept is None or kept.size < size for kept in self._slots)
+            _check_room(needed)
+            try:
+                memory = self._slots[slot] = shared_memory.SharedMemory(create=True, size=size)
+            except OSError as error:  # no /dev/shm, or not ours to write
+                raise SharedMemoryShort(needed, 0) from error
         views = _views(memory.buf, layout)
         for name, array in arrays.items():
             views[name][...] = array

@@ -5,8 +5,9 @@ import pytest
 from scipy import ndimage
 
 from bokehme.imaging.classes import UnknownClassError, check_classes
-from bokehme.imaging.subject import (anchored, companions, fills, grown, main_person_region, main_subject,
-                                    portrait_people, select_subject, with_class, with_own_outline, within)
+from bokehme.imaging.regions import grown, within
+from bokehme.imaging.subject import (anchored, companions, fills, main_person_region, main_subject, portrait_people,
+                                    select_subject, with_class, with_own_outline)
 from bokehme.models.base import VOC_CLASSES
 
 

@@ -1,9 +1,9 @@
 """`bokehme live` with a video file as the camera."""
 
-import shutil
 import signal
 import subprocess
 import sys
+from collections import namedtuple
 from pathlib import Path
 
 import av
@@ -12,9 +12,11 @@ import pytest
 from bokehme.cli.live import main
 from bokehme.live import session
 from bokehme.video import workers as worker_module
-from bokehme.video.workers import WorkerLost
+from bokehme.video.worker_processes import WorkerLost
 
 REPO = Path(__file__).resolve().parents[2]
+
+Usage = namedtuple("Usage", "total used free")
 
 
 def bokehme(*args):
@@ -71,8 +73,7 @@ def test_a_frame_worker_killed_is_one_line_and_no_recording(tmp_path, make_clip,
 def test_too_little_shared_memory_renders_in_threads_and_says_how_to_give_more(tmp_path, make_clip, monkeypatch,
                                                                                 capsys):
     make_clip(tmp_path / "camera.mp4", frames=4)
-    monkeypatch.setattr(worker_module.shutil, "disk_usage",
-                        lambda path: shutil._ntuple_diskusage(total=2**16, used=0, free=2**16))
+    monkeypatch.setattr(worker_module.shutil, "disk_usage", lambda path: Usage(total=2**16, used=0, free=2**16))
     with pytest.raises(SystemExit) as stopped:
         main(["--camera", str(tmp_path / "camera.mp4"), "--output", str(tmp_path / "call.mp4"), "--model", "selfie"])
     err = capsys.readouterr().err

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import namedtuple
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,10 @@ from PIL import Image
 from skimage import data
 
 from bokehme.cli.command import command
+from bokehme.video import workers as worker_module
 from bokehme.video.workers import FrameWorkers
+
+Usage = namedtuple("Usage", "total used free")
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -84,6 +88,19 @@ def test_a_frame_worker_killed_fails_its_clip_in_one_line_and_the_batch_goes_on(
     assert "a.mp4" in line and "frame worker process ended unexpectedly (killed by SIGKILL)" in line
     assert frame_count(tmp_path / "b_bokeh.mp4") == 4
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp4", "b.mp4", "b_bokeh.mp4"]
+
+
+def test_clips_that_do_not_fit_in_shared_memory_render_in_threads_with_one_warning(tmp_path, make_clip,
+                                                                                     monkeypatch):
+    make_clip(tmp_path / "a.mp4", frames=3)
+    make_clip(tmp_path / "b.mp4", frames=3)
+    monkeypatch.setattr(worker_module.shutil, "disk_usage", lambda path: Usage(total=2**16, used=0, free=2**16))
+    result = CliRunner().invoke(command, [str(tmp_path / "a.mp4"), str(tmp_path / "b.mp4"), "--model", "selfie",
+                                          "--radius", "4"])
+    assert result.exit_code == 0, result.output
+    warning, = [line for line in result.output.splitlines() if "warning" in line]
+    assert "frames rendered in threads" in warning and "0 MB free" in warning and "--shm-size" in warning
+    assert frame_count(tmp_path / "a_bokeh.mp4") == frame_count(tmp_path / "b_bokeh.mp4") == 3
 
 
 def test_a_colour_background_replaces_the_blur_of_a_photo(tmp_path):

@@ -9,6 +9,7 @@ from bokehme.video.backdrop import ColourBackdrop
 from bokehme.video.clips import VideoError, probe
 from bokehme.video.job import VideoJob
 from bokehme.video.streams import EncoderSettings
+from bokehme.video.workers import FrameWorkers
 
 
 def detail(image, mask):
@@ -50,11 +51,20 @@ def test_each_frame_keeps_the_subject_and_blurs_the_background(tmp_path, make_cl
 
 
 def test_frames_rendered_in_worker_processes_are_those_rendered_in_threads(tmp_path, make_clip, yellow_segmenter,
-                                                                          decoded):
+                                                                          decoded, monkeypatch):
     make_clip(tmp_path / "in.mp4", frames=6, motion=4, audio_seconds=0.2)
+    started = []
+    original = FrameWorkers.__init__
+
+    def counted(self, *args, **kwargs):
+        started.append(self)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(FrameWorkers, "__init__", counted)
     for processes in (False, True):
         VideoJob(Options(radius=6), yellow_segmenter, processes=processes).run(
             tmp_path / "in.mp4", Target(tmp_path / f"out{processes}.mp4"))
+        assert len(started) == processes
     threads, _, threads_audio, _ = decoded(tmp_path / "outFalse.mp4")
     workers, _, workers_audio, _ = decoded(tmp_path / "outTrue.mp4")
     assert len(workers) == len(threads) == 6 and workers_audio == threads_audio

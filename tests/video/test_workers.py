@@ -1,9 +1,9 @@
 """Frames matted and rendered in worker processes: in order, as in this process, and nothing left behind."""
 
 import os
-import shutil
 import signal
 import time
+from collections import namedtuple
 from pathlib import Path
 
 import numpy as np
@@ -13,13 +13,17 @@ from skimage import data, transform
 from bokehme.options import Options
 from bokehme.video import workers as worker_module
 from bokehme.video.renderer import FrameRenderer
-from bokehme.video.workers import FrameWorkers, SharedMemoryShort, WorkerLost, matte_and_render
+from bokehme.video.worker_processes import SharedMemoryShort, WorkerLost
+from bokehme.video.workers import FrameWorkers, matte_and_render
 
 SHARED_MEMORY = Path("/dev/shm")
 
 
+Usage = namedtuple("Usage", "total used free")
+
+
 def shutil_usage(free):
-    return shutil._ntuple_diskusage(total=free, used=0, free=free)
+    return Usage(total=free, used=0, free=free)
 
 
 def frames(count, seed=0):
@@ -229,3 +233,18 @@ def test_rendering_in_processes_leaves_this_process_without_opencvs_pool_meanwhi
     assert len(rendered) == 4 and seen == [1] * 4 and cv2.getNumThreads() == before
     list(FrameRenderer(Options(), HalfSubject()).render_frames([(pixels, None) for pixels, _ in frames(2)]))
     assert cv2.getNumThreads() == before
+
+
+def test_shared_memory_that_cannot_be_written_renders_in_threads_too(created, monkeypatch):
+    given = [(pixels, None) for pixels, _ in frames(3)]
+    expected = [rendered.pixels for rendered in FrameRenderer(Options(), HalfSubject()).render_frames(given)]
+
+    class Refused(worker_module.shared_memory.SharedMemory):  # as where there is no /dev/shm
+        def __init__(self, name=None, create=False, size=0):
+            raise PermissionError(13, "Permission denied", "/psm_bokehme")
+
+    monkeypatch.setattr(worker_module.shared_memory, "SharedMemory", Refused)
+    renderer = FrameRenderer(Options(), HalfSubject())
+    got = [rendered.pixels for rendered in renderer.render_frames(given, processes=True)]
+    assert all(np.array_equal(a, b) for a, b in zip(got, expected)) and len(got) == 3
+    assert renderer.shared_memory_short.free == 0 and renderer.shared_memory_short.needed > 0

@@ -1,9 +1,9 @@
-"""The fork server the frame workers come from, startable before torch is imported here.
+"""What the frame workers' processes need that imports nothing heavy: their fork server and their errors.
 
 The server imports the libraries the imaging code uses, once a process, in a
 process of its own; started first thing, it does so while the caller imports
-the same libraries and loads a model, rather than after.  Nothing here
-imports them.
+the same libraries and loads a model, rather than after.  The errors are
+worded by the command line, which imports no array library to do so.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import signal
 import sys
 import threading
 
-__all__ = ["TERMINAL_SIGNALS", "context", "start_server", "terminal_signals_ignored"]
+__all__ = ["SharedMemoryShort", "TERMINAL_SIGNALS", "WorkerLost", "context", "start_server",
+           "terminal_signals_ignored"]
 
 #: Ctrl-C and a closed terminal's hang-up: they reach every process of the terminal's group.
 TERMINAL_SIGNALS = [number for number in (signal.SIGINT, getattr(signal, "SIGHUP", None)) if number is not None]
@@ -24,8 +25,41 @@ TERMINAL_SIGNALS = [number for number in (signal.SIGINT, getattr(signal, "SIGHUP
 # imported, which start OpenMP's threads, and a forked child's first parallel
 # operation would wait forever for threads it does not have; and Python 3.11's
 # fork server imports before it takes the caller's ``sys.path``, so it could
-# find another copy of bokehme.  Each worker imports bokehme itself (0.1 s).
+# find another copy of bokehme.  Each worker imports bokehme itself.
 _SERVER_IMPORTS = ["numpy", "cv2", "scipy.ndimage", "torch"]
+
+
+class WorkerLost(RuntimeError):
+    """A frame worker process ended without answering (killed, or out of memory).
+
+    Attributes
+    ----------
+    exitcode : int or None
+        The process's exit status; minus the signal's number if one ended it.
+    """
+
+    def __init__(self, exitcode):
+        super().__init__(exitcode)
+        self.exitcode = exitcode
+
+
+class SharedMemoryShort(RuntimeError):
+    """The shared memory the frames pass through has too little room (a container's small ``/dev/shm``).
+
+    Not an OSError: nothing failed to write yet, and a recording's writer
+    would take one for its own failure.
+
+    Attributes
+    ----------
+    needed, free : int
+        Bytes the frame workers need for their frames, and bytes free (0
+        where shared memory cannot be had at all: no ``/dev/shm``, or not
+        writable).
+    """
+
+    def __init__(self, needed, free):
+        super().__init__(needed, free)
+        self.needed, self.free = needed, free
 
 
 def context():
@@ -39,9 +73,9 @@ def context():
 def start_server():
     """Start the fork server the workers come from, if it is not running; returns at once.
 
-    It imports the libraries the imaging code uses (a second or two of CPU,
-    once a process) while the caller goes on: importing them itself and
-    loading a model, say.  A worker started before it is ready waits for it.
+    It imports the libraries the imaging code uses, once a process, while
+    the caller goes on: importing them itself and loading a model, say.  A
+    worker started before it is ready waits for it.
     """
     chosen = context()
     if chosen.get_start_method() == "forkserver":
