@@ -46,8 +46,9 @@ class WorkerLost(RuntimeError):
 class SharedMemoryShort(RuntimeError):
     """The shared memory the frames pass through has too little room (a container's small ``/dev/shm``).
 
-    Not an OSError: nothing failed to write yet, and a recording's writer
-    would take one for its own failure.
+    Not an OSError, even where one was its cause (no ``/dev/shm``): nothing
+    was written yet, and a recording's writer would take one for its own
+    failure.
 
     Attributes
     ----------
