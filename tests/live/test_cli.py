@@ -7,7 +7,9 @@ from collections import namedtuple
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
+import pyvirtualcam
 
 from bokehme.cli.live import main
 from bokehme.live import session
@@ -82,3 +84,39 @@ def test_too_little_shared_memory_renders_in_threads_and_says_how_to_give_more(t
     assert "in threads" in warning and "0 MB free" in warning and "--shm-size" in warning
     with av.open(str(tmp_path / "call.mp4")) as clip:
         assert sum(1 for _ in clip.decode(video=0)) == 4
+
+
+def test_a_virtual_camera_where_one_is_installed_gets_every_frame_rendered(tmp_path, make_clip, monkeypatch, capsys):
+    """pyvirtualcam's own Camera, with a backend of the test's where v4l2loopback would be."""
+    received = []
+
+    class Backend:
+        def __init__(self, width, height, fps, fourcc, device, **kw):
+            self.shape, self.fps = (height, width, 3), fps
+
+        def send(self, frame):
+            received.append(frame.reshape(self.shape).copy())
+
+        def close(self):
+            pass
+
+        def device(self):
+            return "/dev/video-test"
+
+        def native_fourcc(self):
+            return None
+
+    monkeypatch.setitem(pyvirtualcam.camera.BACKENDS, "test", Backend)
+    make_clip(tmp_path / "camera.mp4", frames=5, noise=0)
+    with av.open(str(tmp_path / "camera.mp4")) as clip:
+        given = [frame.to_ndarray(format="rgb24") for frame in clip.decode(video=0)]
+    with pytest.raises(SystemExit) as stopped:
+        main(["--camera", str(tmp_path / "camera.mp4"), "--virtual-camera", "--model", "selfie", "--radius", "6"])
+    err = capsys.readouterr().err
+    assert stopped.value.code == 0, err
+    assert "sending to the virtual camera /dev/video-test" in err and "5 frames" in err
+    assert len(received) == len(given) == 5
+    assert all(sent.shape == shown.shape and sent.dtype == np.uint8 for sent, shown in zip(received, given))
+    # Rendered, not passed through: the background's fine detail is blurred away.
+    assert all(np.abs(np.diff(sent.astype(int), axis=1)).mean() < np.abs(np.diff(shown.astype(int), axis=1)).mean()
+               for sent, shown in zip(received, given))
