@@ -37,4 +37,3 @@ def describe_failure(task, error: BaseException) -> str:
     if isinstance(error, WorkerLost):
         return describe(error)
     return describe_error(task, error)
-

@@ -1,9 +1,9 @@
 """What the command line says about its arguments: errors carry data, these lines word them with flag hints.
 
 Everything here is about the run as a whole (options, subjects, models,
-where results go) and is said before any photo is processed, so this module
-imports no array or model library; why one photo failed is worded in
-:mod:`bokehme.cli.failures`.
+where results go, the frame workers' processes) and most of it is said
+before any photo is processed, so this module imports no array or model
+library; why one photo failed is worded in :mod:`bokehme.cli.failures`.
 """
 
 from __future__ import annotations

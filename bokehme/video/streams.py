@@ -148,6 +148,11 @@ def _in_thread(produce, size=_QUEUE):
         thread.join()
 
 
+def _spare_cores():
+    """The cores the frame workers leave this process, one at least: the decoder's threads, and the encoder's."""
+    return max(1, len(usable_cores()) - _RENDERING_CORES)
+
+
 def set_decoder_threads(stream):
     """Give a video stream's decoder the cores the frame workers leave, one at least.
 
@@ -156,7 +161,7 @@ def set_decoder_threads(stream):
     count decodes the same pixels.
     """
     stream.thread_type = "AUTO"
-    stream.codec_context.thread_count = max(1, len(usable_cores()) - _RENDERING_CORES)
+    stream.codec_context.thread_count = _spare_cores()
 
 
 def rgb_pixels(frame):
@@ -244,7 +249,7 @@ class ClipWriter:
         if encoder == "libx264":
             # The cores the frame workers leave: on two cores x264's frame
             # threads only cost CPU (docs/video.md, "The encoder's threads").
-            self._video.codec_context.thread_count = max(1, len(usable_cores()) - _RENDERING_CORES)
+            self._video.codec_context.thread_count = _spare_cores()
         # Chroma subsampled by 2 needs even sides; odd ones keep full chroma.
         even = info.width % 2 == 0 and info.height % 2 == 0
         self._video.pix_fmt = "yuv420p" if even else "yuv444p"
