@@ -1,13 +1,15 @@
 """The command line: the ``bokehme`` command and the words of its messages.
 
 :func:`main` imports the command only when called, so that Ctrl-C while
-Python loads it ends without a traceback too.
+Python loads it ends without a traceback too.  (Python itself may then end
+the process killed by SIGINT rather than with exit code 130, as it does
+once a KeyboardInterrupt escaped code it ran from a string, such as
+``collections.namedtuple``'s during an import; a shell reports both as 130.)
 """
 
 import sys
 
 from .. import __version__
-from ..process import prepare_this_process
 
 __all__ = ["__version__", "main"]
 
@@ -18,10 +20,12 @@ def main(args=None, prog_name="bokehme"):
     ``bokehme live ...`` runs the live camera (:mod:`bokehme.cli.live`);
     anything else is photos and clips (:mod:`bokehme.cli.command`).
     """
-    # Before torch is imported: OpenMP reads its settings then.
-    prepare_this_process()
     args = sys.argv[1:] if args is None else list(args)
     try:
+        from ..process import prepare_this_process
+
+        # Before torch is imported: OpenMP reads its settings then.
+        prepare_this_process()
         if args[:1] == ["live"]:
             from .live import main as run
 

@@ -205,11 +205,12 @@ def command(inputs, output, recursive, overwrite, model, weights, subject, all_p
         except UnknownClassError as error:
             _usage_error(error, model=model)
 
-    import PIL.Image
+    with interrupts_deferred():  # extensions' initialisations (numpy's, Pillow's) run here
+        import PIL.Image
 
-    from ..batch import (OutputFolderHoldsOriginals, OutputOverwritesInput, Summary, format_summary, pending,
-                         plan_tasks, printable, remove_stale_temporaries)
-    from ..io import output_extension
+        from ..batch import (OutputFolderHoldsOriginals, OutputOverwritesInput, Summary, format_summary, pending,
+                             plan_tasks, printable, remove_stale_temporaries)
+        from ..io import output_extension
 
     # bokehme's reader enforces --max-pixels itself, naming the image's size.
     PIL.Image.MAX_IMAGE_PIXELS = None

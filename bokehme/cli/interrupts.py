@@ -35,9 +35,11 @@ def signals_as_interrupts(signals=(signal.SIGTERM, signal.SIGHUP)):
 def interrupts_deferred(signals=(signal.SIGINT, signal.SIGTERM, signal.SIGHUP)):
     """Within the block, `signals` are only noted; leaving it raises KeyboardInterrupt if one came.
 
-    For loading torch and the models: an exception raised inside a C
-    extension's initialisation can leave the interpreter marked as killed
-    by Ctrl-C, whatever the program does after catching it.
+    For importing the libraries and loading the models.  A C extension's
+    initialisation may run Python code of its own (Cython's modules patch
+    ``collections.abc``, numpy's among them): an interrupt that comes then is
+    printed as an ignored exception and lost, or leaves the interpreter
+    marked as killed by Ctrl-C, whatever the program does after catching it.
     """
     noted = []
     previous = {number: signal.signal(number, lambda signum, frame: noted.append(signum)) for number in signals}

@@ -83,7 +83,8 @@ def live(camera, recording, preview, virtual_camera, virtual_device, background,
             backdrop = backdrop_from(background)
         except BackdropError as error:
             _fail(f"--background {error}", 2)
-    from ..live.sources import SourceError, open_source
+    with interrupts_deferred():  # extensions' initialisations (numpy's, PyAV's) run here
+        from ..live.sources import SourceError, open_source
 
     try:
         source = open_source(camera, size=size, fps=fps)
@@ -109,16 +110,15 @@ def _run(source, options, backdrop, *, recording, preview, virtual, virtual_devi
     # The frame workers' server imports its libraries while this process
     # imports the same and loads the model.
     start_server()
-    from ..io.atomic import atomic_write
-    from ..live.session import run_session
-    from ..live.sinks import Preview, Recording, SinkError, VirtualCamera
-    from ..models.catalog import SegmentationError
-    from ..video.renderer import FrameRenderer
-    from ..video.worker_processes import WorkerLost
-    from .messages import describe
-
     with interrupts_deferred():
+        from ..io.atomic import atomic_write
+        from ..live.session import run_session
+        from ..live.sinks import Preview, Recording, SinkError, VirtualCamera
+        from ..models.catalog import SegmentationError
         from ..models.loading import load_segmenter
+        from ..video.renderer import FrameRenderer
+        from ..video.worker_processes import WorkerLost
+        from .messages import describe
 
         try:
             segmenter = load_segmenter(model, weights, warn=None if quiet else lambda notice: click.echo(
