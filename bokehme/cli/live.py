@@ -105,7 +105,7 @@ def live(camera, recording, preview, virtual_camera, virtual_device, background,
 def _run(source, options, backdrop, *, recording, preview, virtual, virtual_device, fps, frames, model, weights,
          every, quiet):
     """Load the model, open the sinks and run the session; its LiveStats."""
-    from ..video.worker_processes import start_server
+    from ..video.worker_processes import WorkerLost, start_server
 
     # The frame workers' server imports its libraries while this process
     # imports the same and loads the model.
@@ -117,7 +117,6 @@ def _run(source, options, backdrop, *, recording, preview, virtual, virtual_devi
         from ..models.catalog import SegmentationError
         from ..models.loading import load_segmenter
         from ..video.renderer import FrameRenderer
-        from ..video.worker_processes import WorkerLost
         from .messages import describe
 
         try:

@@ -21,7 +21,7 @@ import numpy as np
 from ..imaging.resample import resize_image_to_uint8, resize_map, size_for_long_side
 from ..imaging.temporal import frame_thumbnail, scene_cut, steady_probability
 from ..options import Options
-from .worker_processes import SharedMemoryShort
+from .worker_processes import FRAME_WORKERS, SharedMemoryShort
 from .workers import FRAME_EDGE_PIXELS, FrameThreads, FrameWorkers, matte_and_render
 
 __all__ = ["FrameRenderer", "RenderedFrame", "FRAME_EDGE_PIXELS"]
@@ -117,7 +117,7 @@ class FrameRenderer:
         self._add(seconds)
         return RenderedFrame(image, alpha)
 
-    def render_frames(self, frames: Iterable[tuple], workers: int = 2, processes: bool = False,
+    def render_frames(self, frames: Iterable[tuple], workers: int = FRAME_WORKERS, processes: bool = False,
                       alphas: bool = True) -> Iterator[RenderedFrame]:
         """Render ``(pixels, background)`` pairs in order, up to `workers` at once.
 

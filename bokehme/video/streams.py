@@ -20,6 +20,7 @@ import numpy as np
 
 from ..imaging.threads import usable_cores
 from .clips import ClipInfo, VideoError
+from .worker_processes import FRAME_WORKERS
 
 __all__ = ["Frame", "Sound", "EncoderSettings", "read_frames", "upright", "set_decoder_threads", "rgb_pixels",
            "ClipWriter", "CONTAINERS", "DEFAULT_PRESET"]
@@ -42,10 +43,6 @@ DEFAULT_PRESET = "veryfast"
 # blocks; keyframes keep theirs): on the rendered frames measured the files
 # are as small for the same quality, in less time (docs/video.md).
 _QUICK_ANALYSIS = "me=dia:partitions=none"
-
-# The cores the frames' rendering keeps busy: the two frame workers of
-# FrameRenderer.render_frames, in a clip job as in the live loop.
-_RENDERING_CORES = 2
 
 # FFmpeg's codes for the YUV matrix and range the encoder is given.
 _BT601 = 6  # AVCOL_SPC_SMPTE170M
@@ -150,7 +147,7 @@ def _in_thread(produce, size=_QUEUE):
 
 def _spare_cores():
     """The cores the frame workers leave this process, one at least: the decoder's threads, and the encoder's."""
-    return max(1, len(usable_cores()) - _RENDERING_CORES)
+    return max(1, len(usable_cores()) - FRAME_WORKERS)
 
 
 def set_decoder_threads(stream):

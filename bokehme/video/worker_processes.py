@@ -1,4 +1,4 @@
-"""What the frame workers' processes need that imports nothing heavy: their fork server and their errors.
+"""What the frame workers need that imports nothing heavy: how many there are, their fork server, their errors.
 
 The server imports the libraries the imaging code uses, once a process, in a
 process of its own; started first thing, it does so while the caller imports
@@ -14,8 +14,13 @@ import signal
 import sys
 import threading
 
-__all__ = ["SharedMemoryShort", "TERMINAL_SIGNALS", "WorkerLost", "context", "start_server",
+__all__ = ["FRAME_WORKERS", "SharedMemoryShort", "TERMINAL_SIGNALS", "WorkerLost", "context", "start_server",
            "terminal_signals_ignored"]
+
+#: Frames matted and rendered at once, a worker each (threads or processes),
+#: in a clip job as in the live loop: the cores they keep busy, which
+#: decoding and encoding leave to them.
+FRAME_WORKERS = 2
 
 #: Ctrl-C and a closed terminal's hang-up: they reach every process of the terminal's group.
 TERMINAL_SIGNALS = [number for number in (signal.SIGINT, getattr(signal, "SIGHUP", None)) if number is not None]
