@@ -11,6 +11,7 @@ several files need is a fixture here, or in the conftest.py of their folder.
 import math
 import os
 import subprocess
+from collections import namedtuple
 from fractions import Fraction
 from pathlib import Path
 
@@ -50,6 +51,35 @@ def devset_dir():
 def pug_heic():
     """A real iPhone Portrait-mode HEIC with a depth image."""
     return shared_file("photos", "pug_portrait_mode.heic")
+
+
+# What shutil.disk_usage gives.
+_DiskUsage = namedtuple("_DiskUsage", "total used free")
+
+
+@pytest.fixture
+def little_shared_memory(monkeypatch):
+    """``little_shared_memory(short_from=0) -> asked``: /dev/shm nearly full, as the frame workers see it.
+
+    From the room check's `short_from`-th question on (the real figure
+    before), /dev/shm has 64 KB (2**16 bytes) free, as a container's small
+    one has with frames in it; `asked` lists the paths asked about.
+    """
+    from bokehme.video import workers
+
+    real_usage = workers.shutil.disk_usage
+
+    def shorten(short_from=0):
+        asked = []
+
+        def usage(path):
+            asked.append(path)
+            return real_usage(path) if len(asked) <= short_from else _DiskUsage(total=2**16, used=0, free=2**16)
+
+        monkeypatch.setattr(workers.shutil, "disk_usage", usage)
+        return asked
+
+    return shorten
 
 
 @pytest.fixture

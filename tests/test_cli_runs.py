@@ -256,7 +256,6 @@ def test_ctrl_c_while_an_extension_starts_ends_the_run(tmp_path, make_clip, live
     assert sorted(tmp_path.iterdir()) == before
 
 
-
 # --- Full disks, hostile files and names ---------------------------------------------------
 
 

@@ -3,7 +3,6 @@
 import signal
 import subprocess
 import sys
-from collections import namedtuple
 from pathlib import Path
 
 import av
@@ -13,12 +12,9 @@ import pyvirtualcam
 
 from bokehme.cli.live import main
 from bokehme.live import session
-from bokehme.video import workers as worker_module
 from bokehme.video.worker_processes import WorkerLost
 
 REPO = Path(__file__).resolve().parents[2]
-
-Usage = namedtuple("Usage", "total used free")
 
 
 def bokehme(*args):
@@ -72,10 +68,10 @@ def test_a_frame_worker_killed_is_one_line_and_no_recording(tmp_path, make_clip,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["camera.mp4"]
 
 
-def test_too_little_shared_memory_renders_in_threads_and_says_how_to_give_more(tmp_path, make_clip, monkeypatch,
-                                                                                capsys):
+def test_too_little_shared_memory_renders_in_threads_and_says_how_to_give_more(tmp_path, make_clip,
+                                                                                little_shared_memory, capsys):
     make_clip(tmp_path / "camera.mp4", frames=4)
-    monkeypatch.setattr(worker_module.shutil, "disk_usage", lambda path: Usage(total=2**16, used=0, free=2**16))
+    little_shared_memory()
     with pytest.raises(SystemExit) as stopped:
         main(["--camera", str(tmp_path / "camera.mp4"), "--output", str(tmp_path / "call.mp4"), "--model", "selfie"])
     err = capsys.readouterr().err

@@ -5,7 +5,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections import namedtuple
 from pathlib import Path
 
 import numpy as np
@@ -14,10 +13,7 @@ from PIL import Image
 from skimage import data
 
 from bokehme.cli.command import command
-from bokehme.video import workers as worker_module
 from bokehme.video.workers import FrameWorkers
-
-Usage = namedtuple("Usage", "total used free")
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -91,10 +87,10 @@ def test_a_frame_worker_killed_fails_its_clip_in_one_line_and_the_batch_goes_on(
 
 
 def test_clips_that_do_not_fit_in_shared_memory_render_in_threads_with_one_warning(tmp_path, make_clip,
-                                                                                     monkeypatch):
+                                                                                     little_shared_memory):
     make_clip(tmp_path / "a.mp4", frames=3)
     make_clip(tmp_path / "b.mp4", frames=3)
-    monkeypatch.setattr(worker_module.shutil, "disk_usage", lambda path: Usage(total=2**16, used=0, free=2**16))
+    little_shared_memory()
     result = CliRunner().invoke(command, [str(tmp_path / "a.mp4"), str(tmp_path / "b.mp4"), "--model", "selfie",
                                           "--radius", "4"])
     assert result.exit_code == 0, result.output

@@ -3,7 +3,6 @@
 import os
 import signal
 import time
-from collections import namedtuple
 from pathlib import Path
 
 import numpy as np
@@ -17,13 +16,6 @@ from bokehme.video.worker_processes import SharedMemoryShort, WorkerLost
 from bokehme.video.workers import FrameWorkers, matte_and_render
 
 SHARED_MEMORY = Path("/dev/shm")
-
-
-Usage = namedtuple("Usage", "total used free")
-
-
-def shutil_usage(free):
-    return Usage(total=free, used=0, free=free)
 
 
 def frames(count, seed=0):
@@ -107,7 +99,7 @@ def test_workers_hand_back_frames_in_order_as_this_process_renders_them(created)
     assert len(created) > 3 and left(created) == []  # slots grown anew, and every one freed
 
 
-def test_workers_without_alphas_hand_back_the_same_renderings_through_less_memory(created, monkeypatch):
+def test_workers_without_alphas_hand_back_the_same_renderings_through_less_memory(created, little_shared_memory):
     given = frames(3)
     with FrameWorkers(2, Options()) as workers:
         wanted = [workers.result(workers.submit(*frame)) for frame in given]
@@ -116,7 +108,7 @@ def test_workers_without_alphas_hand_back_the_same_renderings_through_less_memor
     assert all(np.array_equal(image, want[0]) and alpha is None for (image, alpha, _), want in zip(got, wanted))
     # Too little room names what a slot takes: its frame, probability and rendering, no alpha.
     (pixels, probability), = frames(1)
-    monkeypatch.setattr(worker_module.shutil, "disk_usage", lambda path: shutil_usage(free=2**16))
+    little_shared_memory()
     with FrameWorkers(2, Options(), alphas=False) as workers, pytest.raises(SharedMemoryShort) as short:
         workers.submit(pixels, probability)
     frame = pixels.nbytes + probability.nbytes + pixels.nbytes
@@ -136,9 +128,9 @@ def test_more_frames_out_than_slots_or_results_out_of_order_are_refused(created)
     assert left(created) == []
 
 
-def test_too_little_shared_memory_is_an_error_before_any_frame_is_written(created, monkeypatch):
+def test_too_little_shared_memory_is_an_error_before_any_frame_is_written(created, little_shared_memory):
     (pixels, probability), = frames(1)
-    monkeypatch.setattr(worker_module.shutil, "disk_usage", lambda path: shutil_usage(free=2**16))
+    little_shared_memory()
     with FrameWorkers(2, Options()) as workers, pytest.raises(SharedMemoryShort) as short:
         workers.submit(pixels, probability)
     # Three slots of the frame, its probability, its rendering and its alpha.
@@ -197,19 +189,13 @@ def test_ctrl_c_while_frames_render_stops_every_worker(created):
 
 
 @pytest.mark.parametrize("short_from", [0, 1], ids=["at the start", "when a slot grows"])
-def test_frames_that_do_not_fit_in_shared_memory_are_rendered_in_threads_the_same(created, monkeypatch, short_from):
+def test_frames_that_do_not_fit_in_shared_memory_are_rendered_in_threads_the_same(created, little_shared_memory,
+                                                                                   short_from):
     backdrop = np.random.default_rng(3).random((120, 160, 3), dtype=np.float32)
     # From the fourth frame on a new background: the slots grow, and ask for room again.
     given = [(pixels, backdrop if index >= 3 else None) for index, (pixels, _) in enumerate(frames(6))]
     expected = [rendered.pixels for rendered in FrameRenderer(Options(), HalfSubject()).render_frames(given)]
-    asked = []
-    real_usage = worker_module.shutil.disk_usage
-
-    def usage(path):
-        asked.append(path)
-        return real_usage(path) if len(asked) <= short_from else shutil_usage(free=2**16)
-
-    monkeypatch.setattr(worker_module.shutil, "disk_usage", usage)
+    asked = little_shared_memory(short_from)
     renderer = FrameRenderer(Options(), HalfSubject())
     got = [rendered.pixels for rendered in renderer.render_frames(given, processes=True)]
     assert len(got) == len(expected) and all(np.array_equal(a, b) for a, b in zip(got, expected))
